@@ -1,0 +1,159 @@
+// Ports: the small interfaces the core owns. Adapters (packages/store,
+// packages/llm, apps/server) implement them; the core never imports an adapter.
+import type { Conversation, ConversationSummary, Message, MessageType, TeachingMode } from "@tutor/protocol";
+
+// ---------------------------------------------------------------- storage
+
+export interface UserRecord {
+  id: string;
+  username: string;
+  email: string | null;
+  password_hash: string;
+  created_at: string; // ISO-8601 UTC
+  last_login: string | null;
+}
+
+export interface TokenRecord {
+  jti: string;
+  user_id: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+export interface ListOptions {
+  limit: number;
+  /** Opaque cursor returned as `nextCursor` by the previous page. */
+  cursor?: string | undefined;
+  teachingMode?: TeachingMode | undefined;
+}
+
+export interface ConversationPage {
+  conversations: ConversationSummary[];
+  nextCursor: string | null;
+}
+
+export interface NewMessage {
+  type: MessageType;
+  content: string;
+  model?: string | null;
+}
+
+/**
+ * Persistent state. Every conversation/message method takes the owner's id
+ * and behaves as if another user's rows did not exist (design rule 4).
+ * Timestamps in and out are ISO-8601 UTC strings with milliseconds.
+ */
+export interface Store {
+  readonly dialect: "sqlite" | "postgres";
+
+  // users / tokens
+  /** Throws ConflictError("username" | "email") on a duplicate (case-insensitive). */
+  createUser(input: { username: string; email: string | null; passwordHash: string }): Promise<UserRecord>;
+  /** Case-insensitive lookup. */
+  findUserByUsername(username: string): Promise<UserRecord | undefined>;
+  findUserById(id: string): Promise<UserRecord | undefined>;
+  setLastLogin(userId: string, at: string): Promise<void>;
+  insertToken(token: { jti: string; userId: string; expiresAt: string }): Promise<void>;
+  findToken(jti: string): Promise<TokenRecord | undefined>;
+  revokeToken(jti: string, at: string): Promise<void>;
+
+  // login throttling (a shared table, so it holds across app instances)
+  recordLoginFailure(key: string, at: string): Promise<void>;
+  /** Failures for `key` at or after `since`, and the oldest of them (to compute when the window ends). */
+  loginFailures(key: string, since: string): Promise<{ count: number; oldest: string | null }>;
+  clearLoginFailures(key: string): Promise<void>;
+
+  // conversations
+  createConversation(userId: string, input: { teachingMode: TeachingMode; title: string }): Promise<ConversationSummary>;
+  /** The newest conversation of this mode that has no messages, if any. */
+  findEmptyConversation(userId: string, teachingMode: TeachingMode): Promise<ConversationSummary | undefined>;
+  /** The most recently updated conversation of this mode, if any. */
+  latestConversation(userId: string, teachingMode: TeachingMode): Promise<ConversationSummary | undefined>;
+  getConversationSummary(userId: string, conversationId: string): Promise<ConversationSummary | undefined>;
+  /** With all messages, oldest first. */
+  getConversation(userId: string, conversationId: string): Promise<Conversation | undefined>;
+  /** Newest first by updated_at; one query for the page (counts and last message included). */
+  listConversations(userId: string, options: ListOptions): Promise<ConversationPage>;
+  /** Returns false when the conversation is not the user's / does not exist. */
+  renameConversation(userId: string, conversationId: string, title: string): Promise<boolean>;
+  deleteConversation(userId: string, conversationId: string): Promise<boolean>;
+  /** In one transaction: delete every conversation of the mode, create a fresh one. */
+  clearConversations(
+    userId: string,
+    teachingMode: TeachingMode,
+    freshTitle: string,
+  ): Promise<{ deletedCount: number; conversation: ConversationSummary }>;
+
+  // messages
+  /** Appends and bumps the conversation's updated_at. Undefined when not the user's. */
+  addMessage(userId: string, conversationId: string, message: NewMessage): Promise<Message | undefined>;
+  /** The last `limit` messages, oldest first. */
+  recentMessages(userId: string, conversationId: string, limit: number): Promise<Message[]>;
+
+  /** A cheap round trip, for /readyz. */
+  ping(): Promise<void>;
+  /** Flush what can be flushed (SQLite: WAL checkpoint) and close. */
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- language models
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+export interface ChatRequest {
+  messages: ChatMessage[];
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+  /** Per-attempt timeout for the first token (stream) or whole answer (complete). */
+  timeoutMs?: number;
+}
+
+/**
+ * One model behind an OpenAI-compatible API. Failures are thrown as LlmError
+ * (kind decides retrying); an aborted signal throws LlmError("aborted").
+ */
+export interface ChatModel {
+  /** The model name as the provider knows it; stored with each answer. */
+  readonly name: string;
+  /** Default temperature from LLM_MODELS (`name:temperature`). */
+  readonly temperature?: number | undefined;
+  stream(request: ChatRequest, signal: AbortSignal): AsyncIterable<string>;
+  complete(request: ChatRequest, signal: AbortSignal): Promise<string>;
+}
+
+// ---------------------------------------------------------------- crypto / time
+
+export interface PasswordHasher {
+  /** Must not block the event loop (argon2id runs on a worker thread). */
+  hash(password: string): Promise<string>;
+  verify(hash: string, password: string): Promise<boolean>;
+}
+
+export interface Clock {
+  now(): number; // ms since epoch
+}
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+};

@@ -1,0 +1,400 @@
+// The wire protocol of ../../../shared/PROTOCOL.md as zod schemas.
+// Every message shape is defined here once; server, agent and web import it.
+import { z } from "zod";
+
+// ---------------------------------------------------------------- constants
+export const MAX_FRAME_BYTES = 256 * 1024;
+export const MAX_TEXT_CHARS = 50_000;
+export const MAX_TITLE_CHARS = 200;
+export const MAX_REQUEST_ID_CHARS = 64;
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+export const TEACHING_MODES = ["teacher", "qa"] as const;
+export type TeachingMode = (typeof TEACHING_MODES)[number];
+export const DEFAULT_TEACHING_MODE: TeachingMode = "teacher";
+
+export const MESSAGE_TYPES = ["user", "ai"] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+/** Protocol `error.code` values; REST uses the same codes with an HTTP status. */
+export const ERROR_CODES = [
+  "bad_json",
+  "too_large",
+  "unknown_type",
+  "invalid_message",
+  "unauthenticated",
+  "not_found",
+  "rate_limited",
+  "llm_unavailable",
+  "internal",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export const ERROR_HTTP_STATUS: Record<ErrorCode, number> = {
+  bad_json: 400,
+  too_large: 413,
+  unknown_type: 400,
+  invalid_message: 400,
+  unauthenticated: 401,
+  not_found: 404,
+  rate_limited: 429,
+  llm_unavailable: 503,
+  internal: 500,
+};
+
+export const AUTH_ERROR_TYPES = [
+  "validation",
+  "username_taken",
+  "email_taken",
+  "invalid_credentials",
+  "token_invalid",
+  "token_expired",
+  "rate_limited",
+] as const;
+export type AuthErrorType = (typeof AUTH_ERROR_TYPES)[number];
+
+export const AUTH_ACTIONS = ["register", "login", "verify", "logout"] as const;
+export type AuthAction = (typeof AUTH_ACTIONS)[number];
+
+// ---------------------------------------------------------------- field rules
+export const USERNAME_RE = /^[A-Za-z0-9_.-]{3,32}$/;
+export const PASSWORD_MIN = 8;
+export const PASSWORD_MAX = 256;
+
+export const teachingMode = z.enum(TEACHING_MODES);
+export const requestId = z.string().max(MAX_REQUEST_ID_CHARS);
+export const id = z.string().min(1).max(64);
+
+export const username = z
+  .string()
+  .regex(USERNAME_RE, "username must be 3-32 characters of letters, digits, '_', '.' or '-'");
+export const password = z
+  .string()
+  .min(PASSWORD_MIN, `password must be at least ${PASSWORD_MIN} characters`)
+  .max(PASSWORD_MAX, `password must be at most ${PASSWORD_MAX} characters`);
+export const email = z.string().max(254).email("email is not a valid address");
+
+export const text = z
+  .string()
+  .min(1, "text must not be empty")
+  .max(MAX_TEXT_CHARS, `text must be at most ${MAX_TEXT_CHARS} characters`);
+export const title = z
+  .string()
+  .trim()
+  .min(1, "title must not be empty")
+  .max(MAX_TITLE_CHARS, `title must be at most ${MAX_TITLE_CHARS} characters`);
+
+// ---------------------------------------------------------------- shapes
+export const Message = z.object({
+  id: z.string(),
+  type: z.enum(MESSAGE_TYPES),
+  content: z.string(),
+  timestamp: z.string(),
+  model: z.string().optional(),
+});
+export type Message = z.infer<typeof Message>;
+
+export const ConversationSummary = z.object({
+  id: z.string(),
+  title: z.string(),
+  teaching_mode: teachingMode,
+  created_at: z.string(),
+  updated_at: z.string(),
+  message_count: z.number().int(),
+  last_message: z.object({ type: z.enum(MESSAGE_TYPES), content: z.string() }).nullable(),
+});
+export type ConversationSummary = z.infer<typeof ConversationSummary>;
+
+export const Conversation = ConversationSummary.extend({ messages: z.array(Message) });
+export type Conversation = z.infer<typeof Conversation>;
+
+export const PublicUser = z.object({
+  id: z.string(),
+  username: z.string(),
+  email: z.string().nullable(),
+  created_at: z.string(),
+  last_login: z.string().nullable(),
+});
+export type PublicUser = z.infer<typeof PublicUser>;
+
+// ---------------------------------------------------------------- client -> server
+const base = { request_id: requestId.optional() };
+
+export const AuthData = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("register"), username, password, email: email.optional() }),
+  // Login accepts any non-empty strings: a wrong shape is "invalid credentials", not a hint.
+  z.object({
+    type: z.literal("login"),
+    username: z.string().min(1).max(64),
+    password: z.string().min(1).max(PASSWORD_MAX),
+  }),
+  z.object({ type: z.literal("verify"), token: z.string().min(1).max(4096) }),
+  z.object({ type: z.literal("logout") }),
+]);
+export type AuthData = z.infer<typeof AuthData>;
+
+export const AudioFormat = {
+  sample_rate: z.literal(16000),
+  encoding: z.literal("pcm_s16le"),
+};
+
+export const clientMessages = {
+  auth_request: z.object({ ...base, type: z.literal("auth_request"), data: AuthData }),
+  text_input: z.object({
+    ...base,
+    type: z.literal("text_input"),
+    text,
+    teaching_mode: teachingMode.optional(),
+    conversation_id: id.optional(),
+    new_conversation: z.boolean().optional(),
+    hidden: z.boolean().optional(),
+    speak: z.boolean().optional(),
+  }),
+  new_conversation: z.object({
+    ...base,
+    type: z.literal("new_conversation"),
+    teaching_mode: teachingMode.optional(),
+  }),
+  get_conversation: z.object({ ...base, type: z.literal("get_conversation"), conversation_id: id }),
+  list_conversations: z.object({
+    ...base,
+    type: z.literal("list_conversations"),
+    limit: z.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+    cursor: z.string().max(512).nullable().optional(),
+    teaching_mode: teachingMode.optional(),
+  }),
+  rename_conversation: z.object({
+    ...base,
+    type: z.literal("rename_conversation"),
+    conversation_id: id,
+    title,
+  }),
+  delete_conversation: z.object({
+    ...base,
+    type: z.literal("delete_conversation"),
+    conversation_id: id,
+  }),
+  clear_all_conversations: z.object({
+    ...base,
+    type: z.literal("clear_all_conversations"),
+    teaching_mode: teachingMode,
+  }),
+  cancel_response: z.object({
+    ...base,
+    type: z.literal("cancel_response"),
+    conversation_id: id.optional(),
+  }),
+  audio_start: z.object({
+    ...base,
+    type: z.literal("audio_start"),
+    ...AudioFormat,
+    conversation_id: id.optional(),
+  }),
+  audio_end: z.object({
+    ...base,
+    type: z.literal("audio_end"),
+    sample_rate: AudioFormat.sample_rate.optional(),
+    encoding: AudioFormat.encoding.optional(),
+    conversation_id: id.optional(),
+  }),
+  ping: z.object({ ...base, type: z.literal("ping") }),
+} as const;
+
+export type ClientMessageType = keyof typeof clientMessages;
+export const CLIENT_MESSAGE_TYPES = Object.keys(clientMessages) as ClientMessageType[];
+export type ClientMessageOf<T extends ClientMessageType> = z.infer<(typeof clientMessages)[T]>;
+export type ClientMessage = { [T in ClientMessageType]: ClientMessageOf<T> }[ClientMessageType];
+
+/** Message types an unauthenticated connection may send. */
+export const PRE_AUTH_TYPES: ReadonlySet<string> = new Set<ClientMessageType>(["auth_request", "ping"]);
+
+// ---------------------------------------------------------------- server -> client
+export const serverMessages = {
+  auth_response: z.object({
+    ...base,
+    type: z.literal("auth_response"),
+    action: z.enum(AUTH_ACTIONS),
+    success: z.boolean(),
+    user: PublicUser.optional(),
+    token: z.string().optional(),
+    expires_at: z.string().optional(),
+    error: z.string().optional(),
+    error_type: z.enum(AUTH_ERROR_TYPES).optional(),
+  }),
+  conversations_list: z.object({
+    ...base,
+    type: z.literal("conversations_list"),
+    conversations: z.array(ConversationSummary),
+    next_cursor: z.string().nullable(),
+    teaching_mode: teachingMode.optional(),
+  }),
+  conversation_data: z.object({ ...base, type: z.literal("conversation_data"), conversation: Conversation }),
+  conversation_deleted: z.object({
+    ...base,
+    type: z.literal("conversation_deleted"),
+    conversation_id: z.string(),
+    current_conversation_id: z.string().nullable(),
+  }),
+  conversations_cleared: z.object({
+    ...base,
+    type: z.literal("conversations_cleared"),
+    teaching_mode: teachingMode,
+    deleted_count: z.number().int(),
+    new_conversation_id: z.string(),
+  }),
+  user_message: z.object({
+    ...base,
+    type: z.literal("user_message"),
+    conversation_id: z.string(),
+    message: Message,
+  }),
+  ai_response_delta: z.object({
+    ...base,
+    type: z.literal("ai_response_delta"),
+    conversation_id: z.string(),
+    message_id: z.string(),
+    delta: z.string(),
+  }),
+  ai_response: z.object({
+    ...base,
+    type: z.literal("ai_response"),
+    conversation_id: z.string(),
+    message_id: z.string(),
+    text: z.string(),
+    model: z.string().optional(),
+    topic_rejected: z.boolean().optional(),
+    error: z.boolean().optional(),
+    cancelled: z.boolean().optional(),
+  }),
+  transcription: z.object({
+    ...base,
+    type: z.literal("transcription"),
+    text: z.string(),
+    final: z.boolean(),
+    conversation_id: z.string().optional(),
+  }),
+  tts_starting: z.object({
+    ...base,
+    type: z.literal("tts_starting"),
+    text: z.string(),
+    provider: z.string(),
+    voice: z.string(),
+    message_id: z.string().optional(),
+  }),
+  voice_info: z.object({ ...base, type: z.literal("voice_info"), voice: z.string(), provider: z.string() }),
+  web_tts: z.object({
+    ...base,
+    type: z.literal("web_tts"),
+    text: z.string(),
+    voice: z.string(),
+    rate: z.number(),
+    pitch: z.number(),
+    message_id: z.string(),
+    seq: z.number().int(),
+  }),
+  tts_complete: z.object({
+    ...base,
+    type: z.literal("tts_complete"),
+    provider: z.string(),
+    voice: z.string(),
+    message_id: z.string(),
+  }),
+  tts_error: z.object({ ...base, type: z.literal("tts_error"), message: z.string() }),
+  error: z.object({ ...base, type: z.literal("error"), code: z.enum(ERROR_CODES), message: z.string() }),
+  pong: z.object({ ...base, type: z.literal("pong") }),
+} as const;
+
+export type ServerMessageType = keyof typeof serverMessages;
+export type ServerMessageOf<T extends ServerMessageType> = z.infer<(typeof serverMessages)[T]>;
+export type ServerMessage = { [T in ServerMessageType]: ServerMessageOf<T> }[ServerMessageType];
+
+// ---------------------------------------------------------------- parsing a frame
+
+export type ParseResult =
+  | { ok: true; message: ClientMessage }
+  | { ok: false; code: ErrorCode; message: string; request_id?: string };
+
+function issueText(err: z.ZodError): string {
+  return err.issues
+    .slice(0, 3)
+    .map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message))
+    .join("; ");
+}
+
+/**
+ * Parse one text frame into a client message, applying the checks in the
+ * order PROTOCOL.md fixes: too_large, bad_json, unknown_type, invalid_message.
+ * (`unauthenticated` depends on the connection and is checked by the session.)
+ */
+export function parseClientFrame(raw: string | Uint8Array): ParseResult {
+  const bytes = typeof raw === "string" ? Buffer.byteLength(raw, "utf8") : raw.byteLength;
+  if (bytes > MAX_FRAME_BYTES) {
+    return { ok: false, code: "too_large", message: `frame is ${bytes} bytes; the limit is ${MAX_FRAME_BYTES}` };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof raw === "string" ? raw : Buffer.from(raw).toString("utf8"));
+  } catch {
+    return { ok: false, code: "bad_json", message: "frame is not valid JSON" };
+  }
+  return parseClientMessage(value);
+}
+
+/** Validate an already-decoded value as a client message. */
+export function parseClientMessage(value: unknown): ParseResult {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { ok: false, code: "invalid_message", message: "a message must be a JSON object with a string `type`" };
+  }
+  const obj = value as Record<string, unknown>;
+  const rid = typeof obj.request_id === "string" && obj.request_id.length <= MAX_REQUEST_ID_CHARS ? obj.request_id : undefined;
+  const withRid = <T extends object>(r: T) => (rid === undefined ? r : { ...r, request_id: rid });
+  if (typeof obj.type !== "string") {
+    return withRid({ ok: false as const, code: "invalid_message" as const, message: "a message must have a string `type`" });
+  }
+  const schema = (clientMessages as Record<string, z.ZodType>)[obj.type];
+  if (!schema || !Object.hasOwn(clientMessages, obj.type)) {
+    return withRid({ ok: false as const, code: "unknown_type" as const, message: `unknown message type '${obj.type.slice(0, 64)}'` });
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    return withRid({ ok: false as const, code: "invalid_message" as const, message: `invalid ${obj.type}: ${issueText(parsed.error)}` });
+  }
+  return { ok: true, message: parsed.data as ClientMessage };
+}
+
+// ---------------------------------------------------------------- REST bodies
+export const rest = {
+  register: z.object({ username, password, email: email.optional() }),
+  login: clientMessages.auth_request.shape.data.options[1].omit({ type: true }),
+  createConversation: z.object({ teaching_mode: teachingMode.optional() }),
+  renameConversation: z.object({ title }),
+  listQuery: z.object({
+    limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+    cursor: z.string().max(512).optional(),
+    teaching_mode: teachingMode.optional(),
+  }),
+  clearQuery: z.object({ teaching_mode: teachingMode }),
+  postMessage: z.object({
+    text,
+    teaching_mode: teachingMode.optional(),
+    hidden: z.boolean().optional(),
+    speak: z.boolean().optional(),
+  }),
+} as const;
+
+/** REST error body: `{ error: { code, message } }`. */
+export interface RestError {
+  error: { code: ErrorCode; message: string; error_type?: AuthErrorType };
+}
+
+/** `GET /api/config`: what the client may use. */
+export const PublicConfig = z.object({
+  llm: z.object({ configured: z.boolean(), provider: z.string(), models: z.array(z.string()), message: z.string().optional() }),
+  stt: z.object({ provider: z.enum(["server", "browser"]), model: z.string().optional() }),
+  tts: z.object({ provider: z.string(), default_voice: z.string() }),
+  livekit: z.object({ enabled: z.boolean(), url: z.string().optional() }),
+  limits: z.object({ max_text_chars: z.number(), page_size: z.number() }),
+  teaching_modes: z.array(teachingMode),
+});
+export type PublicConfig = z.infer<typeof PublicConfig>;
