@@ -33,6 +33,8 @@ export interface ConversationPage {
 }
 
 export interface NewMessage {
+  /** Given when the id was already announced (streamed answers); else the store makes one with newId(). */
+  id?: string;
   type: MessageType;
   content: string;
   model?: string | null;
