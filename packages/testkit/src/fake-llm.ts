@@ -66,7 +66,8 @@ export type FakeBehaviour =
   /**
    * Stream `afterChunks` chunks of `text`, then either destroy the socket
    * (`destroy`, default) or end the response cleanly without a finish_reason
-   * or `[DONE]` (`end`). A non-stream request gets its socket destroyed.
+   * or `[DONE]` (`end`). Non-stream: `afterChunks` 0 drops the connection
+   * before any response; otherwise headers and half the body are sent first.
    */
   | ({ kind: "cut"; text: string; afterChunks: number; mode?: "destroy" | "end" } & ReplyOptions)
   /** Never answers; `headers: true` sends 200 and SSE headers first (stream only). */
@@ -300,8 +301,18 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
           if (total) await wait(total, res);
           if (!alive()) return;
           if (b.kind === "cut") {
-            cutters.get(res)?.();
-            res.destroy();
+            const destroy = () => {
+              cutters.get(res)?.();
+              res.destroy();
+            };
+            if (cutAt === 0) {
+              destroy();
+              return;
+            }
+            // Headers and half the body, then the connection drops.
+            const full = JSON.stringify(completion(record, b.text, b.finishReason ?? "stop"));
+            res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(full) });
+            res.write(full.slice(0, full.length >> 1), destroy);
             return;
           }
           sendJson(res, 200, completion(record, b.text, b.finishReason ?? "stop"));

@@ -1,0 +1,2 @@
+export * from "./openai-chat.js";
+export * from "./model-list.js";
