@@ -1,1 +1,2 @@
 export * from "./fake-llm.js";
+export * from "./pg.js";

@@ -1,0 +1,184 @@
+// Listing a page of conversations with counts and last messages: our single
+// query against the per-row strategy (1 page query + 2 per conversation), on
+// one user with 2,000 conversations and 200,000 messages.
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CompiledQuery, sql, type Kysely } from "kysely";
+import type { ListOptions } from "@tutor/core";
+import { pgAvailable, startPostgres } from "@tutor/testkit";
+import type { BenchResult } from "../../../scripts/bench-types.js";
+import { openDatabase, type Database, type OpenOptions } from "../src/db.js";
+import { KyselyStore, pageQuery } from "../src/store.js";
+
+const CONVERSATIONS = 2_000;
+const MESSAGES_PER = 100;
+const PAGE = 20;
+const DEEP = 1_000; // conversations skipped before the deep page
+const BUDGET_MS = 4_000; // per strategy and page, after warm-up
+
+async function seed(db: Kysely<Database>, userId: string): Promise<void> {
+  const start = Date.parse("2026-01-01T00:00:00.000Z");
+  const at = (n: number) => new Date(start + n * 1000).toISOString();
+  await db.transaction().execute(async (tx) => {
+    for (let c0 = 0; c0 < CONVERSATIONS; c0 += 50) {
+      const convs = [];
+      const msgs = [];
+      for (let c = c0; c < c0 + 50; c++) {
+        const id = randomUUID();
+        const first = c * MESSAGES_PER;
+        convs.push({
+          id,
+          user_id: userId,
+          title: `Conversation ${c}: recursion and the call stack`,
+          teaching_mode: c % 2 ? ("qa" as const) : ("teacher" as const),
+          created_at: at(first),
+          updated_at: at(first + MESSAGES_PER - 1),
+        });
+        for (let m = 0; m < MESSAGES_PER; m++) {
+          const ai = m % 2 === 1;
+          msgs.push({
+            id: randomUUID(),
+            conversation_id: id,
+            type: ai ? ("ai" as const) : ("user" as const),
+            content: ai ? `A stack frame holds the locals of one call (${m}). `.repeat(6) : `Why does my recursion overflow? (${m})`,
+            model: ai ? "llama-3.3-70b-versatile" : null,
+            created_at: at(first + m),
+          });
+        }
+      }
+      await tx.insertInto("conversations").values(convs).execute();
+      for (let i = 0; i < msgs.length; i += 1_000) await tx.insertInto("messages").values(msgs.slice(i, i + 1_000)).execute();
+    }
+  });
+}
+
+/** The strategy we replaced: one query for the page, then a count and a last-message query per row. */
+async function perRow(db: Kysely<Database>, userId: string, options: ListOptions) {
+  const after = options.cursor ? Buffer.from(options.cursor, "base64url").toString().split("|") : undefined;
+  const page = await db
+    .selectFrom("conversations")
+    .select(["id", "title", "teaching_mode", "created_at", "updated_at"])
+    .where("user_id", "=", userId)
+    .$if(after !== undefined, (q) => q.where((eb) => eb(eb.refTuple("updated_at", "id"), "<", eb.tuple(after![0]!, after![1]!))))
+    .orderBy("updated_at", "desc")
+    .orderBy("id", "desc")
+    .limit(options.limit + 1)
+    .execute();
+  const out = [];
+  for (const c of page.slice(0, options.limit)) {
+    const { n } = await db
+      .selectFrom("messages")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("conversation_id", "=", c.id)
+      .executeTakeFirstOrThrow();
+    const last = await db
+      .selectFrom("messages")
+      .select(["type", "content"])
+      .where("conversation_id", "=", c.id)
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    out.push({ ...c, message_count: Number(n), last_message: last ?? null });
+  }
+  return out;
+}
+
+async function time(fn: () => Promise<unknown>): Promise<{ p50: number; p99: number }> {
+  for (let i = 0; i < 20; i++) await fn();
+  const samples: number[] = [];
+  const until = performance.now() + BUDGET_MS;
+  while (samples.length < 2_000 && (samples.length < 50 || performance.now() < until)) {
+    const t = performance.now();
+    await fn();
+    samples.push(performance.now() - t);
+  }
+  samples.sort((a, b) => a - b);
+  const q = (p: number) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))]!;
+  return { p50: q(0.5), p99: q(0.99) };
+}
+
+const ms = (x: number) => Number(x.toFixed(3));
+
+async function measure(label: string, options: OpenOptions): Promise<{ rows: (string | number)[][]; notes: string[] }> {
+  const { db, dialect } = await openDatabase(options);
+  const store = new KyselyStore(db, dialect);
+  try {
+    const user = await store.createUser({ username: `bench_${Date.now()}`, email: null, passwordHash: "x" });
+    const t0 = performance.now();
+    await seed(db, user.id);
+    const seedMs = performance.now() - t0;
+    if (dialect === "postgres") await sql`vacuum analyze`.execute(db); // what autovacuum does to a live database
+
+    let cursor: string | undefined;
+    for (let skipped = 0; skipped < DEEP; skipped += PAGE) {
+      cursor = (await store.listConversations(user.id, { limit: PAGE, cursor })).nextCursor ?? undefined;
+    }
+    const pages: [string, ListOptions][] = [
+      ["first page", { limit: PAGE }],
+      [`page after ${DEEP}`, { limit: PAGE, cursor }],
+    ];
+    const rows: (string | number)[][] = [];
+    for (const [name, opts] of pages) {
+      const single = await store.listConversations(user.id, opts);
+      const rowwise = await perRow(db, user.id, opts);
+      if (JSON.stringify(single.conversations) !== JSON.stringify(rowwise)) throw new Error(`strategies disagree on ${label} ${name}`);
+      const one = await time(() => store.listConversations(user.id, opts));
+      const many = await time(() => perRow(db, user.id, opts));
+      rows.push([label, name, ms(one.p50), ms(one.p99), ms(many.p50), ms(many.p99), Number((many.p50 / one.p50).toFixed(1))]);
+    }
+    const plan = await db.executeQuery<Record<string, unknown>>(
+      CompiledQuery.raw(
+        (dialect === "sqlite" ? "explain query plan " : "explain ") + pageQuery(db, user.id, pages[1]![1]).compile().sql,
+        [...pageQuery(db, user.id, pages[1]![1]).compile().parameters],
+      ),
+    );
+    const planText = plan.rows
+      .map((r) => String(r.detail ?? r["QUERY PLAN"]).trim())
+      .filter((l) => /index|scan|search/i.test(l) && !/cond|subplan/i.test(l))
+      .join("; ");
+    return {
+      rows,
+      notes: [
+        `${label}: seeded ${CONVERSATIONS} conversations / ${CONVERSATIONS * MESSAGES_PER} messages in ${(seedMs / 1000).toFixed(1)} s; deep-page plan: ${planText}`,
+      ],
+    };
+  } finally {
+    await store.close();
+  }
+}
+
+export default async function run(): Promise<BenchResult> {
+  const dir = await mkdtemp(join(tmpdir(), "tutor-bench-store-"));
+  const rows: (string | number)[][] = [];
+  const notes = [
+    `one user, ${CONVERSATIONS} conversations x ${MESSAGES_PER} messages, page of ${PAGE}; per-row = 1 page query + 2 queries per conversation (${1 + 2 * PAGE} queries)`,
+  ];
+  try {
+    const sqlite = await measure("SQLite (file, WAL)", { dataDir: dir });
+    rows.push(...sqlite.rows);
+    notes.push(...sqlite.notes);
+    if (pgAvailable()) {
+      const pg = await startPostgres();
+      try {
+        const r = await measure("PostgreSQL (loopback)", { databaseUrl: pg.url, dataDir: dir });
+        rows.push(...r.rows);
+        notes.push(...r.notes);
+      } finally {
+        await pg.stop();
+      }
+    } else {
+      notes.push("PostgreSQL not available on this machine: its rows were not measured");
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return {
+    title: "Conversation list page: one query vs. per-row queries",
+    columns: ["database", "page", "one query p50 ms", "one query p99 ms", "per-row p50 ms", "per-row p99 ms", "speed-up (p50)"],
+    rows,
+    notes,
+  };
+}

@@ -1,0 +1,195 @@
+// Table types, connection setup and migrations. The same migrations run on
+// SQLite and PostgreSQL; they branch on the dialect only for column types.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import SqliteDatabase from "better-sqlite3";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from "kysely";
+import pg from "pg";
+import { silentLogger, type Logger } from "@tutor/core";
+import type { MessageType, TeachingMode } from "@tutor/protocol";
+
+/** Timestamps are ISO-8601 UTC strings with milliseconds on both dialects (text in SQLite, timestamptz in PostgreSQL). */
+export interface UsersTable {
+  id: string;
+  username: string;
+  email: string | null;
+  password_hash: string;
+  created_at: string;
+  last_login: string | null;
+}
+
+export interface TokensTable {
+  jti: string;
+  user_id: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+export interface ConversationsTable {
+  id: string;
+  user_id: string;
+  title: string;
+  teaching_mode: TeachingMode;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MessagesTable {
+  id: string;
+  conversation_id: string;
+  type: MessageType;
+  content: string;
+  model: string | null;
+  created_at: string;
+}
+
+export interface LoginFailuresTable {
+  key: string;
+  at: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  tokens: TokensTable;
+  conversations: ConversationsTable;
+  messages: MessagesTable;
+  login_failures: LoginFailuresTable;
+}
+
+export type DialectName = "sqlite" | "postgres";
+
+/** Unique index names; the adapter maps a violation of one to ConflictError. */
+export const UNIQUE_INDEX = { username: "users_username_uq", email: "users_email_uq" } as const;
+
+function migrations(dialect: DialectName): Record<string, Migration> {
+  const ts = dialect === "postgres" ? "timestamptz" : "text";
+  return {
+    "001_initial": {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("users")
+          .addColumn("id", "text", (c) => c.primaryKey())
+          .addColumn("username", "text", (c) => c.notNull())
+          .addColumn("email", "text")
+          .addColumn("password_hash", "text", (c) => c.notNull())
+          .addColumn("created_at", ts, (c) => c.notNull())
+          .addColumn("last_login", ts)
+          .execute();
+        // Uniqueness is case-insensitive; lookups use the same expression so they hit the index.
+        await db.schema.createIndex(UNIQUE_INDEX.username).on("users").unique().expression(sql`lower(username)`).execute();
+        await db.schema.createIndex(UNIQUE_INDEX.email).on("users").unique().expression(sql`lower(email)`).execute();
+
+        await db.schema
+          .createTable("tokens")
+          .addColumn("jti", "text", (c) => c.primaryKey())
+          .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+          .addColumn("expires_at", ts, (c) => c.notNull())
+          .addColumn("revoked_at", ts)
+          .execute();
+        await db.schema.createIndex("tokens_user").on("tokens").column("user_id").execute();
+
+        await db.schema
+          .createTable("conversations")
+          .addColumn("id", "text", (c) => c.primaryKey())
+          .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+          .addColumn("title", "text", (c) => c.notNull())
+          .addColumn("teaching_mode", "text", (c) => c.notNull())
+          .addColumn("created_at", ts, (c) => c.notNull())
+          .addColumn("updated_at", ts, (c) => c.notNull())
+          .execute();
+        // `id` is the keyset tie-breaker, so it is in the index too: a page is a
+        // plain index range scan with no sort. The second index serves the
+        // listing without a mode filter.
+        await db.schema
+          .createIndex("conversations_user_mode_updated")
+          .on("conversations")
+          .columns(["user_id", "teaching_mode", "updated_at", "id"])
+          .execute();
+        await db.schema
+          .createIndex("conversations_user_updated")
+          .on("conversations")
+          .columns(["user_id", "updated_at", "id"])
+          .execute();
+
+        await db.schema
+          .createTable("messages")
+          .addColumn("id", "text", (c) => c.primaryKey())
+          .addColumn("conversation_id", "text", (c) => c.notNull().references("conversations.id").onDelete("cascade"))
+          .addColumn("type", "text", (c) => c.notNull())
+          .addColumn("content", "text", (c) => c.notNull())
+          .addColumn("model", "text")
+          .addColumn("created_at", ts, (c) => c.notNull())
+          .execute();
+        // Covers the message count and the newest-message lookup of a listing page.
+        await db.schema
+          .createIndex("messages_conversation_created")
+          .on("messages")
+          .columns(["conversation_id", "created_at", "id"])
+          .execute();
+
+        await db.schema
+          .createTable("login_failures")
+          .addColumn("key", "text", (c) => c.notNull())
+          .addColumn("at", ts, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex("login_failures_key_at").on("login_failures").columns(["key", "at"]).execute();
+      },
+    },
+  };
+}
+
+export interface OpenOptions {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  logger?: Logger | undefined;
+}
+
+/** Opens the database named by the options and brings its schema up to date. */
+export async function openDatabase(options: OpenOptions): Promise<{ db: Kysely<Database>; dialect: DialectName }> {
+  const logger = (options.logger ?? silentLogger).child({ component: "store" });
+  const { db, dialect } = connect(options);
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations(dialect) },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  for (const r of results ?? []) {
+    if (r.status === "Success") logger.info({ migration: r.migrationName, dialect }, "applied migration");
+    else if (r.status === "Error") logger.error({ migration: r.migrationName, dialect }, "migration failed");
+  }
+  if (error) {
+    await db.destroy();
+    throw new Error(`database migration failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  return { db, dialect };
+}
+
+function connect(options: OpenOptions): { db: Kysely<Database>; dialect: DialectName } {
+  const url = options.databaseUrl;
+  if (url) {
+    if (!/^postgres(ql)?:\/\//.test(url)) {
+      throw new Error("DATABASE_URL must start with postgres:// or postgresql://");
+    }
+    const pool = new pg.Pool({ connectionString: url, types: { getTypeParser: typeParser } });
+    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: "postgres" };
+  }
+  mkdirSync(options.dataDir, { recursive: true });
+  const file = new SqliteDatabase(join(options.dataDir, "tutor.db"));
+  file.pragma("journal_mode = WAL");
+  file.pragma("synchronous = NORMAL");
+  file.pragma("foreign_keys = ON");
+  file.pragma("busy_timeout = 5000");
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) }), dialect: "sqlite" };
+}
+
+const TIMESTAMPTZ = 1184;
+const INT8 = 20;
+const parseTimestamptz = pg.types.getTypeParser(TIMESTAMPTZ) as (value: string) => Date;
+
+// Per pool, not global: timestamptz comes back as the same ISO string SQLite
+// stores, and count(*) (int8) as a number, so the table types hold on both dialects.
+const typeParser = ((oid: number, format?: "text" | "binary") => {
+  if (oid === TIMESTAMPTZ) return (value: string) => parseTimestamptz(value).toISOString();
+  if (oid === INT8) return (value: string) => Number(value);
+  return pg.types.getTypeParser(oid, format as "text");
+}) as typeof pg.types.getTypeParser;

@@ -1,0 +1,14 @@
+import type { Logger, Store } from "@tutor/core";
+import { openDatabase } from "./db.js";
+import { KyselyStore } from "./store.js";
+
+export type { Database, UsersTable, TokensTable, ConversationsTable, MessagesTable, LoginFailuresTable } from "./db.js";
+
+/**
+ * Opens the store and applies pending migrations: PostgreSQL when
+ * `databaseUrl` is a postgres:// URL, else SQLite at `${dataDir}/tutor.db`.
+ */
+export async function createStore(options: { databaseUrl?: string | undefined; dataDir: string; logger?: Logger | undefined }): Promise<Store> {
+  const { db, dialect } = await openDatabase(options);
+  return new KyselyStore(db, dialect);
+}

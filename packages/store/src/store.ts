@@ -1,0 +1,341 @@
+// The Store port over Kysely. One implementation for both dialects: every
+// query is plain Kysely, and every conversation/message query is scoped by
+// the owner's id, so another user's row looks exactly like a missing one.
+import { ConflictError, TutorError, newId, type ListOptions, type NewMessage, type Store, type UserRecord } from "@tutor/core";
+import type { Conversation, ConversationSummary, Message, TeachingMode } from "@tutor/protocol";
+import { sql, type ExpressionBuilder, type Kysely, type Selectable } from "kysely";
+import { UNIQUE_INDEX, type ConversationsTable, type Database, type DialectName, type MessagesTable } from "./db.js";
+
+type Db = Kysely<Database>;
+
+// Process-monotonic wall clock: a clock step backwards must not reorder
+// messages that sort by (created_at, id).
+let lastNow = 0;
+function now(): string {
+  lastNow = Math.max(Date.now(), lastNow);
+  return new Date(lastNow).toISOString();
+}
+
+/** Normalises a caller's timestamp so text comparisons in SQLite are chronological. */
+function iso(at: string): string {
+  return new Date(at).toISOString();
+}
+
+// ---------------------------------------------------------------- listing
+
+/** Conversation columns plus message count and newest message: correlated subqueries, each an index seek. */
+function summaries(db: Db) {
+  const newest = (eb: ExpressionBuilder<Database & { c: ConversationsTable }, "c">) =>
+    eb
+      .selectFrom("messages as m")
+      .whereRef("m.conversation_id", "=", "c.id")
+      .orderBy("m.created_at", "desc")
+      .orderBy("m.id", "desc")
+      .limit(1);
+  return db
+    .selectFrom("conversations as c")
+    .select((eb) => [
+      "c.id",
+      "c.title",
+      "c.teaching_mode",
+      "c.created_at",
+      "c.updated_at",
+      eb
+        .selectFrom("messages as m")
+        .select((m) => m.fn.countAll<number>().as("n"))
+        .whereRef("m.conversation_id", "=", "c.id")
+        .as("message_count"),
+      newest(eb).select("m.type").as("last_type"),
+      newest(eb).select("m.content").as("last_content"),
+    ]);
+}
+
+type SummaryRow = Awaited<ReturnType<ReturnType<typeof summaries>["executeTakeFirstOrThrow"]>>;
+
+function toSummary(r: SummaryRow): ConversationSummary {
+  return {
+    id: r.id,
+    title: r.title,
+    teaching_mode: r.teaching_mode,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+    message_count: Number(r.message_count ?? 0),
+    last_message: r.last_type == null ? null : { type: r.last_type, content: r.last_content ?? "" },
+  };
+}
+
+function toMessage(r: Selectable<MessagesTable>): Message {
+  const m: Message = { id: r.id, type: r.type, content: r.content, timestamp: r.created_at };
+  if (r.model != null) m.model = r.model;
+  return m;
+}
+
+function encodeCursor(updatedAt: string, id: string): string {
+  return Buffer.from(`${updatedAt}|${id}`).toString("base64url");
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  const [updatedAt, id, extra] = Buffer.from(cursor, "base64url").toString().split("|");
+  if (!updatedAt || !id || extra !== undefined || Number.isNaN(Date.parse(updatedAt))) {
+    throw new TutorError("invalid_message", "cursor is not one this server handed out");
+  }
+  return [iso(updatedAt), id];
+}
+
+function conflictField(err: unknown): "username" | "email" | undefined {
+  const e = err as { code?: unknown; constraint?: unknown; message?: unknown };
+  // PostgreSQL names the violated index in `constraint`; SQLite only in the message.
+  const where =
+    e.code === "23505" ? String(e.constraint) : e.code === "SQLITE_CONSTRAINT_UNIQUE" ? String(e.message) : "";
+  if (where.includes(UNIQUE_INDEX.username)) return "username";
+  if (where.includes(UNIQUE_INDEX.email)) return "email";
+  return undefined;
+}
+
+/** One listing page plus one extra row that tells whether another page exists; exported for EXPLAIN in tests and the benchmark. */
+export function pageQuery(db: Db, userId: string, options: ListOptions) {
+  const after = options.cursor ? decodeCursor(options.cursor) : undefined;
+  return summaries(db)
+    .where("c.user_id", "=", userId)
+    .$if(options.teachingMode !== undefined, (q) => q.where("c.teaching_mode", "=", options.teachingMode!))
+    .$if(after !== undefined, (q) => q.where((eb) => eb(eb.refTuple("c.updated_at", "c.id"), "<", eb.tuple(after![0], after![1]))))
+    .orderBy("c.updated_at", "desc")
+    .orderBy("c.id", "desc")
+    .limit(options.limit + 1);
+}
+
+async function insertConversation(db: Db, userId: string, teachingMode: TeachingMode, title: string): Promise<ConversationSummary> {
+  const at = now();
+  const id = newId(Date.parse(at));
+  await db
+    .insertInto("conversations")
+    .values({ id, user_id: userId, title, teaching_mode: teachingMode, created_at: at, updated_at: at })
+    .execute();
+  return { id, title, teaching_mode: teachingMode, created_at: at, updated_at: at, message_count: 0, last_message: null };
+}
+
+// ---------------------------------------------------------------- the adapter
+
+export class KyselyStore implements Store {
+  constructor(
+    readonly db: Db,
+    readonly dialect: DialectName,
+  ) {}
+
+  async createUser(input: { username: string; email: string | null; passwordHash: string }): Promise<UserRecord> {
+    const user: UserRecord = {
+      id: newId(),
+      username: input.username,
+      email: input.email,
+      password_hash: input.passwordHash,
+      created_at: now(),
+      last_login: null,
+    };
+    try {
+      await this.db.insertInto("users").values(user).execute();
+    } catch (err) {
+      const field = conflictField(err);
+      if (field) throw new ConflictError(field);
+      throw err;
+    }
+    return user;
+  }
+
+  findUserByUsername(username: string): Promise<UserRecord | undefined> {
+    return this.db
+      .selectFrom("users")
+      .selectAll()
+      .where(sql<string>`lower(username)`, "=", username.toLowerCase())
+      .executeTakeFirst();
+  }
+
+  findUserById(id: string): Promise<UserRecord | undefined> {
+    return this.db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
+  }
+
+  async setLastLogin(userId: string, at: string): Promise<void> {
+    await this.db.updateTable("users").set({ last_login: iso(at) }).where("id", "=", userId).execute();
+  }
+
+  async insertToken(token: { jti: string; userId: string; expiresAt: string }): Promise<void> {
+    await this.db
+      .insertInto("tokens")
+      .values({ jti: token.jti, user_id: token.userId, expires_at: iso(token.expiresAt), revoked_at: null })
+      .execute();
+  }
+
+  findToken(jti: string) {
+    return this.db.selectFrom("tokens").selectAll().where("jti", "=", jti).executeTakeFirst();
+  }
+
+  async revokeToken(jti: string, at: string): Promise<void> {
+    // The first revocation time is the one that counts.
+    await this.db
+      .updateTable("tokens")
+      .set({ revoked_at: iso(at) })
+      .where("jti", "=", jti)
+      .where("revoked_at", "is", null)
+      .execute();
+  }
+
+  async recordLoginFailure(key: string, at: string): Promise<void> {
+    await this.db.insertInto("login_failures").values({ key, at: iso(at) }).execute();
+  }
+
+  async loginFailures(key: string, since: string): Promise<{ count: number; oldest: string | null }> {
+    const r = await this.db
+      .selectFrom("login_failures")
+      .select((eb) => [eb.fn.countAll<number>().as("count"), eb.fn.min("at").as("oldest")])
+      .where("key", "=", key)
+      .where("at", ">=", iso(since))
+      .executeTakeFirstOrThrow();
+    return { count: Number(r.count), oldest: r.oldest ?? null };
+  }
+
+  async clearLoginFailures(key: string): Promise<void> {
+    await this.db.deleteFrom("login_failures").where("key", "=", key).execute();
+  }
+
+  // ---------------------------------------------------------------- conversations
+
+  createConversation(userId: string, input: { teachingMode: TeachingMode; title: string }): Promise<ConversationSummary> {
+    return insertConversation(this.db, userId, input.teachingMode, input.title);
+  }
+
+  async findEmptyConversation(userId: string, teachingMode: TeachingMode): Promise<ConversationSummary | undefined> {
+    const r = await summaries(this.db)
+      .where("c.user_id", "=", userId)
+      .where("c.teaching_mode", "=", teachingMode)
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom("messages as m").select("m.id").whereRef("m.conversation_id", "=", "c.id"))),
+      )
+      .orderBy("c.updated_at", "desc")
+      .orderBy("c.id", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    return r && toSummary(r);
+  }
+
+  async latestConversation(userId: string, teachingMode: TeachingMode): Promise<ConversationSummary | undefined> {
+    const r = await summaries(this.db)
+      .where("c.user_id", "=", userId)
+      .where("c.teaching_mode", "=", teachingMode)
+      .orderBy("c.updated_at", "desc")
+      .orderBy("c.id", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    return r && toSummary(r);
+  }
+
+  async getConversationSummary(userId: string, conversationId: string): Promise<ConversationSummary | undefined> {
+    const r = await summaries(this.db).where("c.user_id", "=", userId).where("c.id", "=", conversationId).executeTakeFirst();
+    return r && toSummary(r);
+  }
+
+  async getConversation(userId: string, conversationId: string): Promise<Conversation | undefined> {
+    // One snapshot, so the summary's count agrees with the messages returned
+    // (SQLite transactions are snapshots already; PostgreSQL needs repeatable read).
+    return this.db.transaction().setIsolationLevel("repeatable read").execute(async (tx) => {
+      const r = await summaries(tx).where("c.user_id", "=", userId).where("c.id", "=", conversationId).executeTakeFirst();
+      if (!r) return undefined;
+      const rows = await tx
+        .selectFrom("messages")
+        .selectAll()
+        .where("conversation_id", "=", conversationId)
+        .orderBy("created_at")
+        .orderBy("id")
+        .execute();
+      return { ...toSummary(r), messages: rows.map(toMessage) };
+    });
+  }
+
+  async listConversations(userId: string, options: ListOptions) {
+    const rows = await pageQuery(this.db, userId, options).execute();
+    const page = rows.slice(0, options.limit);
+    const last = page.at(-1);
+    return {
+      conversations: page.map(toSummary),
+      nextCursor: rows.length > options.limit && last ? encodeCursor(last.updated_at, last.id) : null,
+    };
+  }
+
+  async renameConversation(userId: string, conversationId: string, title: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable("conversations")
+      .set({ title, updated_at: now() })
+      .where("id", "=", conversationId)
+      .where("user_id", "=", userId)
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
+  async deleteConversation(userId: string, conversationId: string): Promise<boolean> {
+    const r = await this.db
+      .deleteFrom("conversations")
+      .where("id", "=", conversationId)
+      .where("user_id", "=", userId)
+      .executeTakeFirst();
+    return r.numDeletedRows > 0n;
+  }
+
+  clearConversations(userId: string, teachingMode: TeachingMode, freshTitle: string) {
+    return this.db.transaction().execute(async (tx) => {
+      const r = await tx
+        .deleteFrom("conversations")
+        .where("user_id", "=", userId)
+        .where("teaching_mode", "=", teachingMode)
+        .executeTakeFirst();
+      const conversation = await insertConversation(tx, userId, teachingMode, freshTitle);
+      return { deletedCount: Number(r.numDeletedRows), conversation };
+    });
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  addMessage(userId: string, conversationId: string, message: NewMessage): Promise<Message | undefined> {
+    return this.db.transaction().execute(async (tx) => {
+      const at = now();
+      // The ownership check and the updated_at bump are one statement.
+      const owned = await tx
+        .updateTable("conversations")
+        .set({ updated_at: at })
+        .where("id", "=", conversationId)
+        .where("user_id", "=", userId)
+        .executeTakeFirst();
+      if (owned.numUpdatedRows === 0n) return undefined;
+      const row = {
+        id: message.id ?? newId(Date.parse(at)),
+        conversation_id: conversationId,
+        type: message.type,
+        content: message.content,
+        model: message.model ?? null,
+        created_at: at,
+      };
+      await tx.insertInto("messages").values(row).execute();
+      return toMessage(row);
+    });
+  }
+
+  async recentMessages(userId: string, conversationId: string, limit: number): Promise<Message[]> {
+    const rows = await this.db
+      .selectFrom("messages as m")
+      .innerJoin("conversations as c", "c.id", "m.conversation_id")
+      .selectAll("m")
+      .where("c.user_id", "=", userId)
+      .where("m.conversation_id", "=", conversationId)
+      .orderBy("m.created_at", "desc")
+      .orderBy("m.id", "desc")
+      .limit(limit)
+      .execute();
+    return rows.reverse().map(toMessage);
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async close(): Promise<void> {
+    if (this.dialect === "sqlite") await sql`pragma wal_checkpoint(TRUNCATE)`.execute(this.db);
+    await this.db.destroy();
+  }
+}
