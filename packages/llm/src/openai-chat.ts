@@ -54,11 +54,12 @@ export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
           { signal: attempt.signal },
         );
       } catch (err) {
-        attempt.dispose();
+        attempt.dispose(true);
         throw attempt.toLlmError(err, "request");
       }
       let produced = false;
       let finished = false;
+      let drained = false;
       try {
         for await (const chunk of stream) {
           const choice = chunk.choices?.[0];
@@ -75,10 +76,13 @@ export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
             attempt.arm();
           }
         }
+        drained = true;
       } catch (err) {
         throw attempt.toLlmError(err, "body");
       } finally {
-        attempt.dispose();
+        // Ends the HTTP exchange unless the stream was read to its end
+        // (the consumer stopped early, or a failure left it open).
+        attempt.dispose(!drained);
       }
       // The SDK ends the iteration quietly when its signal fires, so a timeout
       // or an abort has to be recognised here, not only in the catch.
@@ -92,6 +96,7 @@ export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
     async complete(request: ChatRequest, signal: AbortSignal): Promise<string> {
       const attempt = new Attempt(model, signal, request.timeoutMs);
       let raw: string;
+      let ok = false;
       try {
         attempt.arm();
         // The raw response (status errors are still thrown by the SDK) so a
@@ -110,8 +115,9 @@ export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
         } catch (err) {
           throw attempt.toLlmError(err, "body");
         }
+        ok = true;
       } finally {
-        attempt.dispose();
+        attempt.dispose(!ok);
       }
       attempt.throwIfInterrupted();
       let response: unknown;
@@ -178,11 +184,10 @@ class Attempt {
     this.timer = undefined;
   }
 
-  dispose(): void {
+  dispose(endRequest: boolean): void {
     this.pause();
     this.caller.removeEventListener("abort", this.onCallerAbort);
-    // Ends the HTTP exchange if the consumer stopped early; a no-op after a full answer.
-    this.controller.abort();
+    if (endRequest) this.controller.abort();
   }
 
   throwIfInterrupted(): void {

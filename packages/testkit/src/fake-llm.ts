@@ -281,9 +281,9 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
         if (!alive()) return;
         if (record.stream) {
           startSse(res);
-          const id = `chatcmpl-fake-${record.seq}`;
-          let out = sseChunk(id, record.model, { role: "assistant", content: "" }, null);
-          if (b.textBefore) out += sseChunk(id, record.model, { content: b.textBefore }, null);
+          const chunk = chunkWriter(`chatcmpl-fake-${record.seq}`, record.model);
+          let out = chunk({ role: "assistant", content: "" }, null);
+          if (b.textBefore) out += chunk({ content: b.textBefore }, null);
           out += 'data: {"id": "broken", "choices": [{"delta": {"content": "oops\n\n';
           res.end(out);
         } else {
@@ -319,8 +319,8 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
           return;
         }
         startSse(res);
-        const id = `chatcmpl-fake-${record.seq}`;
-        const head = sseChunk(id, record.model, { role: "assistant", content: "" }, null);
+        const chunk = chunkWriter(`chatcmpl-fake-${record.seq}`, record.model);
+        const head = chunk({ role: "assistant", content: "" }, null);
         if (b.firstTokenDelayMs) {
           res.write(head);
           await wait(b.firstTokenDelayMs, res);
@@ -333,7 +333,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
             await wait(b.chunkDelayMs, res);
           }
           if (!alive()) return;
-          out += sseChunk(id, record.model, { content: pieces[i] }, null);
+          out += chunk({ content: pieces[i] }, null);
         }
         if (!alive()) return;
         if (b.kind === "cut") {
@@ -350,7 +350,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
           else destroy();
           return;
         }
-        out += sseChunk(id, record.model, {}, b.finishReason ?? "stop");
+        out += chunk({}, b.finishReason ?? "stop");
         out += "data: [DONE]\n\n";
         res.end(out);
         return;
@@ -421,20 +421,15 @@ function startSse(res: ServerResponse) {
 
 const created = () => Math.floor(Date.now() / 1000);
 
-function sseChunk(
-  id: string,
-  model: string,
-  delta: { role?: string; content?: string | undefined },
-  finishReason: string | null,
-): string {
-  const chunk = {
-    id,
-    object: "chat.completion.chunk",
-    created: created(),
-    model,
-    choices: [{ index: 0, delta, finish_reason: finishReason }],
-  };
-  return `data: ${JSON.stringify(chunk)}\n\n`;
+/**
+ * Serialises the chunk envelope once per request; each chunk then costs one
+ * small JSON.stringify of its delta (this runs for every token of every turn
+ * in the benchmarks).
+ */
+function chunkWriter(id: string, model: string) {
+  const head = `data: {"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created()},"model":${JSON.stringify(model)},"choices":[{"index":0,"delta":`;
+  return (delta: { role?: string; content?: string | undefined }, finishReason: string | null): string =>
+    `${head}${JSON.stringify(delta)},"finish_reason":${finishReason === null ? "null" : JSON.stringify(finishReason)}}]}\n\n`;
 }
 
 function completion(record: FakeRequest, text: string, finishReason: string) {

@@ -155,6 +155,12 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * Reason for cancelling our own timers. An abort() without a reason builds a
+ * DOMException (with a stack) every time; this runs on every turn.
+ */
+const SETTLED = Object.freeze(new Error("settled"));
+
 type Call = (model: ChatModel, request: ChatRequest, signal: AbortSignal) => AsyncIterable<string>;
 
 export class ModelChain {
@@ -274,7 +280,7 @@ export class ModelChain {
         for (;;) {
           const r = await iterator.next();
           if (r.done) break;
-          if (!partial) watchdog.abort();
+          if (!partial) watchdog.abort(SETTLED);
           partial += r.value;
           yield { delta: r.value, model: model.name };
         }
@@ -302,7 +308,7 @@ export class ModelChain {
           "model attempt failed; trying the next one",
         );
       } finally {
-        watchdog.abort();
+        watchdog.abort(SETTLED);
         signal.removeEventListener("abort", onAbort);
         if (!finished) {
           // The consumer stopped early: end the model's request too.
@@ -392,7 +398,7 @@ export class ModelChain {
     } finally {
       this.waiters.delete(wake);
       signal.removeEventListener("abort", onAbort);
-      ctl.abort();
+      ctl.abort(SETTLED);
     }
   }
 
