@@ -1,0 +1,217 @@
+// The open conversation: stored messages, the answer streaming in, the
+// composer. Keeps the view pinned to the bottom unless the student scrolled up.
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type RefObject } from "react";
+import { selectStream, type State } from "../state/reducer.js";
+import { useApp, useAppState, useSpeech } from "../state/context.js";
+import { Composer } from "./Composer.js";
+import { Answer, MessageItem, TutorAvatar, UserBubble } from "./MessageItem.js";
+import { MODE_LABEL } from "./Sidebar.js";
+
+const EXAMPLES: Record<State["mode"], string[]> = {
+  teacher: [
+    "Teach me recursion from the beginning",
+    "Start a short course on data structures",
+    "Help me understand how the internet works",
+  ],
+  qa: [
+    "What is the difference between a stack and a queue?",
+    "Why is binary search O(log n)?",
+    "How do I reverse a linked list in Python?",
+  ],
+};
+
+const selectCurrent = (s: State) => s.current;
+const selectCurrentId = (s: State) => s.currentId;
+const selectLoading = (s: State) => s.loadingCurrent;
+const selectFlags = (s: State) => s.flags;
+const selectPending = (s: State) => s.pending;
+const selectReady = (s: State) => s.ready;
+const selectMode = (s: State) => s.mode;
+const selectAwaiting = (s: State) => (s.currentId ? s.awaitingStored[s.currentId] === true : false);
+
+export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaElement | null> }) {
+  const app = useApp();
+  const current = useAppState(selectCurrent);
+  const currentId = useAppState(selectCurrentId);
+  const loading = useAppState(selectLoading);
+  const flags = useAppState(selectFlags);
+  const pending = useAppState(selectPending);
+  const ready = useAppState(selectReady);
+  const mode = useAppState(selectMode);
+  const stream = useAppState(selectStream);
+  const awaiting = useAppState(selectAwaiting);
+  const speech = useSpeech();
+
+  const scroller = useRef<HTMLDivElement>(null);
+  const pinned = useRef(true);
+  const [showJump, setShowJump] = useState(false);
+  const [announce, setAnnounce] = useState("");
+
+  const onExplain = useCallback(
+    (term: string) => {
+      const err = app.explain(term);
+      if (err) app.notify("error", err);
+    },
+    [app],
+  );
+
+  const visiblePending = pending && pending.conversationId === currentId ? pending : null;
+  const busy = stream !== null || visiblePending !== null;
+
+  const onScroll = () => {
+    const el = scroller.current;
+    if (!el) return;
+    pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+    if (pinned.current) setShowJump(false);
+  };
+
+  const scrollToEnd = (smooth: boolean) => {
+    const el = scroller.current;
+    if (!el) return;
+    const reduce = window.matchMedia?.("(prefers-reduced-motion: reduce)").matches;
+    el.scrollTo({ top: el.scrollHeight, behavior: smooth && !reduce ? "smooth" : "auto" });
+  };
+
+  // New content: follow it if the student is at the bottom, else offer a jump button.
+  const contentKey = `${current?.messages.length ?? 0}:${stream?.text.length ?? 0}:${visiblePending?.requestId ?? ""}`;
+  useLayoutEffect(() => {
+    if (pinned.current) scrollToEnd(false);
+    else setShowJump(true);
+  }, [contentKey]);
+
+  // A different conversation opened: start at its end.
+  useLayoutEffect(() => {
+    pinned.current = true;
+    setShowJump(false);
+    scrollToEnd(false);
+  }, [currentId, current?.id]);
+
+  // Screen readers hear when an answer starts and ends, not every streamed word.
+  const streamId = stream?.messageId ?? null;
+  const prevStream = useRef<string | null>(null);
+  useEffect(() => {
+    if (streamId && prevStream.current !== streamId) setAnnounce("The tutor is answering…");
+    if (!streamId && prevStream.current) setAnnounce("The tutor's answer is complete.");
+    prevStream.current = streamId;
+  }, [streamId]);
+
+  const messages = current?.messages ?? [];
+  const empty = !loading && messages.length === 0 && !visiblePending && !stream;
+  const title = current && messages.length > 0 ? current.title : "New conversation";
+  const chatMode = current?.teaching_mode ?? mode;
+
+  return (
+    <section aria-labelledby="chat-title" className="flex h-full min-h-0 flex-col">
+      <div className="flex items-center gap-2 border-b border-slate-200 px-4 py-2 dark:border-slate-800">
+        <h1 id="chat-title" className="min-w-0 truncate text-base font-semibold">
+          {title}
+        </h1>
+        <span className="shrink-0 rounded-full bg-slate-100 px-2 py-0.5 text-xs text-slate-600 dark:bg-slate-800 dark:text-slate-300">
+          {MODE_LABEL[chatMode]}
+        </span>
+      </div>
+      <div ref={scroller} onScroll={onScroll} className="relative min-h-0 flex-1 overflow-y-auto" tabIndex={-1} id="chat-scroll">
+        <div className="mx-auto w-full max-w-3xl px-3 py-4 sm:px-6">
+          {loading && messages.length === 0 ? (
+            <p role="status" className="py-8 text-center text-sm text-slate-500 dark:text-slate-400">
+              Loading conversation…
+            </p>
+          ) : null}
+          {empty ? (
+            <div className="py-10 text-center">
+              <p className="text-lg font-semibold">What would you like to learn?</p>
+              <p className="mt-1 text-sm text-slate-500 dark:text-slate-400">
+                {chatMode === "teacher"
+                  ? "Teacher mode guides you step by step through a topic."
+                  : "Q&A mode answers your computing questions directly."}
+              </p>
+              <ul className="mt-6 flex flex-col items-center gap-2">
+                {EXAMPLES[chatMode].map((ex) => (
+                  <li key={ex}>
+                    <button
+                      type="button"
+                      disabled={!ready}
+                      onClick={() => {
+                        const err = app.ask(ex);
+                        if (err) app.notify("error", err);
+                      }}
+                      className="rounded-full border border-slate-300 px-4 py-1.5 text-sm hover:bg-slate-100 disabled:opacity-50 dark:border-slate-700 dark:hover:bg-slate-800"
+                    >
+                      {ex}
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          ) : null}
+          <ol aria-label="Messages" className="space-y-5">
+            {messages.map((m) => (
+              <MessageItem key={m.id} message={m} flags={flags[m.id]} onExplain={onExplain} explainDisabled={!ready} />
+            ))}
+            {visiblePending && visiblePending.kind === "question" && !visiblePending.echoed ? (
+              <li className="message message-user message-pending">
+                <UserBubble text={visiblePending.label} note="Sending…" />
+              </li>
+            ) : null}
+            {visiblePending && visiblePending.kind === "explain" && !stream ? (
+              <li className="text-center text-xs text-slate-500 dark:text-slate-400">
+                Asking the tutor to explain “{visiblePending.label}”…
+              </li>
+            ) : null}
+            {stream ? (
+              <li className="message message-ai message-streaming flex gap-3" data-message-id={stream.messageId}>
+                <TutorAvatar />
+                <div className="min-w-0 flex-1">
+                  <Answer text={stream.text} streaming interrupted={stream.interrupted} onExplain={null} />
+                  {stream.interrupted ? (
+                    <p className="mt-2 text-xs text-amber-700 dark:text-amber-400" role="status">
+                      The connection dropped during this answer. The complete answer will appear here once it is saved.
+                    </p>
+                  ) : null}
+                </div>
+              </li>
+            ) : visiblePending ? (
+              <li className="flex gap-3" aria-label="The tutor is thinking">
+                <TutorAvatar />
+                <span className="flex items-center gap-1 py-2" aria-hidden="true">
+                  <span className="h-2 w-2 animate-pulse rounded-full bg-slate-400" />
+                  <span className="h-2 w-2 animate-pulse rounded-full bg-slate-400 [animation-delay:150ms]" />
+                  <span className="h-2 w-2 animate-pulse rounded-full bg-slate-400 [animation-delay:300ms]" />
+                </span>
+              </li>
+            ) : awaiting ? (
+              <li className="flex gap-3" role="status">
+                <TutorAvatar />
+                <span className="py-1 text-sm text-slate-500 dark:text-slate-400">
+                  Waiting for the tutor's answer… it will appear here when it is ready.
+                </span>
+              </li>
+            ) : null}
+          </ol>
+        </div>
+        {showJump ? (
+          <button
+            type="button"
+            onClick={() => {
+              pinned.current = true;
+              setShowJump(false);
+              scrollToEnd(true);
+            }}
+            className="sticky bottom-3 left-1/2 mx-auto block -translate-x-0 rounded-full bg-slate-800 px-3 py-1 text-xs text-white shadow-lg dark:bg-slate-200 dark:text-slate-900"
+          >
+            Jump to latest ↓
+          </button>
+        ) : null}
+      </div>
+      <p className="sr-only" role="status" aria-live="polite">
+        {announce}
+      </p>
+      <Composer
+        inputRef={composerRef}
+        busy={busy}
+        speaking={speech.speaking}
+        placeholder={current && messages.length > 0 ? "Ask a follow-up question…" : `Ask the tutor (${MODE_LABEL[chatMode]} mode)…`}
+      />
+    </section>
+  );
+}

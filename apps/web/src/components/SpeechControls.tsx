@@ -1,0 +1,125 @@
+// Speech out: on/off, voice and rate. Disabled, with the reason shown, when
+// the browser has no speechSynthesis or no voices.
+import { useEffect, useId, useRef, useState } from "react";
+import { RATE_MAX, RATE_MIN } from "../speech/speech.js";
+import { useApp, useSpeech } from "../state/context.js";
+import { SlidersIcon, SpeakerOffIcon, SpeakerOnIcon } from "./icons.js";
+
+export function SpeechControls() {
+  const { speech } = useApp();
+  const snap = useSpeech();
+  const [open, setOpen] = useState(false);
+  const panelId = useId();
+  const reasonId = useId();
+  const wrapper = useRef<HTMLDivElement>(null);
+  const settingsBtn = useRef<HTMLButtonElement>(null);
+  const on = snap.settings.enabled && !snap.unavailable;
+
+  useEffect(() => {
+    if (!open) return;
+    const onDown = (e: MouseEvent) => {
+      if (wrapper.current && !wrapper.current.contains(e.target as Node)) setOpen(false);
+    };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape") {
+        setOpen(false);
+        settingsBtn.current?.focus();
+      }
+    };
+    document.addEventListener("mousedown", onDown);
+    document.addEventListener("keydown", onKey);
+    return () => {
+      document.removeEventListener("mousedown", onDown);
+      document.removeEventListener("keydown", onKey);
+    };
+  }, [open]);
+
+  return (
+    <div ref={wrapper} className="relative flex items-center">
+      <button
+        type="button"
+        aria-pressed={on}
+        disabled={snap.unavailable !== null}
+        aria-describedby={snap.unavailable ? reasonId : undefined}
+        title={snap.unavailable ?? (on ? "Speaking answers: on" : "Speaking answers: off")}
+        onClick={() => speech.setEnabled(!snap.settings.enabled)}
+        className="flex h-9 w-9 items-center justify-center rounded-lg text-slate-600 hover:bg-slate-100 disabled:cursor-not-allowed disabled:opacity-40 aria-pressed:text-indigo-700 dark:text-slate-300 dark:hover:bg-slate-800 dark:aria-pressed:text-indigo-300"
+      >
+        {on ? <SpeakerOnIcon /> : <SpeakerOffIcon />}
+        <span className="sr-only">Speak answers</span>
+      </button>
+      <span id={reasonId} className="sr-only">
+        {snap.unavailable ?? ""}
+      </span>
+      <button
+        ref={settingsBtn}
+        type="button"
+        aria-expanded={open}
+        aria-controls={panelId}
+        onClick={() => setOpen((o) => !o)}
+        title="Voice settings"
+        className="flex h-9 w-9 items-center justify-center rounded-lg text-slate-600 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800"
+      >
+        <SlidersIcon />
+        <span className="sr-only">Voice settings</span>
+      </button>
+      {open ? (
+        <div
+          id={panelId}
+          role="group"
+          aria-label="Voice settings"
+          className="absolute top-11 right-0 z-40 w-72 max-w-[calc(100vw-1.5rem)] rounded-xl border border-slate-200 bg-white p-4 text-sm shadow-xl dark:border-slate-700 dark:bg-slate-900"
+        >
+          {snap.unavailable ? (
+            <p className="rounded-lg bg-amber-50 p-2 text-amber-900 dark:bg-amber-950/50 dark:text-amber-200">
+              Speech is off: {snap.unavailable} Answers are still shown as text.
+            </p>
+          ) : (
+            <>
+              <label className="flex items-center justify-between gap-3">
+                <span className="font-medium">Speak answers aloud</span>
+                <input
+                  type="checkbox"
+                  checked={snap.settings.enabled}
+                  onChange={(e) => speech.setEnabled(e.target.checked)}
+                  className="h-4 w-4 accent-indigo-600"
+                />
+              </label>
+              <label className="mt-3 block">
+                <span className="font-medium">Voice</span>
+                <select
+                  value={snap.settings.voiceUri ?? ""}
+                  onChange={(e) => speech.setVoice(e.target.value || null)}
+                  className="mt-1 block w-full rounded-md border border-slate-300 bg-white px-2 py-1.5 dark:border-slate-600 dark:bg-slate-800"
+                >
+                  <option value="">Automatic</option>
+                  {snap.voices.map((v) => (
+                    <option key={v.uri} value={v.uri}>
+                      {v.name} ({v.lang})
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <label className="mt-3 block">
+                <span className="flex justify-between font-medium">
+                  <span>Rate</span>
+                  <output>{snap.settings.rate.toFixed(1)}×</output>
+                </span>
+                <input
+                  type="range"
+                  min={RATE_MIN}
+                  max={RATE_MAX}
+                  step={0.1}
+                  value={snap.settings.rate}
+                  onChange={(e) => speech.setRate(Number(e.target.value))}
+                  className="mt-1 w-full accent-indigo-600"
+                />
+              </label>
+              {snap.loading ? <p className="mt-2 text-xs text-slate-500">Loading voices…</p> : null}
+            </>
+          )}
+        </div>
+      ) : null}
+    </div>
+  );
+}
