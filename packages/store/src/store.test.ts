@@ -405,7 +405,6 @@ for (const { name, make, run } of backends) {
         const { nextCursor } = await store.listConversations(user.id, { limit: 5 });
         for (const options of [{ limit: 5 }, { limit: 5, cursor: nextCursor!, teachingMode: "qa" as const }]) {
           const plan = await explain(db, name, pageQuery(db, user.id, options).compile());
-          if (process.env.SHOW_PLANS) console.log(plan);
           if (name === "sqlite") {
             expect(plan).toMatch(options.teachingMode ? /conversations_user_mode_updated/ : /conversations_user_updated/);
             expect(plan).toMatch(/messages_conversation_created/);

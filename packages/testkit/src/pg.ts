@@ -69,7 +69,7 @@ export async function startPostgres(): Promise<PgHandle> {
     let port = 0;
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      const server = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+      const server = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c full_page_writes=off`;
       try {
         await run("pg_ctl", ["-D", data, "-l", join(dir, "server.log"), "-w", "-t", "60", "-o", server, "start"]);
         break;
