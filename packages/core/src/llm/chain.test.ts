@@ -27,7 +27,7 @@ beforeEach(() => {
 });
 
 const FAST: ModelChainOptions = {
-  attemptTimeoutMs: 80,
+  attemptTimeoutMs: 300,
   deadlineMs: 5_000,
   retryDelaysMs: { timeout: [20, 40, 80], rate_limited: [50, 100, 200], unavailable: [30, 60, 120] },
   breakerThreshold: 3,
