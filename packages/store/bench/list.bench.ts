@@ -155,7 +155,7 @@ export default async function run(): Promise<BenchResult> {
   const rows: (string | number)[][] = [];
   const notes = [
     `one user, ${CONVERSATIONS} conversations x ${MESSAGES_PER} messages, page of ${PAGE}; per-row = 1 page query + 2 queries per conversation (${1 + 2 * PAGE} queries)`,
-    "both strategies count each conversation's messages on the same index; SQLite runs in process, so per-row saves no round trips there and the gap is statement overhead only",
+    "both strategies count each conversation's messages on the same index; SQLite runs in process, so there the single query saves no network round trips, only per-statement overhead",
   ];
   try {
     const sqlite = await measure("SQLite (file, WAL)", { dataDir: dir });
