@@ -1,0 +1,72 @@
+// Configuration: defaults, .env.local under the environment, and start-up
+// refusals that name the variable at fault.
+import { spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError, DEFAULTS, loadConfig, parseModels, readEnv } from "./config.js";
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "tutor-config-"));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe("configuration", () => {
+  it("runs with nothing set: loopback, port 3000, SQLite in ./data, no model", () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ host: "127.0.0.1", port: 3000, databaseUrl: undefined, llm: { configured: false }, stt: { provider: "browser" }, livekit: undefined });
+    expect(c.dataDir).toBe(resolve("./data"));
+  });
+
+  it("uses Groq when GROQ_API_KEY is set, with the default model order and fast model", () => {
+    const c = loadConfig({ GROQ_API_KEY: "gsk_test" });
+    expect(c.llm).toMatchObject({ configured: true, provider: "groq", baseUrl: DEFAULTS.groqBaseUrl, fastModel: "llama-3.1-8b-instant" });
+    expect(c.llm.configured && c.llm.models.map((m) => m.name)).toEqual(["llama-3.3-70b-versatile", "llama-3.1-8b-instant"]);
+    expect(c.stt).toMatchObject({ provider: "server", model: "whisper-large-v3-turbo" });
+  });
+
+  it("parses LLM_MODELS as name[:temperature]", () => {
+    expect(parseModels("a:0.7, b ,qwen2.5:7b")).toEqual([{ name: "a", temperature: 0.7 }, { name: "b" }, { name: "qwen2.5:7b" }]);
+    expect(() => parseModels("a:3")).toThrow(/^LLM_MODELS: .*"a:3".*0 to 2/);
+    expect(() => parseModels("a,,b")).toThrow(/^LLM_MODELS: .*empty/);
+  });
+
+  it.each([
+    [{ PORT: "eighty" }, /PORT/],
+    [{ PORT: "70000" }, /PORT/],
+    [{ DATABASE_URL: "mysql://x" }, /DATABASE_URL/],
+    [{ JWT_SECRET: "short" }, /JWT_SECRET/],
+    [{ LLM_BASE_URL: "not a url", LLM_MODELS: "m" }, /LLM_BASE_URL/],
+    [{ LLM_BASE_URL: "http://127.0.0.1:1/v1" }, /LLM_MODELS/],
+    [{ LLM_MODELS: "m" }, /LLM_MODELS/],
+    [{ LIVEKIT_URL: "ws://127.0.0.1:7880" }, /LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET/],
+    [{ LOG_LEVEL: "loud" }, /LOG_LEVEL/],
+    [{ TTS_PROVIDER: "robot" }, /TTS_PROVIDER/],
+    [{ LOCAL_MODEL: "/models/x.gguf" }, /LOCAL_MODEL/],
+  ])("refuses %o naming the variable", (env, message) => {
+    expect(() => loadConfig(env as Record<string, string>)).toThrow(ConfigError);
+    expect(() => loadConfig(env as Record<string, string>)).toThrow(message);
+  });
+
+  it("reads .env.local, and the environment wins", async () => {
+    await writeFile(join(dir, ".env.local"), "PORT=4100\nLOG_LEVEL=debug\n# comment\nHOST=0.0.0.0\n");
+    const env = readEnv({ PORT: "4200" }, dir);
+    const c = loadConfig(env);
+    expect(c.port).toBe(4200);
+    expect(c.logLevel).toBe("debug");
+    expect(c.host).toBe("0.0.0.0");
+  });
+
+  it("stops the real process at start with a message naming the bad variable", () => {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "apps/server/src/main.ts"], {
+      cwd: resolve(import.meta.dirname, "../../.."),
+      env: { ...process.env, PORT: "not-a-port", DATA_DIR: dir },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/PORT must be a number/);
+  });
+});

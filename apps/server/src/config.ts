@@ -1,0 +1,183 @@
+// Configuration is read and validated once, at start; the result is passed
+// down. A bad value stops start-up with a message naming the variable.
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseEnv } from "node:util";
+import { z } from "zod";
+import { parseModelList, type ModelSpec } from "@tutor/llm";
+
+/** Every default in one place. */
+export const DEFAULTS = {
+  host: "127.0.0.1",
+  port: 3000,
+  dataDir: "./data",
+  logLevel: "info",
+  groqBaseUrl: "https://api.groq.com/openai/v1",
+  groqModels: "llama-3.3-70b-versatile,llama-3.1-8b-instant",
+  groqSttModel: "whisper-large-v3-turbo",
+  ttsProvider: "web",
+  ttsVoice: "default",
+  turnDeadlineMs: 45_000,
+  shutdownGraceMs: 10_000,
+} as const;
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  jwtSecret: string | undefined;
+  logLevel: string;
+  llm:
+    | { configured: true; provider: "groq" | "openai-compatible"; baseUrl: string; apiKey: string; models: ModelSpec[]; fastModel: string }
+    | { configured: false; provider: "none" };
+  stt: { provider: "server"; baseUrl: string; apiKey: string; model: string } | { provider: "browser" };
+  tts: { provider: string; defaultVoice: string };
+  livekit: { url: string; apiKey: string; apiSecret: string } | undefined;
+  /** Where the built web app lives (served at /). */
+  webDist: string;
+  /** Not environment variables: fixed defaults, adjustable by embedding code and tests. */
+  turn: { deadlineMs: number };
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+const httpUrl = (name: string) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => /^https?:\/\/[^\s]+$/.test(v) && URL.canParse(v), `${name} must be an http(s) URL`);
+
+const Env = z.object({
+  HOST: z.string().trim().min(1, "HOST must not be empty").default(DEFAULTS.host),
+  PORT: z.coerce
+    .number({ error: "PORT must be a number" })
+    .int("PORT must be an integer")
+    .min(0, "PORT must be 0..65535")
+    .max(65535, "PORT must be 0..65535")
+    .default(DEFAULTS.port),
+  DATA_DIR: z.string().trim().min(1).default(DEFAULTS.dataDir),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .refine((v) => /^postgres(ql)?:\/\/.+/.test(v), "DATABASE_URL must be a postgres:// or postgresql:// URL")
+    .optional(),
+  JWT_SECRET: z.string().min(32, "JWT_SECRET must be at least 32 characters").optional(),
+  GROQ_API_KEY: z.string().trim().min(1).optional(),
+  LLM_BASE_URL: httpUrl("LLM_BASE_URL").optional(),
+  LLM_API_KEY: z.string().trim().optional(),
+  LLM_MODELS: z.string().trim().optional(),
+  LLM_FAST_MODEL: z.string().trim().min(1).optional(),
+  LOCAL_MODEL: z.string().trim().optional(),
+  STT_BASE_URL: httpUrl("STT_BASE_URL").optional(),
+  STT_API_KEY: z.string().trim().optional(),
+  STT_MODEL: z.string().trim().min(1).optional(),
+  TTS_PROVIDER: z
+    .string()
+    .trim()
+    .refine((v) => v === "web" || /^https?:\/\/\S+$/.test(v), "TTS_PROVIDER must be 'web' or the http(s) URL of an OpenAI-compatible speech server")
+    .default(DEFAULTS.ttsProvider),
+  TTS_DEFAULT_VOICE: z.string().trim().min(1).default(DEFAULTS.ttsVoice),
+  LIVEKIT_URL: z
+    .string()
+    .trim()
+    .refine((v) => /^(wss?|https?):\/\/.+/.test(v), "LIVEKIT_URL must be a ws(s):// or http(s):// URL")
+    .optional(),
+  LIVEKIT_API_KEY: z.string().trim().min(1).optional(),
+  LIVEKIT_API_SECRET: z.string().trim().min(1).optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+});
+
+/** `name[:temperature]`, comma separated (see @tutor/llm parseModelList). */
+export function parseModels(value: string, variable = "LLM_MODELS"): ModelSpec[] {
+  try {
+    return parseModelList(value);
+  } catch (err) {
+    throw new ConfigError(`${variable}: ${(err as Error).message}`);
+  }
+}
+
+/** Reads `.env.local` (if present) under the environment: the environment wins. */
+export function readEnv(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Record<string, string | undefined> {
+  const file = resolve(cwd, ".env.local");
+  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, "utf8")) : {};
+  return { ...fromFile, ...env };
+}
+
+export function loadConfig(env: Record<string, string | undefined> = readEnv()): Config {
+  // Empty strings mean "unset" (a blank line in .env.local, `FOO= npm start`).
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = Env.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${String(i.path[0] ?? "?")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+
+  if (e.LOCAL_MODEL) {
+    throw new ConfigError(
+      "LOCAL_MODEL: the in-process GGUF model is not available in this build; " +
+        "serve the model with an OpenAI-compatible server (llama.cpp's llama-server, Ollama, vLLM) and set LLM_BASE_URL and LLM_MODELS",
+    );
+  }
+
+  let llm: Config["llm"] = { configured: false, provider: "none" };
+  if (e.LLM_BASE_URL) {
+    if (!e.LLM_MODELS) throw new ConfigError("LLM_MODELS: required with LLM_BASE_URL (comma list of name[:temperature])");
+    const models = parseModels(e.LLM_MODELS);
+    llm = {
+      configured: true,
+      provider: "openai-compatible",
+      baseUrl: e.LLM_BASE_URL.replace(/\/+$/, ""),
+      apiKey: e.LLM_API_KEY ?? "",
+      models,
+      fastModel: e.LLM_FAST_MODEL ?? models[models.length - 1]!.name,
+    };
+  } else if (e.GROQ_API_KEY) {
+    const models = parseModels(e.LLM_MODELS ?? DEFAULTS.groqModels);
+    llm = {
+      configured: true,
+      provider: "groq",
+      baseUrl: DEFAULTS.groqBaseUrl,
+      apiKey: e.GROQ_API_KEY,
+      models,
+      fastModel: e.LLM_FAST_MODEL ?? models[models.length - 1]!.name,
+    };
+  } else if (e.LLM_MODELS) {
+    throw new ConfigError("LLM_MODELS: set LLM_BASE_URL (or GROQ_API_KEY) to say where these models are served");
+  }
+
+  let stt: Config["stt"] = { provider: "browser" };
+  if (e.STT_BASE_URL) {
+    stt = { provider: "server", baseUrl: e.STT_BASE_URL.replace(/\/+$/, ""), apiKey: e.STT_API_KEY ?? "", model: e.STT_MODEL ?? DEFAULTS.groqSttModel };
+  } else if (e.GROQ_API_KEY) {
+    stt = { provider: "server", baseUrl: DEFAULTS.groqBaseUrl, apiKey: e.GROQ_API_KEY, model: e.STT_MODEL ?? DEFAULTS.groqSttModel };
+  }
+
+  const lk = [e.LIVEKIT_URL, e.LIVEKIT_API_KEY, e.LIVEKIT_API_SECRET];
+  if (lk.some(Boolean) && !lk.every(Boolean)) {
+    throw new ConfigError("LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set together");
+  }
+
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    dataDir: resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    jwtSecret: e.JWT_SECRET,
+    logLevel: e.LOG_LEVEL,
+    llm,
+    stt,
+    tts: { provider: e.TTS_PROVIDER, defaultVoice: e.TTS_DEFAULT_VOICE },
+    livekit: e.LIVEKIT_URL ? { url: e.LIVEKIT_URL, apiKey: e.LIVEKIT_API_KEY!, apiSecret: e.LIVEKIT_API_SECRET! } : undefined,
+    webDist: resolve(import.meta.dirname, "../../web/dist"),
+    turn: { deadlineMs: DEFAULTS.turnDeadlineMs },
+  };
+}

@@ -1,0 +1,82 @@
+// Wires adapters to the core: the one place that knows every concrete part.
+import {
+  AuthService,
+  ConversationService,
+  InProcessHub,
+  TopicGuard,
+  TurnRunner,
+  type EventHub,
+  type Logger,
+  type Store,
+} from "@tutor/core";
+import type { PublicConfig } from "@tutor/protocol";
+import { DEFAULT_PAGE_SIZE, MAX_TEXT_CHARS, TEACHING_MODES } from "@tutor/protocol";
+import { createStore } from "@tutor/store";
+import type { Config } from "./config.js";
+import { argon2Hasher } from "./hasher.js";
+import { createModels, type Models } from "./llm.js";
+import { Metrics } from "./metrics.js";
+import { loadJwtSecret } from "./secrets.js";
+
+export interface AppContext {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  models: Models;
+  auth: AuthService;
+  conversations: ConversationService;
+  turns: TurnRunner;
+  hub: EventHub;
+  metrics: Metrics;
+  publicConfig: PublicConfig;
+}
+
+export async function createContext(config: Config, logger: Logger, overrides: { store?: Store } = {}): Promise<AppContext> {
+  const store = overrides.store ?? (await createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger }));
+  const secret = await loadJwtSecret(config.jwtSecret, config.dataDir);
+  const models = createModels(config, logger);
+  const metrics = new Metrics();
+  const auth = new AuthService({ store, hasher: argon2Hasher, secret, logger });
+  const guard = new TopicGuard({ fast: models.fast, logger: logger.child({ component: "topic_guard" }) });
+  const turns = new TurnRunner({
+    store,
+    guard,
+    chain: models.chain,
+    fast: models.fast,
+    logger: logger.child({ component: "turn" }),
+    settings: { deadlineMs: config.turn.deadlineMs, tts: { provider: "web", voice: config.tts.defaultVoice, rate: 1, pitch: 1 } },
+  });
+  return {
+    config,
+    logger,
+    store,
+    models,
+    auth,
+    conversations: new ConversationService(store),
+    turns,
+    hub: new InProcessHub(),
+    metrics,
+    publicConfig: publicConfig(config),
+  };
+}
+
+export function publicConfig(config: Config): PublicConfig {
+  return {
+    llm: config.llm.configured
+      ? { configured: true, provider: config.llm.provider, models: config.llm.models.map((m) => m.name) }
+      : {
+          configured: false,
+          provider: "none",
+          models: [],
+          message:
+            "No language model is configured. Set GROQ_API_KEY, or LLM_BASE_URL and LLM_MODELS for any OpenAI-compatible server, and restart.",
+        },
+    // Server-side speech recognition is not wired to the transports yet, so
+    // the browser's own recognition is what clients should use.
+    stt: { provider: "browser" },
+    tts: { provider: "web", default_voice: config.tts.defaultVoice },
+    livekit: config.livekit ? { enabled: true, url: config.livekit.url } : { enabled: false },
+    limits: { max_text_chars: MAX_TEXT_CHARS, page_size: DEFAULT_PAGE_SIZE },
+    teaching_modes: [...TEACHING_MODES],
+  };
+}

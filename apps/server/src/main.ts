@@ -1,0 +1,90 @@
+// Entry point: read configuration, wire the app, listen, shut down gracefully.
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { buildApp, type BuiltApp } from "./app.js";
+import { ConfigError, DEFAULTS, loadConfig, type Config } from "./config.js";
+import { createContext, type AppContext } from "./context.js";
+import { createLogger } from "./logger.js";
+
+export interface RunningServer {
+  url: string;
+  ctx: AppContext;
+  built: BuiltApp;
+  /** Graceful: stop accepting, let running turns finish (bounded), close storage. */
+  shutdown(reason?: string): Promise<void>;
+}
+
+export async function startServer(config: Config, logger = createLogger(config.logLevel)): Promise<RunningServer> {
+  const ctx = await createContext(config, logger);
+  const built = await buildApp(ctx, logger);
+  await built.app.listen({ host: config.host, port: config.port });
+  const address = built.app.server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+
+  logger.info(
+    {
+      event: "started",
+      url,
+      storage: ctx.store.dialect,
+      llm: config.llm.configured ? { provider: config.llm.provider, models: config.llm.models.map((m) => m.name), fast: config.llm.fastModel } : "none",
+      livekit: Boolean(config.livekit),
+    },
+    `CS Tutor listening on ${url}`,
+  );
+  if (!config.llm.configured) {
+    logger.warn(
+      { event: "no_model" },
+      "no language model configured: the app runs, and answers tell students to ask an administrator. Set GROQ_API_KEY, or LLM_BASE_URL and LLM_MODELS.",
+    );
+  }
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (reason = "shutdown") =>
+    (closing ??= (async () => {
+      logger.info({ event: "shutdown", reason }, "shutting down: waiting for running answers");
+      const grace = new Promise((r) => setTimeout(r, DEFAULTS.shutdownGraceMs).unref());
+      await Promise.race([ctx.turns.drain(), grace]);
+      await built.app.close(); // closes sockets; a turn still running stores what it said
+      await Promise.race([ctx.turns.idle(), new Promise((r) => setTimeout(r, 2_000).unref())]);
+      await ctx.store.close();
+      logger.info({ event: "stopped" }, "stopped");
+    })());
+  return { url, ctx, built, shutdown };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`cs-tutor: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  let server: RunningServer;
+  try {
+    server = await startServer(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, "could not start");
+    process.exit(1);
+  }
+  // `on`, not `once`: a second signal (Ctrl+C reaches npm and us both) must not kill a graceful shutdown.
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.on(signal, () => {
+      server.shutdown(signal).then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+const invoked = process.argv[1] ? realpathSync(process.argv[1]) : "";
+if (invoked === fileURLToPath(import.meta.url)) void main();

@@ -1,0 +1,160 @@
+// Accounts: register, login (throttled), verify, logout. Tokens are HS256
+// JWTs with a `jti` kept in the store, so logout revokes them for real.
+import { SignJWT, errors as joseErrors, jwtVerify } from "jose";
+import { rest, type PublicUser } from "@tutor/protocol";
+import { AuthError, ConflictError } from "./errors.js";
+import { newId } from "./ids.js";
+import { systemClock, type Clock, type Logger, type PasswordHasher, type Store, type UserRecord } from "./ports.js";
+
+export const AUTH_DEFAULTS = {
+  tokenTtlSeconds: 24 * 60 * 60,
+  maxLoginFailures: 5,
+  loginWindowSeconds: 15 * 60,
+} as const;
+
+export interface AuthOptions {
+  store: Store;
+  hasher: PasswordHasher;
+  /** HS256 secret, at least 32 bytes. */
+  secret: Uint8Array;
+  clock?: Clock;
+  logger: Logger;
+  tokenTtlSeconds?: number;
+  maxLoginFailures?: number;
+  loginWindowSeconds?: number;
+}
+
+export interface AuthResult {
+  user: PublicUser;
+  token: string;
+  expires_at: string;
+}
+
+export interface VerifiedToken {
+  user: PublicUser;
+  userId: string;
+  jti: string;
+  expires_at: string;
+}
+
+export function publicUser(u: UserRecord): PublicUser {
+  return { id: u.id, username: u.username, email: u.email, created_at: u.created_at, last_login: u.last_login };
+}
+
+export class AuthService {
+  readonly #o: Required<Omit<AuthOptions, "clock">> & { clock: Clock };
+  // Verifying against this keeps a missing user as slow as a wrong password.
+  #dummyHash: Promise<string> | undefined;
+
+  constructor(options: AuthOptions) {
+    if (options.secret.byteLength < 32) throw new Error("JWT secret must be at least 32 bytes");
+    this.#o = { clock: systemClock, ...AUTH_DEFAULTS, ...options };
+  }
+
+  async register(input: { username: string; password: string; email?: string | undefined }): Promise<AuthResult> {
+    const parsed = rest.register.safeParse(input);
+    if (!parsed.success) {
+      throw new AuthError("register", "validation", parsed.error.issues[0]?.message ?? "invalid registration");
+    }
+    const { username, password, email } = parsed.data;
+    const passwordHash = await this.#o.hasher.hash(password);
+    let user: UserRecord;
+    try {
+      user = await this.#o.store.createUser({ username, email: email ? email.toLowerCase() : null, passwordHash });
+    } catch (err) {
+      if (err instanceof ConflictError) {
+        throw err.field === "username"
+          ? new AuthError("register", "username_taken", "that username is already taken")
+          : new AuthError("register", "email_taken", "that email is already registered");
+      }
+      throw err;
+    }
+    this.#o.logger.info({ event: "user_registered", user_id: user.id }, "user registered");
+    return this.#issue(user);
+  }
+
+  async login(input: { username: string; password: string }, address: string): Promise<AuthResult> {
+    const now = this.#o.clock.now();
+    const key = `${input.username.toLowerCase()}|${address}`;
+    const windowMs = this.#o.loginWindowSeconds * 1000;
+    const failures = await this.#o.store.loginFailures(key, new Date(now - windowMs).toISOString());
+    if (failures.count >= this.#o.maxLoginFailures) {
+      const oldest = failures.oldest ? Date.parse(failures.oldest) : now;
+      const retryAfter = Math.max(1, Math.ceil((oldest + windowMs - now) / 1000));
+      this.#o.logger.warn({ event: "login_throttled", address }, "login throttled");
+      throw new AuthError(
+        "login",
+        "rate_limited",
+        `too many failed sign-in attempts; try again in ${Math.ceil(retryAfter / 60)} minute(s)`,
+        retryAfter,
+      );
+    }
+    const user = await this.#o.store.findUserByUsername(input.username);
+    const ok = user
+      ? await this.#o.hasher.verify(user.password_hash, input.password)
+      : (await this.#o.hasher.verify(await this.#dummy(), input.password), false);
+    if (!user || !ok) {
+      await this.#o.store.recordLoginFailure(key, new Date(now).toISOString());
+      this.#o.logger.info({ event: "login_failed", address }, "login failed");
+      throw new AuthError("login", "invalid_credentials", "wrong username or password");
+    }
+    await this.#o.store.clearLoginFailures(key);
+    const lastLogin = new Date(now).toISOString();
+    await this.#o.store.setLastLogin(user.id, lastLogin);
+    this.#o.logger.info({ event: "login", user_id: user.id }, "user signed in");
+    return this.#issue({ ...user, last_login: lastLogin });
+  }
+
+  /** Refuses expired, revoked, tampered and non-HS256 tokens. */
+  async verify(token: string): Promise<VerifiedToken> {
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, this.#o.secret, {
+        algorithms: ["HS256"],
+        currentDate: new Date(this.#o.clock.now()),
+      }));
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) throw new AuthError("verify", "token_expired", "your session has expired; please sign in again");
+      throw new AuthError("verify", "token_invalid", "invalid session token");
+    }
+    const { jti, sub } = payload;
+    if (typeof jti !== "string" || typeof sub !== "string") {
+      throw new AuthError("verify", "token_invalid", "invalid session token");
+    }
+    const record = await this.#o.store.findToken(jti);
+    if (!record || record.user_id !== sub || record.revoked_at !== null) {
+      throw new AuthError("verify", "token_invalid", "this session has ended; please sign in again");
+    }
+    if (Date.parse(record.expires_at) <= this.#o.clock.now()) {
+      throw new AuthError("verify", "token_expired", "your session has expired; please sign in again");
+    }
+    const user = await this.#o.store.findUserById(sub);
+    if (!user) throw new AuthError("verify", "token_invalid", "invalid session token");
+    return { user: publicUser(user), userId: user.id, jti, expires_at: record.expires_at };
+  }
+
+  async logout(jti: string): Promise<void> {
+    await this.#o.store.revokeToken(jti, new Date(this.#o.clock.now()).toISOString());
+  }
+
+  async #issue(user: UserRecord): Promise<AuthResult> {
+    const now = this.#o.clock.now();
+    const jti = newId(now);
+    const exp = Math.floor(now / 1000) + this.#o.tokenTtlSeconds;
+    const expiresAt = new Date(exp * 1000).toISOString();
+    const token = await new SignJWT({ username: user.username })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setSubject(user.id)
+      .setJti(jti)
+      .setIssuedAt(Math.floor(now / 1000))
+      .setExpirationTime(exp)
+      .sign(this.#o.secret);
+    await this.#o.store.insertToken({ jti, userId: user.id, expiresAt });
+    return { user: publicUser(user), token, expires_at: expiresAt };
+  }
+
+  #dummy(): Promise<string> {
+    this.#dummyHash ??= this.#o.hasher.hash("not-a-real-password-" + newId());
+    return this.#dummyHash;
+  }
+}

@@ -1,0 +1,304 @@
+// One connection's protocol state machine: frames in, server messages out.
+// The WebSocket and LiveKit transports create one Session per connection and
+// only translate frames; all decisions are made here.
+import {
+  PRE_AUTH_TYPES,
+  parseClientFrame,
+  parseClientMessage,
+  type ClientMessage,
+  type ClientMessageOf,
+  type ErrorCode,
+  type ServerMessage,
+} from "@tutor/protocol";
+import type { AuthService, VerifiedToken } from "./auth.js";
+import type { ConversationService } from "./conversations.js";
+import { AuthError, TutorError } from "./errors.js";
+import { SHARED_MESSAGE_TYPES, type EventHub } from "./hub.js";
+import type { Logger } from "./ports.js";
+import type { TurnOutcome, TurnRunner } from "./turn.js";
+
+export interface SessionDeps {
+  auth: AuthService;
+  conversations: ConversationService;
+  turns: TurnRunner;
+  hub: EventHub;
+  logger: Logger;
+}
+
+export interface SessionOptions {
+  /** Unique per connection; used in logs and to skip echoing hub events. */
+  id: string;
+  /** Client address, for login throttling. */
+  address: string;
+  send: (message: ServerMessage) => void;
+  /** A transport that already knows the user (LiveKit token) skips auth_request. */
+  preAuthenticated?: VerifiedToken;
+}
+
+type Rid = { request_id?: string };
+
+interface RunningTurn {
+  controller: AbortController;
+  conversationId: string | undefined;
+  done: Promise<TurnOutcome | undefined>;
+}
+
+export class Session {
+  readonly id: string;
+  #auth: VerifiedToken | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #currentConversationId: string | undefined;
+  #turn: RunningTurn | undefined;
+  #closed = false;
+  readonly #log: Logger;
+
+  constructor(
+    private readonly deps: SessionDeps,
+    private readonly opts: SessionOptions,
+  ) {
+    this.id = opts.id;
+    this.#log = deps.logger.child({ conn: opts.id });
+    if (opts.preAuthenticated) this.#signIn(opts.preAuthenticated);
+  }
+
+  get user(): VerifiedToken | undefined {
+    return this.#auth;
+  }
+
+  /** A text frame from the transport. Never throws. */
+  async handleFrame(raw: string | Uint8Array): Promise<void> {
+    const parsed = parseClientFrame(raw);
+    if (!parsed.ok) return this.#error(parsed.code, parsed.message, parsed.request_id);
+    return this.handle(parsed.message);
+  }
+
+  /** An already-decoded value (e.g. from a data channel). Never throws. */
+  async handleValue(value: unknown): Promise<void> {
+    const parsed = parseClientMessage(value);
+    if (!parsed.ok) return this.#error(parsed.code, parsed.message, parsed.request_id);
+    return this.handle(parsed.message);
+  }
+
+  /** A binary frame: microphone audio. Never throws. */
+  async handleAudio(_chunk: Uint8Array): Promise<void> {
+    if (!this.#auth) return this.#error("unauthenticated", "sign in first (send auth_request)");
+    this.#error("invalid_message", "binary frames carry microphone audio, and voice input is not enabled on this server");
+  }
+
+  async handle(msg: ClientMessage): Promise<void> {
+    const rid: Rid = msg.request_id === undefined ? {} : { request_id: msg.request_id };
+    if (this.#auth && Date.parse(this.#auth.expires_at) <= Date.now()) this.#signOut();
+    if (!this.#auth && !PRE_AUTH_TYPES.has(msg.type)) {
+      return this.#error("unauthenticated", "sign in first (send auth_request)", msg.request_id);
+    }
+    try {
+      await this.#dispatch(msg, rid);
+    } catch (err) {
+      this.#fail(err, msg, rid);
+    }
+  }
+
+  /** Ends the connection: stops a running answer (what was said is stored). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#unsubscribe?.();
+    const turn = this.#turn;
+    if (turn) {
+      turn.controller.abort();
+      await turn.done;
+    }
+  }
+
+  async #dispatch(msg: ClientMessage, rid: Rid): Promise<void> {
+    switch (msg.type) {
+      case "ping":
+        return this.#send({ type: "pong", ...rid });
+      case "auth_request":
+        return this.#authRequest(msg, rid);
+      case "text_input":
+        return this.#textInput(msg, rid);
+      case "cancel_response": {
+        const turn = this.#turn;
+        if (turn && (!msg.conversation_id || !turn.conversationId || msg.conversation_id === turn.conversationId)) {
+          turn.controller.abort();
+          await turn.done;
+        }
+        return;
+      }
+      case "new_conversation": {
+        const c = await this.deps.conversations.create(this.#userId, msg.teaching_mode ?? "teacher");
+        this.#currentConversationId = c.id;
+        return this.#send({ type: "conversation_data", conversation: { ...c, messages: [] }, ...rid });
+      }
+      case "get_conversation": {
+        const c = await this.deps.conversations.get(this.#userId, msg.conversation_id);
+        this.#currentConversationId = c.id;
+        return this.#send({ type: "conversation_data", conversation: c, ...rid });
+      }
+      case "list_conversations": {
+        const page = await this.deps.conversations.list(this.#userId, {
+          limit: msg.limit,
+          cursor: msg.cursor,
+          teachingMode: msg.teaching_mode,
+        });
+        return this.#send({
+          type: "conversations_list",
+          conversations: page.conversations,
+          next_cursor: page.nextCursor,
+          ...(msg.teaching_mode ? { teaching_mode: msg.teaching_mode } : {}),
+          ...rid,
+        });
+      }
+      case "rename_conversation": {
+        const c = await this.deps.conversations.rename(this.#userId, msg.conversation_id, msg.title);
+        return this.#shared({ type: "conversation_data", conversation: c }, rid);
+      }
+      case "delete_conversation": {
+        const { currentConversationId } = await this.deps.conversations.delete(this.#userId, msg.conversation_id);
+        if (this.#currentConversationId === msg.conversation_id) this.#currentConversationId = currentConversationId;
+        return this.#shared(
+          { type: "conversation_deleted", conversation_id: msg.conversation_id, current_conversation_id: currentConversationId },
+          rid,
+        );
+      }
+      case "clear_all_conversations": {
+        const { deletedCount, conversation } = await this.deps.conversations.clear(this.#userId, msg.teaching_mode);
+        this.#currentConversationId = conversation.id;
+        return this.#shared(
+          {
+            type: "conversations_cleared",
+            teaching_mode: msg.teaching_mode,
+            deleted_count: deletedCount,
+            new_conversation_id: conversation.id,
+          },
+          rid,
+        );
+      }
+      case "audio_start":
+      case "audio_end":
+        throw new TutorError(
+          "invalid_message",
+          "voice input is not available on this connection: the server has no speech recognition configured",
+        );
+    }
+  }
+
+  async #authRequest(msg: ClientMessageOf<"auth_request">, rid: Rid): Promise<void> {
+    const { data } = msg;
+    const action = data.type;
+    try {
+      switch (data.type) {
+        case "register":
+        case "login": {
+          const r =
+            data.type === "register"
+              ? await this.deps.auth.register(data)
+              : await this.deps.auth.login(data, this.opts.address);
+          this.#signIn(await this.deps.auth.verify(r.token));
+          return this.#send({ type: "auth_response", action, success: true, user: r.user, token: r.token, expires_at: r.expires_at, ...rid });
+        }
+        case "verify": {
+          const v = await this.deps.auth.verify(data.token);
+          this.#signIn(v);
+          return this.#send({ type: "auth_response", action, success: true, user: v.user, token: data.token, expires_at: v.expires_at, ...rid });
+        }
+        case "logout": {
+          if (this.#auth) await this.deps.auth.logout(this.#auth.jti);
+          await this.#stopTurn();
+          this.#signOut();
+          return this.#send({ type: "auth_response", action, success: true, ...rid });
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      this.#send({ type: "auth_response", action, success: false, error: err.message, error_type: err.errorType, ...rid });
+    }
+  }
+
+  async #textInput(msg: ClientMessageOf<"text_input">, rid: Rid): Promise<void> {
+    const userId = this.#userId;
+    // A new question replaces the answer still running on this connection.
+    // The turn is registered before any await, so a quick second question or
+    // a cancel_response always finds it.
+    const previous = this.#turn;
+    const controller = new AbortController();
+    const turn: RunningTurn = { controller, conversationId: msg.conversation_id, done: Promise.resolve(undefined) };
+    this.#turn = turn;
+    turn.done = (async () => {
+      if (previous) {
+        previous.controller.abort();
+        await previous.done;
+      }
+      if (controller.signal.aborted) return undefined;
+      const conversation = await this.deps.turns.resolve(userId, {
+        conversationId: msg.conversation_id,
+        newConversation: msg.new_conversation,
+        teachingMode: msg.teaching_mode,
+        currentId: this.#currentConversationId,
+      });
+      this.#currentConversationId = conversation.id;
+      turn.conversationId = conversation.id;
+      return this.deps.turns.run(
+        { userId, conversationId: conversation.id, text: msg.text, hidden: msg.hidden, speak: msg.speak, requestId: msg.request_id },
+        (m) => (SHARED_MESSAGE_TYPES.has(m.type) ? this.#shared(m, rid) : this.#send(m)),
+        controller.signal,
+      );
+    })().catch((err: unknown) => {
+      this.#fail(err, msg, rid);
+      return undefined;
+    });
+    await turn.done;
+    if (this.#turn === turn) this.#turn = undefined;
+  }
+
+  async #stopTurn(): Promise<void> {
+    const turn = this.#turn;
+    if (!turn) return;
+    turn.controller.abort();
+    await turn.done;
+  }
+
+  get #userId(): string {
+    if (!this.#auth) throw new TutorError("unauthenticated", "sign in first (send auth_request)");
+    return this.#auth.userId;
+  }
+
+  #signIn(v: VerifiedToken): void {
+    if (this.#auth?.userId !== v.userId) {
+      this.#unsubscribe?.();
+      this.#unsubscribe = this.deps.hub.subscribe(v.userId, (e) => {
+        if (e.origin !== this.id) this.#send(e.message);
+      });
+      this.#currentConversationId = undefined;
+    }
+    this.#auth = v;
+  }
+
+  #signOut(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    this.#auth = undefined;
+    this.#currentConversationId = undefined;
+  }
+
+  /** Sends a direct reply and shows the update in the user's other connections. */
+  #shared(message: ServerMessage, rid: Rid): void {
+    this.#send({ ...message, ...rid } as ServerMessage);
+    if (this.#auth) this.deps.hub.publish(this.#auth.userId, { origin: this.id, message });
+  }
+
+  #send(message: ServerMessage): void {
+    if (!this.#closed) this.opts.send(message);
+  }
+
+  #error(code: ErrorCode, message: string, requestId?: string): void {
+    this.#send({ type: "error", code, message, ...(requestId === undefined ? {} : { request_id: requestId }) });
+  }
+
+  /** The one place a session turns a thrown error into a protocol reply. */
+  #fail(err: unknown, msg: ClientMessage, rid: Rid): void {
+    if (err instanceof TutorError) return this.#error(err.code, err.message, rid.request_id);
+    this.#log.error({ err, type: msg.type }, "message handling failed");
+    this.#error("internal", "something went wrong on our side; please try again", rid.request_id);
+  }
+}

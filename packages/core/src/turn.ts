@@ -1,0 +1,348 @@
+// One tutoring turn (PROTOCOL.md "A tutoring turn"): resolve the conversation,
+// store the question, topic guard, stream the answer with speech chunks,
+// store the answer, title the conversation. Transports only pass `emit`.
+import type { Conversation, ConversationSummary, Message, ServerMessage, TeachingMode } from "@tutor/protocol";
+import { DEFAULT_TEACHING_MODE, MAX_TEXT_CHARS } from "@tutor/protocol";
+import { ConversationService, NEW_CONVERSATION_TITLE, provisionalTitle } from "./conversations.js";
+import { isAbortError } from "./errors.js";
+import { TOPIC_REJECTION_TEXT, type TopicGuard } from "./guard/index.js";
+import { newId } from "./ids.js";
+import type { ModelChain } from "./llm/chain.js";
+import type { ChatMessage, ChatModel, Logger, Store } from "./ports.js";
+import { systemPrompt, titleRequest } from "./prompts.js";
+import { SentenceChunker } from "./speech/index.js";
+
+export const TURN_DEFAULTS = {
+  historyMessages: 15,
+  historyChars: MAX_TEXT_CHARS,
+  maxTokens: 2048,
+  topP: 0.9,
+  frequencyPenalty: 0.2,
+  presencePenalty: 0.1,
+  deadlineMs: 45_000,
+  guardContextMessages: 4,
+  tts: { provider: "web", voice: "default", rate: 1, pitch: 1 },
+} as const;
+
+export const FALLBACK_ANSWER =
+  "Sorry — I couldn't reach the language model just now, so I can't answer this one. Please try again in a moment.";
+export const INTERRUPTED_NOTE = "\n\n*(The answer was interrupted before it finished. Ask me to continue.)*";
+export const NO_MODEL_ANSWER =
+  "No language model is configured on this server yet, so I can't answer. " +
+  "An administrator can set GROQ_API_KEY (Groq), or LLM_BASE_URL and LLM_MODELS (any OpenAI-compatible server), " +
+  "or LOCAL_MODEL (a GGUF file), and restart the app.";
+
+export interface TtsSettings {
+  provider: string;
+  voice: string;
+  rate: number;
+  pitch: number;
+}
+
+export interface TurnSettings {
+  historyMessages: number;
+  historyChars: number;
+  maxTokens: number;
+  topP: number;
+  frequencyPenalty: number;
+  presencePenalty: number;
+  deadlineMs: number;
+  guardContextMessages: number;
+  tts: TtsSettings;
+}
+
+export interface TurnDeps {
+  store: Store;
+  guard: TopicGuard;
+  /** null: no model configured; turns answer NO_MODEL_ANSWER. */
+  chain: ModelChain | null;
+  /** The fast model for titles (null: keep the provisional title). */
+  fast: ChatModel | null;
+  logger: Logger;
+  settings?: Partial<TurnSettings>;
+}
+
+export interface TurnRequest {
+  userId: string;
+  conversationId: string;
+  text: string;
+  hidden?: boolean | undefined;
+  speak?: boolean | undefined;
+  requestId?: string | undefined;
+}
+
+export type Emit = (message: ServerMessage) => void;
+
+export interface TurnOutcome {
+  conversationId: string;
+  messageId: string;
+  text: string;
+  model: string | null;
+  status: "answered" | "rejected" | "error" | "cancelled" | "no_model";
+}
+
+export interface ResolveRequest {
+  conversationId?: string | undefined;
+  newConversation?: boolean | undefined;
+  teachingMode?: TeachingMode | undefined;
+  /** The conversation this connection shows now, if any. */
+  currentId?: string | undefined;
+}
+
+export class TurnRunner {
+  readonly settings: TurnSettings;
+  readonly #conversations: ConversationService;
+  readonly #pending = new Set<Promise<unknown>>();
+  readonly #active = new Set<Promise<TurnOutcome>>();
+
+  constructor(private readonly deps: TurnDeps) {
+    this.settings = { ...TURN_DEFAULTS, ...deps.settings, tts: { ...TURN_DEFAULTS.tts, ...deps.settings?.tts } };
+    this.#conversations = new ConversationService(deps.store);
+  }
+
+  /** Given id, else current (of the requested mode), else reuse-or-create. */
+  async resolve(userId: string, r: ResolveRequest): Promise<ConversationSummary> {
+    if (r.conversationId) return this.#conversations.summary(userId, r.conversationId);
+    const mode = r.teachingMode ?? DEFAULT_TEACHING_MODE;
+    if (!r.newConversation && r.currentId) {
+      const current = await this.deps.store.getConversationSummary(userId, r.currentId);
+      if (current && (!r.teachingMode || current.teaching_mode === r.teachingMode)) return current;
+    }
+    if (!r.newConversation) {
+      const latest = await this.deps.store.latestConversation(userId, mode);
+      if (latest) return latest;
+    }
+    return this.#conversations.create(userId, mode);
+  }
+
+  /**
+   * Runs a turn, emitting its messages. Resolves when the answer is stored.
+   * Aborting `signal` stops the model call and stores what was said so far.
+   */
+  run(req: TurnRequest, emit: Emit, signal: AbortSignal): Promise<TurnOutcome> {
+    const turn = this.#run(req, emit, signal);
+    this.#active.add(turn);
+    void turn.then(
+      () => this.#active.delete(turn),
+      () => this.#active.delete(turn),
+    );
+    return turn;
+  }
+
+  /** Resolves when every turn running now has finished. */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.#active]);
+  }
+
+  /** How many turns are running. */
+  get activeCount(): number {
+    return this.#active.size;
+  }
+
+  async #run(req: TurnRequest, emit: Emit, signal: AbortSignal): Promise<TurnOutcome> {
+    const { store, logger } = this.deps;
+    const rid = req.requestId === undefined ? {} : { request_id: req.requestId };
+    const conversation = await this.#conversations.summary(req.userId, req.conversationId);
+    const convId = conversation.id;
+    const log = logger.child({ conversation_id: convId });
+
+    // 1. the question
+    let firstQuestion = false;
+    if (!req.hidden) {
+      const stored = await store.addMessage(req.userId, convId, { type: "user", content: req.text });
+      if (!stored) throw new Error("conversation vanished while storing the question");
+      emit({ type: "user_message", conversation_id: convId, message: stored, ...rid });
+      if (conversation.message_count === 0 && conversation.title === NEW_CONVERSATION_TITLE) {
+        firstQuestion = true;
+        await store.renameConversation(req.userId, convId, provisionalTitle(req.text));
+      }
+    }
+    const history = await this.#history(req, convId);
+
+    // 2. topic guard; a rejected question costs no tutoring-model call
+    const guardContext = history.slice(0, -1).slice(-this.settings.guardContextMessages);
+    const decision = await this.deps.guard.check(req.text, guardContext, signal);
+    const messageId = newId();
+    const speech = new Speech(emit, this.settings.tts, messageId, req.speak !== false, rid);
+
+    let outcome: TurnOutcome;
+    if (!decision.allowed) {
+      speech.push(TOPIC_REJECTION_TEXT);
+      speech.finish();
+      await store.addMessage(req.userId, convId, { id: messageId, type: "ai", content: TOPIC_REJECTION_TEXT });
+      emit({ type: "ai_response", conversation_id: convId, message_id: messageId, text: TOPIC_REJECTION_TEXT, topic_rejected: true, ...rid });
+      outcome = { conversationId: convId, messageId, text: TOPIC_REJECTION_TEXT, model: null, status: "rejected" };
+    } else {
+      outcome = await this.#answer(req, conversation.teaching_mode, convId, messageId, history, emit, speech, signal, log, rid);
+    }
+
+    emit({ type: "conversation_data", conversation: await this.#conversations.get(req.userId, convId), ...rid });
+    if (firstQuestion && outcome.status === "answered") this.#improveTitle(req.userId, convId, req.text, emit);
+    return outcome;
+  }
+
+  /** Resolves once background work (title improvement) has finished. */
+  async idle(): Promise<void> {
+    while (this.#pending.size) await Promise.allSettled([...this.#pending]);
+  }
+
+  async #answer(
+    req: TurnRequest,
+    mode: TeachingMode,
+    convId: string,
+    messageId: string,
+    history: ChatMessage[],
+    emit: Emit,
+    speech: Speech,
+    signal: AbortSignal,
+    log: Logger,
+    rid: { request_id?: string },
+  ): Promise<TurnOutcome> {
+    const { store } = this.deps;
+    const base = { conversation_id: convId, message_id: messageId, ...rid };
+    const finish = async (
+      text: string,
+      model: string | null,
+      status: TurnOutcome["status"],
+      flags: { error?: boolean; cancelled?: boolean } = {},
+    ): Promise<TurnOutcome> => {
+      if (text) await store.addMessage(req.userId, convId, { id: messageId, type: "ai", content: text, model });
+      emit({ type: "ai_response", ...base, text, ...(model ? { model } : {}), ...flags });
+      return { conversationId: convId, messageId, text, model, status };
+    };
+
+    if (!this.deps.chain) {
+      emit({ type: "ai_response_delta", ...base, delta: NO_MODEL_ANSWER });
+      speech.push(NO_MODEL_ANSWER);
+      speech.finish();
+      return finish(NO_MODEL_ANSWER, null, "no_model", { error: true });
+    }
+
+    const s = this.settings;
+    let text = "";
+    let model: string | null = null;
+    try {
+      const stream = this.deps.chain.stream(
+        {
+          messages: [{ role: "system", content: systemPrompt(mode) }, ...history],
+          maxTokens: s.maxTokens,
+          topP: s.topP,
+          frequencyPenalty: s.frequencyPenalty,
+          presencePenalty: s.presencePenalty,
+        },
+        { signal, deadlineMs: s.deadlineMs },
+      );
+      for await (const chunk of stream) {
+        model = chunk.model;
+        if (!chunk.delta) continue;
+        text += chunk.delta;
+        emit({ type: "ai_response_delta", ...base, delta: chunk.delta });
+        speech.push(chunk.delta);
+      }
+      speech.finish();
+      log.info({ event: "turn_answered", model, chars: text.length }, "turn answered");
+      return finish(text, model, "answered");
+    } catch (err) {
+      if (signal.aborted || isAbortError(err)) {
+        log.info({ event: "turn_cancelled", chars: text.length }, "turn cancelled");
+        return finish(text, model, "cancelled", { cancelled: true });
+      }
+      log.warn({ event: "turn_failed", err: describe(err), chars: text.length }, "every model failed");
+      // Keep what the student already saw; say clearly that it stopped.
+      const answer = text ? text + INTERRUPTED_NOTE : FALLBACK_ANSWER;
+      const tail = text ? INTERRUPTED_NOTE : FALLBACK_ANSWER;
+      emit({ type: "ai_response_delta", ...base, delta: tail });
+      speech.push(tail);
+      speech.finish();
+      return finish(answer, model, "error", { error: true });
+    }
+  }
+
+  /** The last N stored messages (plus a hidden instruction), within the char budget. */
+  async #history(req: TurnRequest, convId: string): Promise<ChatMessage[]> {
+    const s = this.settings;
+    const limit = req.hidden ? s.historyMessages - 1 : s.historyMessages;
+    const stored: Message[] = await this.deps.store.recentMessages(req.userId, convId, limit);
+    const msgs: ChatMessage[] = stored.map((m) => ({ role: m.type === "user" ? "user" : "assistant", content: m.content }));
+    if (req.hidden) msgs.push({ role: "user", content: req.text });
+    // Drop the oldest until the window fits; the current question always stays.
+    let total = msgs.reduce((n, m) => n + m.content.length, 0);
+    while (msgs.length > 1 && total > s.historyChars) total -= msgs.shift()!.content.length;
+    return msgs;
+  }
+
+  #improveTitle(userId: string, convId: string, question: string, emit: Emit): void {
+    const fast = this.deps.fast;
+    if (!fast) return;
+    const provisional = provisionalTitle(question);
+    const job = (async () => {
+      try {
+        const raw = await fast.complete({ ...titleRequest(question), timeoutMs: 10_000 }, AbortSignal.timeout(15_000));
+        const title = cleanTitle(raw);
+        if (!title) return;
+        const current = await this.deps.store.getConversationSummary(userId, convId);
+        // The student may have renamed it meanwhile: theirs wins.
+        if (!current || current.title !== provisional) return;
+        await this.deps.store.renameConversation(userId, convId, title);
+        const updated: Conversation = await this.#conversations.get(userId, convId);
+        emit({ type: "conversation_data", conversation: updated });
+      } catch (err) {
+        this.deps.logger.debug({ event: "title_failed", err: describe(err) }, "title improvement failed");
+      }
+    })();
+    this.#pending.add(job);
+    void job.finally(() => this.#pending.delete(job));
+  }
+}
+
+/** Speech for one answer: web_tts chunks as sentences complete. */
+class Speech {
+  #chunker = new SentenceChunker();
+  #seq = 0;
+  #started = false;
+  constructor(
+    private readonly emit: Emit,
+    private readonly tts: TtsSettings,
+    private readonly messageId: string,
+    private readonly enabled: boolean,
+    private readonly rid: { request_id?: string },
+  ) {}
+
+  push(delta: string): void {
+    if (this.enabled) this.#say(this.#chunker.push(delta));
+  }
+
+  finish(): void {
+    if (!this.enabled) return;
+    this.#say(this.#chunker.flush());
+    if (this.#started) {
+      this.emit({ type: "tts_complete", provider: this.tts.provider, voice: this.tts.voice, message_id: this.messageId, ...this.rid });
+    }
+  }
+
+  #say(sentences: string[]): void {
+    const { provider, voice, rate, pitch } = this.tts;
+    for (const text of sentences) {
+      if (!this.#started) {
+        this.#started = true;
+        const preview = text.length > 100 ? `${text.slice(0, 100)}...` : text;
+        this.emit({ type: "tts_starting", text: preview, provider, voice, message_id: this.messageId, ...this.rid });
+        this.emit({ type: "voice_info", voice, provider, ...this.rid });
+      }
+      this.emit({ type: "web_tts", text, voice, rate, pitch, message_id: this.messageId, seq: this.#seq++, ...this.rid });
+    }
+  }
+}
+
+function cleanTitle(raw: string): string {
+  const line = raw.split("\n").find((l) => l.trim()) ?? "";
+  const t = line
+    .replace(/^\s*(title\s*:)?\s*/i, "")
+    .replace(/^["'*#\s]+|["'*\s.]+$/g, "")
+    .trim();
+  return t.length >= 2 && t.length <= 80 ? t : "";
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
