@@ -35,6 +35,7 @@ const COMPUTING: Row[] = [
   ["what is two's complement", "allow", "cs_term:two's complement"],
   ["What’s two’s complement?", "allow", "cs_term:two's complement"],
   ["Explain recursion with an example", "allow", "cs_term:recursion"],
+  ["Explain the term 'base case' in this context", "allow", "cs_term:base case"],
   ["Why does my program segfault?", "allow", "cs_term:segfault"],
   ["ＪＡＶＡＳＣＲＩＰＴ closures", "allow", "cs_term:javascript closure"],
   ["What are Java beans?", "allow", "cs_term:java bean"],

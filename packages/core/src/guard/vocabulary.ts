@@ -28,6 +28,7 @@ export const CS_TERMS: readonly string[] = [
   "timsort", "sorting algorithm", "search algorithm", "dijkstra", "bellman-ford", "floyd-warshall",
   "bfs", "dfs", "breadth-first search", "depth-first search", "topological sort",
   "dynamic programming", "memoization", "memoize", "recursion", "recursive", "tail recursion",
+  "base case", "recursive case", "recursive call", "loop invariant", "invariant",
   "greedy algorithm", "backtracking", "divide and conquer", "big o", "big-o notation", "big theta",
   "big omega", "time complexity", "space complexity", "asymptotic", "amortized", "np-complete", "np-hard",
   "p vs np", "turing machine", "turing complete", "finite automaton", "finite state machine", "automata",
