@@ -398,3 +398,11 @@ export const PublicConfig = z.object({
   teaching_modes: z.array(teachingMode),
 });
 export type PublicConfig = z.infer<typeof PublicConfig>;
+
+// ---------------------------------------------------------------- LiveKit carrier
+/** Data-channel topic of protocol messages in a LiveKit room (reliable packets, one UTF-8 JSON object each). */
+export const LIVEKIT_TOPIC = "tutor";
+
+/** `POST /api/livekit/token`: join `room` at `url` with `token` before `expires_at`; the tutor agent is already on its way. */
+export const LiveKitToken = z.object({ url: z.string(), token: z.string(), room: z.string(), expires_at: z.string() });
+export type LiveKitToken = z.infer<typeof LiveKitToken>;
