@@ -2,6 +2,19 @@
 // (created_at, id) in insertion order even within one millisecond.
 import { randomBytes } from "node:crypto";
 
+// Random bytes come from a pool: one syscall per 512 ids, not one per id.
+const POOL_IDS = 512;
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+function random10(): Buffer {
+  if (poolAt + 10 > pool.length) {
+    pool = randomBytes(10 * POOL_IDS);
+    poolAt = 0;
+  }
+  poolAt += 10;
+  return pool.subarray(poolAt - 10, poolAt);
+}
+
 let lastMs = 0;
 let seq = 0; // 12-bit counter in rand_a, reseeded each new millisecond
 
@@ -16,10 +29,11 @@ export function newId(now: number = Date.now()): string {
       seq = 0;
     }
   } else {
-    seq = randomBytes(2).readUInt16BE(0) & 0x7ff; // leave headroom for increments
+    seq = random10().readUInt16BE(0) & 0x7ff; // leave headroom for increments
   }
   lastMs = ms;
-  const b = randomBytes(16);
+  const b = Buffer.allocUnsafe(16);
+  random10().copy(b, 6);
   b.writeUIntBE(ms, 0, 6);
   b[6] = 0x70 | ((seq >> 8) & 0x0f);
   b[7] = seq & 0xff;

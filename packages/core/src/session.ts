@@ -239,7 +239,7 @@ export class Session {
       this.#currentConversationId = conversation.id;
       turn.conversationId = conversation.id;
       return this.deps.turns.run(
-        { userId, conversationId: conversation.id, text: msg.text, hidden: msg.hidden, speak: msg.speak, requestId: msg.request_id },
+        { userId, conversationId: conversation.id, conversation, text: msg.text, hidden: msg.hidden, speak: msg.speak, requestId: msg.request_id },
         (m) => (SHARED_MESSAGE_TYPES.has(m.type) ? this.#shared(m, rid) : this.#send(m)),
         controller.signal,
       );

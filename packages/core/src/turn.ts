@@ -65,6 +65,8 @@ export interface TurnDeps {
 export interface TurnRequest {
   userId: string;
   conversationId: string;
+  /** The conversation as just resolved by the caller, to save a lookup. */
+  conversation?: ConversationSummary | undefined;
   text: string;
   hidden?: boolean | undefined;
   speak?: boolean | undefined;
@@ -142,7 +144,8 @@ export class TurnRunner {
   async #run(req: TurnRequest, emit: Emit, signal: AbortSignal): Promise<TurnOutcome> {
     const { store, logger } = this.deps;
     const rid = req.requestId === undefined ? {} : { request_id: req.requestId };
-    const conversation = await this.#conversations.summary(req.userId, req.conversationId);
+    const conversation =
+      req.conversation?.id === req.conversationId ? req.conversation : await this.#conversations.summary(req.userId, req.conversationId);
     const convId = conversation.id;
     const log = logger.child({ conversation_id: convId });
 
@@ -221,6 +224,7 @@ export class TurnRunner {
     const s = this.settings;
     let text = "";
     let model: string | null = null;
+    const out = new DeltaStream((delta) => emit({ type: "ai_response_delta", ...base, delta }), speech);
     try {
       const stream = this.deps.chain.stream(
         {
@@ -236,13 +240,15 @@ export class TurnRunner {
         model = chunk.model;
         if (!chunk.delta) continue;
         text += chunk.delta;
-        emit({ type: "ai_response_delta", ...base, delta: chunk.delta });
-        speech.push(chunk.delta);
+        out.push(chunk.delta);
       }
+      out.flush();
       speech.finish();
       log.info({ event: "turn_answered", model, chars: text.length }, "turn answered");
       return finish(text, model, "answered");
     } catch (err) {
+      // What the model said is shown, but nothing more is spoken after a cancel.
+      out.flush({ speak: !(signal.aborted || isAbortError(err)) });
       if (signal.aborted || isAbortError(err)) {
         log.info({ event: "turn_cancelled", chars: text.length }, "turn cancelled");
         return finish(text, model, "cancelled", { cancelled: true });
@@ -292,6 +298,38 @@ export class TurnRunner {
     })();
     this.#pending.add(job);
     void job.finally(() => this.#pending.delete(job));
+  }
+}
+
+/**
+ * Sends answer text: the first piece at once (time to first text is what a
+ * student feels), later pieces merged until the event loop comes round, so a
+ * model that streams one token per event does not cost one frame per token.
+ */
+class DeltaStream {
+  #pending = "";
+  #sentAny = false;
+  #timer: ReturnType<typeof setImmediate> | undefined;
+  constructor(
+    private readonly send: (delta: string) => void,
+    private readonly speech: Speech,
+  ) {}
+
+  push(delta: string): void {
+    this.#pending += delta;
+    if (!this.#sentAny) this.flush();
+    else this.#timer ??= setImmediate(() => this.flush());
+  }
+
+  flush(opts: { speak?: boolean } = {}): void {
+    if (this.#timer) clearImmediate(this.#timer);
+    this.#timer = undefined;
+    if (!this.#pending) return;
+    const delta = this.#pending;
+    this.#pending = "";
+    this.#sentAny = true;
+    this.send(delta);
+    if (opts.speak !== false) this.speech.push(delta);
   }
 }
 

@@ -1,0 +1,210 @@
+// Text turns over the WebSocket against the fake LLM answering instantly:
+// turns per second and server overhead (time to first ai_response_delta minus
+// the LLM's own time to first token), at 50 and 200 concurrent sessions,
+// persistence included. The server runs as its own process (the production
+// bundle); this process is the load: fake LLM + WebSocket clients.
+// Baseline in the same run: the bare OpenAI-compatible adapter streaming the
+// same answers from the same fake server, without our server in between.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import WebSocket from "ws";
+import { createOpenAIChatModel } from "@tutor/llm";
+import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
+import type { BenchResult } from "../../../scripts/bench-types.js";
+
+const root = resolve(import.meta.dirname, "../../..");
+const ANSWER =
+  "A binary search tree keeps every key in the left subtree smaller than the node and every key in the right subtree larger. " +
+  "That ordering lets a lookup discard half of the remaining tree at each step. " +
+  "On a balanced tree, search, insert and delete take O(log n) time. " +
+  "If keys arrive in sorted order the tree degenerates into a list, which is why balanced variants exist.";
+const CHUNKS = ANSWER.match(/\S+\s*/g)!.reduce<string[]>((acc, w, i) => (i % 3 ? (acc[acc.length - 1] += w) : acc.push(w), acc), []);
+const LEVELS = [
+  { sessions: 50, turns: 1500 },
+  { sessions: 200, turns: 3000 },
+];
+
+function pct(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+const ms = (v: number) => v.toFixed(2);
+
+async function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function startServerProcess(fake: FakeLlm, dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const { buildAll } = (await import(join(root, "scripts/build.mjs"))) as { buildAll: (o: { quiet: boolean }) => Promise<void> };
+  await buildAll({ quiet: true });
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(root, "apps/server/dist/main.js")], {
+    env: {
+      ...process.env,
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      LLM_BASE_URL: fake.url,
+      LLM_API_KEY: "bench",
+      LLM_MODELS: "bench-main,bench-fast",
+      LLM_FAST_MODEL: "bench-fast",
+      LOG_LEVEL: "info",
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return { child, url };
+    } catch {
+      /* starting */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error("server did not start");
+}
+
+interface Conn {
+  ws: WebSocket;
+  onMessage: ((m: { type: string; request_id?: string }) => void) | undefined;
+}
+
+async function openSession(wsUrl: string, i: number, run: string): Promise<Conn> {
+  const ws = new WebSocket(wsUrl);
+  await new Promise<void>((res, rej) => (ws.once("open", () => res()), ws.once("error", rej)));
+  const conn: Conn = { ws, onMessage: undefined };
+  ws.on("message", (data) => conn.onMessage?.(JSON.parse(String(data))));
+  await new Promise<void>((res, rej) => {
+    conn.onMessage = (m) => {
+      if (m.type !== "auth_response") return;
+      if (!(m as { success?: boolean }).success) rej(new Error(JSON.stringify(m)));
+      res();
+    };
+    ws.send(JSON.stringify({ type: "auth_request", data: { type: "register", username: `bench_${run}_${i}`, password: "benchmark password" } }));
+  });
+  return conn;
+}
+
+/** One turn; resolves with ms from send to the first delta, after the stored answer's conversation_data arrived. */
+function turn(conn: Conn, n: number, fresh: boolean, errors: { count: number; sample?: string }): Promise<number> {
+  return new Promise((res) => {
+    const rid = `t${n}`;
+    const started = performance.now();
+    let first = NaN;
+    let answered = false;
+    conn.onMessage = (m) => {
+      if (m.request_id !== rid) return;
+      if (m.type === "ai_response_delta" && Number.isNaN(first)) first = performance.now() - started;
+      else if (m.type === "error" || (m.type === "ai_response" && (m as { error?: boolean }).error)) {
+        errors.count++;
+        errors.sample ??= JSON.stringify(m).slice(0, 200);
+        answered = true;
+      } else if (m.type === "ai_response") answered = true;
+      else if (m.type === "conversation_data" && answered) res(first);
+    };
+    conn.ws.send(
+      JSON.stringify({ type: "text_input", request_id: rid, text: `What is a binary search tree? (${n})`, teaching_mode: "qa", new_conversation: fresh }),
+    );
+  });
+}
+
+async function serverLevel(wsUrl: string, sessions: number, totalTurns: number, run: string) {
+  const conns: Conn[] = [];
+  for (let i = 0; i < sessions; i += 20) {
+    conns.push(...(await Promise.all(Array.from({ length: Math.min(20, sessions - i) }, (_, k) => openSession(wsUrl, i + k, run)))));
+  }
+  const errors = { count: 0 } as { count: number; sample?: string };
+  // Warm-up: two turns per session, not measured.
+  await Promise.all(conns.map(async (c, i) => (await turn(c, -1 - i, true, errors), await turn(c, -100000 - i, false, errors))));
+  errors.count = 0;
+  const ttfd: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    conns.map(async (c) => {
+      for (let n = next++; n < totalTurns; n = next++) ttfd.push(await turn(c, n, n % 5 === 0, errors));
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  for (const c of conns) c.ws.close();
+  return { tps: totalTurns / seconds, ttfd: ttfd.filter(Number.isFinite).sort((a, b) => a - b), errors };
+}
+
+async function adapterLevel(fake: FakeLlm, concurrency: number, total: number) {
+  const model = createOpenAIChatModel({ baseURL: fake.url, apiKey: "bench", model: "bench-main" });
+  const ttft: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let n = next++; n < total; n = next++) {
+        const t0 = performance.now();
+        let first = NaN;
+        for await (const d of model.stream({ messages: [{ role: "user", content: `What is a binary search tree? (${n})` }] }, new AbortController().signal)) {
+          if (Number.isNaN(first) && d) first = performance.now() - t0;
+        }
+        ttft.push(first);
+      }
+    }),
+  );
+  return { tps: total / ((performance.now() - started) / 1000), ttft: ttft.sort((a, b) => a - b) };
+}
+
+export default async function run(): Promise<BenchResult> {
+  const fake = await startFakeLlm({ models: ["bench-main", "bench-fast"], recordLimit: 100 });
+  fake.setDefault("bench-main", behave.reply(ANSWER, { chunks: CHUNKS }));
+  fake.setDefault("bench-fast", behave.reply("Binary Search Trees"));
+  const dataDir = await mkdtemp(join(tmpdir(), "tutor-bench-"));
+  const { child, url } = await startServerProcess(fake, dataDir);
+  const rows: (string | number)[][] = [];
+  const notes: string[] = [];
+  try {
+    const wsUrl = url.replace("http", "ws") + "/ws";
+    for (const { sessions, turns } of LEVELS) {
+      const base = await adapterLevel(fake, sessions, turns);
+      const srv = await serverLevel(wsUrl, sessions, turns, `${Date.now().toString(36)}_${sessions}`);
+      const b50 = pct(base.ttft, 50);
+      rows.push(
+        [`${sessions} sessions`, "bare adapter → fake LLM (baseline)", turns, base.tps.toFixed(0), ms(b50), ms(pct(base.ttft, 99)), "—", "—", 0],
+        [
+          `${sessions} sessions`,
+          "WebSocket → our server → fake LLM",
+          turns,
+          srv.tps.toFixed(0),
+          ms(pct(srv.ttfd, 50)),
+          ms(pct(srv.ttfd, 99)),
+          ms(pct(srv.ttfd, 50) - b50),
+          ms(pct(srv.ttfd, 99) - b50),
+          srv.errors.count,
+        ],
+      );
+      if (srv.errors.sample) notes.push(`error sample at ${sessions} sessions: ${srv.errors.sample}`);
+    }
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+    await fake.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  return {
+    title: "Text turns over the WebSocket (fake LLM answering instantly, SQLite persistence)",
+    columns: ["load", "path", "turns", "turns/s", "first delta p50 ms", "first delta p99 ms", "server overhead p50 ms", "server overhead p99 ms", "errors"],
+    rows,
+    notes: [
+      "Each turn: store the question, topic guard (tier 1), stream a 60-word answer in 20 chunks with web_tts sentences, store the answer, send conversation_data; a fresh conversation every 5th turn.",
+      "Server overhead = time from sending text_input to the first ai_response_delta, minus the baseline's median time to first token for the same fake LLM at the same concurrency (the LLM's own time to first token as a client sees it).",
+      "Server: the production bundle in its own process (LOG_LEVEL=info, logs discarded); this process runs the fake LLM and the clients, on the same 2 cores.",
+      ...notes,
+    ],
+  };
+}
