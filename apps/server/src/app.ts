@@ -22,6 +22,7 @@ import { AuthError, Session, SHARED_MESSAGE_TYPES, TutorError, newId, type Verif
 import {
   Conversation,
   ConversationSummary,
+  LiveKitToken,
   MAX_FRAME_BYTES,
   PublicConfig,
   PublicUser,
@@ -147,8 +148,9 @@ export async function buildApp(ctx: AppContext, logger: Pino): Promise<BuiltApp>
   const secured = { security: [{ bearer: [] }] };
 
   // ------------------------------------------------------------ health, config, metrics
-  app.get("/healthz", { schema: { hide: true } }, async () => ({ status: "ok" }));
-  app.get("/readyz", { schema: { hide: true } }, async (_req, reply) => {
+  // Probes and scrapes come every few seconds: keep them out of the info log.
+  app.get("/healthz", { logLevel: "warn", schema: { hide: true } }, async () => ({ status: "ok" }));
+  app.get("/readyz", { logLevel: "warn", schema: { hide: true } }, async (_req, reply) => {
     try {
       await ctx.store.ping();
       return { status: "ready" };
@@ -157,7 +159,7 @@ export async function buildApp(ctx: AppContext, logger: Pino): Promise<BuiltApp>
     }
   });
   app.get("/api/config", { schema: { response: { 200: PublicConfig } } }, async () => ctx.publicConfig);
-  app.get("/metrics", { schema: { hide: true } }, async (_req, reply) => {
+  app.get("/metrics", { logLevel: "warn", schema: { hide: true } }, async (_req, reply) => {
     void reply.type(ctx.metrics.registry.contentType);
     return ctx.metrics.registry.metrics();
   });
@@ -248,6 +250,31 @@ export async function buildApp(ctx: AppContext, logger: Pino): Promise<BuiltApp>
       const body = { teaching_mode: mode, deleted_count: deletedCount, new_conversation_id: conversation.id };
       publish(req, { type: "conversations_cleared", ...body });
       return body;
+    },
+  );
+
+  // ------------------------------------------------------------ LiveKit
+  app.post(
+    "/api/livekit/token",
+    {
+      config: { rateLimit: { max: 30, timeWindow: "1 minute" } },
+      preHandler: requireUser,
+      schema: {
+        ...secured,
+        description: "A room for this user's voice session with the tutor agent dispatched, and a short-lived token to join it (404 when LiveKit is not configured).",
+        response: { 200: LiveKitToken },
+      },
+    },
+    async (req, reply) => {
+      if (!ctx.livekit) {
+        throw new TutorError("not_found", "LiveKit is not configured on this server (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET); use the WebSocket at /ws");
+      }
+      try {
+        return await ctx.livekit.open(req.auth!);
+      } catch (err) {
+        req.log.error({ err, event: "livekit_unavailable" }, "could not create a LiveKit room");
+        return sendError(reply, 503, "internal", "the voice server (LiveKit) did not answer; try again, or use the built-in connection");
+      }
     },
   );
 
