@@ -1,5 +1,5 @@
 // Conversation management, always scoped to the signed-in user.
-import { DEFAULT_PAGE_SIZE, type Conversation, type ConversationSummary, type TeachingMode } from "@tutor/protocol";
+import { DEFAULT_PAGE_SIZE, type Conversation, type ConversationSummary, type Message, type TeachingMode } from "@tutor/protocol";
 import { NotFoundError } from "./errors.js";
 import type { ConversationPage, Store } from "./ports.js";
 
@@ -35,6 +35,12 @@ export class ConversationService {
     const c = await this.store.getConversationSummary(userId, conversationId);
     if (!c) throw new NotFoundError();
     return c;
+  }
+
+  /** The last `limit` messages, oldest first ([] when the conversation is not the user's). */
+  async recent(userId: string, conversationId: string, limit: number): Promise<Message[]> {
+    if (limit <= 0) return [];
+    return this.store.recentMessages(userId, conversationId, limit);
   }
 
   list(

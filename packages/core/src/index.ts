@@ -10,3 +10,4 @@ export * from "./llm/chain.js";
 export * from "./guard/index.js";
 export * from "./prompts.js";
 export * from "./speech/index.js";
+export * from "./voice/index.js";

@@ -129,6 +129,51 @@ export interface ChatModel {
   complete(request: ChatRequest, signal: AbortSignal): Promise<string>;
 }
 
+// ---------------------------------------------------------------- speech recognition
+
+export interface TranscribeOptions {
+  /** Vocabulary hint (Whisper `prompt`): terms the speaker is likely to use. */
+  prompt?: string | undefined;
+  /** Per attempt: no complete answer by then and the call fails with LlmError("timeout"). */
+  timeoutMs?: number | undefined;
+  signal: AbortSignal;
+}
+
+/**
+ * One speech-to-text service behind an OpenAI-compatible
+ * `/audio/transcriptions` endpoint. `transcribe` takes a whole utterance as a
+ * WAV file (16 kHz mono s16le) and resolves with its text ("" when nothing
+ * was said). Failures are thrown as LlmError (its kind decides retrying);
+ * an aborted signal throws LlmError("aborted").
+ */
+export interface SpeechToText {
+  /** The model name as the provider knows it (e.g. whisper-large-v3-turbo). */
+  readonly model: string;
+  transcribe(wav: Uint8Array, opts: TranscribeOptions): Promise<string>;
+}
+
+/**
+ * Voice activity detection for ONE audio stream (it keeps state between
+ * calls, so every stream gets its own from a `VadFactory`). Scores fixed-size
+ * frames of 16-bit PCM at `sampleRate`; the work must not block the event loop.
+ */
+export interface VoiceActivityDetector {
+  readonly sampleRate: number;
+  /** Samples per scored frame (Silero: 512 at 16 kHz, i.e. 32 ms). */
+  readonly frameSamples: number;
+  /**
+   * The speech probability (0..1) of each consecutive frame in `pcm`, whose
+   * length is a whole number of frames. Calls must not overlap: the next
+   * call continues where the previous one ended.
+   */
+  probabilities(pcm: Int16Array): Promise<Float32Array>;
+  /** Frees the stream's state; later calls reject. */
+  close(): void;
+}
+
+/** Makes the detector for one new audio stream. */
+export type VadFactory = () => Promise<VoiceActivityDetector>;
+
 // ---------------------------------------------------------------- crypto / time
 
 export interface PasswordHasher {

@@ -16,6 +16,7 @@ import { AuthError, TutorError } from "./errors.js";
 import { SHARED_MESSAGE_TYPES, type EventHub } from "./hub.js";
 import type { Logger } from "./ports.js";
 import type { TurnOutcome, TurnRunner } from "./turn.js";
+import { VOICE_NOT_CONFIGURED, VoiceSession, type VoiceDeps, type VoiceQuestion } from "./voice/voice-session.js";
 
 export interface SessionDeps {
   auth: AuthService;
@@ -23,6 +24,8 @@ export interface SessionDeps {
   turns: TurnRunner;
   hub: EventHub;
   logger: Logger;
+  /** Server-side speech recognition; without it audio_start is refused (the browser recognises speech itself). */
+  voice?: VoiceDeps | undefined;
 }
 
 export interface SessionOptions {
@@ -36,6 +39,22 @@ export interface SessionOptions {
 }
 
 type Rid = { request_id?: string };
+
+/** A question to run as a turn, from text_input or from speech. */
+interface Question {
+  text: string;
+  conversationId?: string | undefined;
+  newConversation?: boolean | undefined;
+  teachingMode?: ClientMessageOf<"text_input">["teaching_mode"];
+  hidden?: boolean | undefined;
+  speak?: boolean | undefined;
+  requestId?: string | undefined;
+}
+
+interface TurnHooks {
+  beforeRun?(conversationId: string): void;
+  observe?(m: ServerMessage): void;
+}
 
 interface RunningTurn {
   controller: AbortController;
@@ -51,6 +70,7 @@ export class Session {
   #turn: RunningTurn | undefined;
   #closed = false;
   readonly #log: Logger;
+  readonly #voice: VoiceSession | undefined;
 
   constructor(
     private readonly deps: SessionDeps,
@@ -58,6 +78,7 @@ export class Session {
   ) {
     this.id = opts.id;
     this.#log = deps.logger.child({ conn: opts.id });
+    if (deps.voice) this.#voice = new VoiceSession(deps.voice, this.#voiceHost());
     if (opts.preAuthenticated) this.#signIn(opts.preAuthenticated);
   }
 
@@ -79,10 +100,26 @@ export class Session {
     return this.handle(parsed.message);
   }
 
-  /** A binary frame: microphone audio. Never throws. */
-  async handleAudio(_chunk: Uint8Array): Promise<void> {
-    if (!this.#auth) return this.#error("unauthenticated", "sign in first (send auth_request)");
-    this.#error("invalid_message", "binary frames carry microphone audio, and voice input is not enabled on this server");
+  /**
+   * A binary frame of microphone audio (16 kHz mono s16le, between
+   * `audio_start` and `audio_end`). A refused frame gets an `error` and the
+   * stream goes on. Resolves when the next frame may be read: a transport
+   * that awaits it (or pauses its socket until then) gets backpressure when
+   * audio arrives faster than the detector keeps up. Never throws.
+   */
+  handleAudio(chunk: Uint8Array): Promise<void> {
+    if (this.#auth && Date.parse(this.#auth.expires_at) <= Date.now()) this.#signOut();
+    if (!this.#auth) {
+      this.#error("unauthenticated", "sign in first (send auth_request)");
+      return Promise.resolve();
+    }
+    if (!this.#voice) {
+      this.#error("invalid_message", VOICE_NOT_CONFIGURED);
+      return Promise.resolve();
+    }
+    const r = this.#voice.audio(chunk);
+    if (r.error) this.#error("invalid_message", r.error);
+    return r.ready;
   }
 
   async handle(msg: ClientMessage): Promise<void> {
@@ -94,7 +131,7 @@ export class Session {
     try {
       await this.#dispatch(msg, rid);
     } catch (err) {
-      this.#fail(err, msg, rid);
+      this.#fail(err, msg.type, rid);
     }
   }
 
@@ -102,11 +139,13 @@ export class Session {
   async close(): Promise<void> {
     this.#closed = true;
     this.#unsubscribe?.();
+    const voice = this.#voice?.close();
     const turn = this.#turn;
     if (turn) {
       turn.controller.abort();
       await turn.done;
     }
+    await voice;
   }
 
   async #dispatch(msg: ClientMessage, rid: Rid): Promise<void> {
@@ -174,12 +213,26 @@ export class Session {
           rid,
         );
       }
-      case "audio_start":
+      case "audio_start": {
+        if (!this.#voice) throw new TutorError("invalid_message", VOICE_NOT_CONFIGURED);
+        // Started before any await, so frames sent right behind audio_start are kept.
+        this.#voice.start({ conversationId: msg.conversation_id, teachingMode: msg.teaching_mode, requestId: msg.request_id });
+        if (msg.conversation_id) {
+          try {
+            await this.deps.conversations.summary(this.#userId, msg.conversation_id);
+          } catch (err) {
+            this.#voice.reset();
+            throw err;
+          }
+        }
+        return;
+      }
       case "audio_end":
-        throw new TutorError(
-          "invalid_message",
-          "voice input is not available on this connection: the server has no speech recognition configured",
-        );
+        if (!this.#voice) throw new TutorError("invalid_message", VOICE_NOT_CONFIGURED);
+        return this.#voice.end(msg.request_id);
+      case "playback_state":
+        this.#voice?.playback(msg.speaking, msg.message_id);
+        return;
     }
   }
 
@@ -204,6 +257,7 @@ export class Session {
         }
         case "logout": {
           if (this.#auth) await this.deps.auth.logout(this.#auth.jti);
+          this.#voice?.reset();
           await this.#stopTurn();
           this.#signOut();
           return this.#send({ type: "auth_response", action, success: true, ...rid });
@@ -216,14 +270,37 @@ export class Session {
   }
 
   async #textInput(msg: ClientMessageOf<"text_input">, rid: Rid): Promise<void> {
+    await this.#runTurn(
+      {
+        text: msg.text,
+        conversationId: msg.conversation_id,
+        newConversation: msg.new_conversation,
+        teachingMode: msg.teaching_mode,
+        hidden: msg.hidden,
+        speak: msg.speak,
+        requestId: msg.request_id,
+      },
+      rid,
+      msg.type,
+    );
+  }
+
+  /** Runs a question as a turn; resolves when its answer has ended. Never throws. */
+  async #runTurn(q: Question, rid: Rid, type: string, hooks: TurnHooks = {}): Promise<void> {
+    if (this.#closed) return;
     const userId = this.#userId;
     // A new question replaces the answer still running on this connection.
     // The turn is registered before any await, so a quick second question or
     // a cancel_response always finds it.
     const previous = this.#turn;
     const controller = new AbortController();
-    const turn: RunningTurn = { controller, conversationId: msg.conversation_id, done: Promise.resolve(undefined) };
+    const turn: RunningTurn = { controller, conversationId: q.conversationId, done: Promise.resolve(undefined) };
     this.#turn = turn;
+    const emit = (m: ServerMessage) => {
+      hooks.observe?.(m);
+      if (SHARED_MESSAGE_TYPES.has(m.type)) this.#shared(m, rid);
+      else this.#send(m);
+    };
     turn.done = (async () => {
       if (previous) {
         previous.controller.abort();
@@ -231,24 +308,56 @@ export class Session {
       }
       if (controller.signal.aborted) return undefined;
       const conversation = await this.deps.turns.resolve(userId, {
-        conversationId: msg.conversation_id,
-        newConversation: msg.new_conversation,
-        teachingMode: msg.teaching_mode,
+        conversationId: q.conversationId,
+        newConversation: q.newConversation,
+        teachingMode: q.teachingMode,
         currentId: this.#currentConversationId,
       });
       this.#currentConversationId = conversation.id;
       turn.conversationId = conversation.id;
+      if (controller.signal.aborted) return undefined;
+      hooks.beforeRun?.(conversation.id);
       return this.deps.turns.run(
-        { userId, conversationId: conversation.id, conversation, text: msg.text, hidden: msg.hidden, speak: msg.speak, requestId: msg.request_id },
-        (m) => (SHARED_MESSAGE_TYPES.has(m.type) ? this.#shared(m, rid) : this.#send(m)),
+        { userId, conversationId: conversation.id, text: q.text, hidden: q.hidden, speak: q.speak, requestId: q.requestId },
+        emit,
         controller.signal,
       );
     })().catch((err: unknown) => {
-      this.#fail(err, msg, rid);
+      this.#fail(err, type, rid);
       return undefined;
     });
     await turn.done;
     if (this.#turn === turn) this.#turn = undefined;
+  }
+
+  #voiceHost() {
+    return {
+      send: (m: ServerMessage) => this.#send(m),
+      runningTurn: () => (this.#turn ? { conversationId: this.#turn.conversationId } : undefined),
+      cancelTurn: () => this.#turn?.controller.abort(),
+      recentTexts: async (conversationId: string | undefined, limit: number): Promise<string[]> => {
+        const id = conversationId ?? this.#currentConversationId;
+        if (!id || !this.#auth) return [];
+        try {
+          return (await this.deps.conversations.recent(this.#auth.userId, id, limit)).map((m) => m.content);
+        } catch (err) {
+          // Only a hint: a question heard without it is still worth answering.
+          this.#log.warn({ event: "hint_failed", err: String(err) }, "could not read recent messages for the vocabulary hint");
+          return [];
+        }
+      },
+      ask: async (q: VoiceQuestion): Promise<void> => {
+        if (this.#closed || !this.#auth) return;
+        const rid: Rid = q.requestId === undefined ? {} : { request_id: q.requestId };
+        await this.#runTurn(
+          { text: q.text, conversationId: q.conversationId, teachingMode: q.teachingMode, requestId: q.requestId },
+          rid,
+          "voice",
+          { beforeRun: (id) => q.beforeRun(id), observe: (m) => q.observe(m) },
+        );
+      },
+      log: this.#log,
+    };
   }
 
   async #stopTurn(): Promise<void> {
@@ -275,6 +384,7 @@ export class Session {
   }
 
   #signOut(): void {
+    this.#voice?.reset();
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.#auth = undefined;
@@ -296,9 +406,9 @@ export class Session {
   }
 
   /** The one place a session turns a thrown error into a protocol reply. */
-  #fail(err: unknown, msg: ClientMessage, rid: Rid): void {
+  #fail(err: unknown, type: string, rid: Rid): void {
     if (err instanceof TutorError) return this.#error(err.code, err.message, rid.request_id);
-    this.#log.error({ err, type: msg.type }, "message handling failed");
+    this.#log.error({ err, type }, "message handling failed");
     this.#error("internal", "something went wrong on our side; please try again", rid.request_id);
   }
 }

@@ -134,9 +134,17 @@ export const AuthData = z.discriminatedUnion("type", [
 ]);
 export type AuthData = z.infer<typeof AuthData>;
 
+/** Microphone audio on the WebSocket: 16 kHz mono signed 16-bit little-endian PCM, 20–100 ms per binary frame. */
+export const AUDIO_SAMPLE_RATE = 16000;
+export const AUDIO_ENCODING = "pcm_s16le";
+/** The largest binary audio frame accepted: 100 ms of 16 kHz s16le. */
+export const MAX_AUDIO_FRAME_BYTES = (AUDIO_SAMPLE_RATE / 10) * 2;
+
 export const AudioFormat = {
-  sample_rate: z.literal(16000),
-  encoding: z.literal("pcm_s16le"),
+  sample_rate: z.literal(AUDIO_SAMPLE_RATE, {
+    error: `sample_rate must be ${AUDIO_SAMPLE_RATE}: resample the microphone to 16 kHz mono before sending`,
+  }),
+  encoding: z.literal(AUDIO_ENCODING, { error: `encoding must be "${AUDIO_ENCODING}" (signed 16-bit little-endian PCM)` }),
 };
 
 export const clientMessages = {
@@ -190,6 +198,8 @@ export const clientMessages = {
     type: z.literal("audio_start"),
     ...AudioFormat,
     conversation_id: id.optional(),
+    /** Mode of the conversation a spoken question starts when there is none yet. */
+    teaching_mode: teachingMode.optional(),
   }),
   audio_end: z.object({
     ...base,
@@ -197,6 +207,18 @@ export const clientMessages = {
     sample_rate: AudioFormat.sample_rate.optional(),
     encoding: AudioFormat.encoding.optional(),
     conversation_id: id.optional(),
+  }),
+  /**
+   * The browser started or stopped speaking an answer aloud. While it speaks,
+   * the server's voice activity detector needs sustained speech before it
+   * treats the student's voice as a barge-in (the tutor's own voice leaking
+   * past echo cancellation must not interrupt itself). No reply.
+   */
+  playback_state: z.object({
+    ...base,
+    type: z.literal("playback_state"),
+    speaking: z.boolean(),
+    message_id: id.optional(),
   }),
   ping: z.object({ ...base, type: z.literal("ping") }),
 } as const;
@@ -301,6 +323,16 @@ export const serverMessages = {
     message_id: z.string(),
   }),
   tts_error: z.object({ ...base, type: z.literal("tts_error"), message: z.string() }),
+  /**
+   * The student spoke over the tutor: stop speaking at once. A running answer
+   * is cancelled too (its `ai_response` follows with `cancelled: true`).
+   */
+  barge_in: z.object({
+    ...base,
+    type: z.literal("barge_in"),
+    conversation_id: z.string().optional(),
+    message_id: z.string().optional(),
+  }),
   error: z.object({ ...base, type: z.literal("error"), code: z.enum(ERROR_CODES), message: z.string() }),
   pong: z.object({ ...base, type: z.literal("pong") }),
 } as const;
