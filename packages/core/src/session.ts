@@ -318,7 +318,7 @@ export class Session {
       if (controller.signal.aborted) return undefined;
       hooks.beforeRun?.(conversation.id);
       return this.deps.turns.run(
-        { userId, conversationId: conversation.id, text: q.text, hidden: q.hidden, speak: q.speak, requestId: q.requestId },
+        { userId, conversationId: conversation.id, conversation, text: q.text, hidden: q.hidden, speak: q.speak, requestId: q.requestId },
         emit,
         controller.signal,
       );
