@@ -3,7 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import SqliteDatabase from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from "kysely";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Generated, type Migration } from "kysely";
 import pg from "pg";
 import { silentLogger, type Logger } from "@tutor/core";
 import type { MessageType, TeachingMode } from "@tutor/protocol";
@@ -32,6 +32,13 @@ export interface ConversationsTable {
   teaching_mode: TeachingMode;
   created_at: string;
   updated_at: string;
+  /**
+   * Derived (migration 002), kept by addMessage in the statement that bumps
+   * updated_at, so a listing page reads them instead of counting messages.
+   * Exact because messages are only ever appended, or deleted with their conversation.
+   */
+  message_count: Generated<number>;
+  last_message_id: string | null;
 }
 
 export interface MessagesTable {
@@ -61,7 +68,8 @@ export type DialectName = "sqlite" | "postgres";
 /** Unique index names; the adapter maps a violation of one to ConflictError. */
 export const UNIQUE_INDEX = { username: "users_username_uq", email: "users_email_uq" } as const;
 
-function migrations(dialect: DialectName): Record<string, Migration> {
+/** Every migration by name, in order; exported so tests can stop at an older version. */
+export function migrations(dialect: DialectName): Record<string, Migration> {
   const ts = dialect === "postgres" ? "timestamptz" : "text";
   return {
     "001_initial": {
@@ -135,7 +143,45 @@ function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex("login_failures_key_at").on("login_failures").columns(["key", "at"]).execute();
       },
     },
+    "002_conversation_counters": {
+      // ARCHITECTURE's data model plus two derived columns: with them a listing
+      // page costs one primary-key lookup per row instead of counting every
+      // message of every conversation on the page.
+      async up(db: Kysely<unknown>) {
+        await atomically(db, dialect, async (tx) => {
+          await tx.schema
+            .alterTable("conversations")
+            .addColumn("message_count", "integer", (c) => c.notNull().defaultTo(0))
+            .execute();
+          // No foreign key: it would make the two tables reference each other,
+          // and every cascaded message delete would have to look for
+          // conversations pointing at it (another index to keep).
+          await tx.schema.alterTable("conversations").addColumn("last_message_id", "text").execute();
+          // Raw SQL on purpose: a migration must keep meaning what it meant
+          // when written, whatever the table types say later.
+          await sql`
+            update conversations set
+              message_count = (select count(*) from messages m where m.conversation_id = conversations.id),
+              last_message_id = (
+                select m.id from messages m where m.conversation_id = conversations.id
+                order by m.created_at desc, m.id desc limit 1
+              )
+            where exists (select 1 from messages m where m.conversation_id = conversations.id)
+          `.execute(tx);
+        });
+      },
+    },
   };
+}
+
+/**
+ * Runs a migration's steps as one transaction. Kysely's migrator already wraps
+ * PostgreSQL migrations in one; on SQLite it does not, and a backfill that
+ * fails halfway must not leave added columns behind (the retry would fail).
+ */
+async function atomically(db: Kysely<unknown>, dialect: DialectName, steps: (tx: Kysely<unknown>) => Promise<void>): Promise<void> {
+  if (dialect === "postgres") return steps(db);
+  await db.transaction().execute(steps);
 }
 
 export interface OpenOptions {
@@ -164,7 +210,8 @@ export async function openDatabase(options: OpenOptions): Promise<{ db: Kysely<D
   return { db, dialect };
 }
 
-function connect(options: OpenOptions): { db: Kysely<Database>; dialect: DialectName } {
+/** A connection with no migrations applied; `openDatabase` is what the app uses. */
+export function connect(options: OpenOptions): { db: Kysely<Database>; dialect: DialectName } {
   const url = options.databaseUrl;
   if (url) {
     if (!/^postgres(ql)?:\/\//.test(url)) {

@@ -4,16 +4,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConflictError, type Store } from "@tutor/core";
 import { pgAvailable, startPostgres, type PgHandle } from "@tutor/testkit";
-import { CompiledQuery, sql, type Kysely } from "kysely";
+import { CompiledQuery, Migrator, sql, type Kysely } from "kysely";
+import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createStore } from "./index.js";
-import type { Database } from "./db.js";
+import { connect, migrations, type Database } from "./db.js";
 import { pageQuery } from "./store.js";
 
 const requirePg = process.env.REQUIRE_SERVICES === "1";
 
 interface Backend {
-  /** Options for a store on this backend; `fresh` gives an empty SQLite file, PostgreSQL always shares the run's database. */
+  /** Options for a store on this backend; `fresh` gives an empty database (a new SQLite file or PostgreSQL database). */
   options(fresh?: boolean): Promise<{ databaseUrl?: string; dataDir: string }>;
   cleanup(): Promise<void>;
 }
@@ -43,11 +44,28 @@ async function postgresBackend(): Promise<Backend> {
   }
   const pg: PgHandle = await startPostgres();
   const dataDir = await mkdtemp(join(tmpdir(), "tutor-store-pg-"));
+  const created: string[] = [];
+  const admin = async (statement: string) => {
+    const c = new Client({ connectionString: pg.url });
+    await c.connect();
+    try {
+      await c.query(statement);
+    } finally {
+      await c.end();
+    }
+  };
   return {
-    async options() {
-      return { databaseUrl: pg.url, dataDir };
+    async options(fresh) {
+      if (!fresh) return { databaseUrl: pg.url, dataDir };
+      const name = unique("fresh").toLowerCase();
+      await admin(`create database ${name}`);
+      created.push(name);
+      const url = new URL(pg.url);
+      url.pathname = `/${name}`;
+      return { databaseUrl: url.toString(), dataDir };
     },
     async cleanup() {
+      for (const name of created) await admin(`drop database if exists ${name} with (force)`);
       await pg.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
@@ -90,7 +108,7 @@ for (const { name, make, run } of backends) {
     it("applies migrations once and reopens an existing database without error", async () => {
       const other = await createStore(await backend.options());
       const applied = await kysely(other).selectFrom("kysely_migration" as never).select(sql<string>`name`.as("name")).execute();
-      expect(applied.map((r) => r.name)).toEqual(["001_initial"]);
+      expect(applied.map((r) => r.name)).toEqual(["001_initial", "002_conversation_counters"]);
       await other.close();
     });
 
@@ -329,6 +347,148 @@ for (const { name, make, run } of backends) {
       });
     });
 
+    describe("derived message count and last message", () => {
+      /** What every read path must agree on, recomputed from the messages themselves. */
+      async function truth(s: Store, conversationId: string) {
+        const rows = await kysely(s)
+          .selectFrom("messages")
+          .select(["type", "content"])
+          .where("conversation_id", "=", conversationId)
+          .orderBy("created_at")
+          .orderBy("id")
+          .execute();
+        const last = rows.at(-1);
+        return { message_count: rows.length, last_message: last ? { type: last.type, content: last.content } : null };
+      }
+
+      async function expectExact(s: Store, userId: string, ids: string[]) {
+        const listed = new Map((await s.listConversations(userId, { limit: 100 })).conversations.map((c) => [c.id, c]));
+        for (const id of ids) {
+          const want = await truth(s, id);
+          expect(listed.get(id)).toMatchObject(want);
+          expect(await s.getConversationSummary(userId, id)).toMatchObject(want);
+          const full = await s.getConversation(userId, id);
+          expect(full).toMatchObject(want);
+          expect(full!.messages).toHaveLength(want.message_count);
+        }
+      }
+
+      it("stay exact across many appends, a failed append, concurrent appends and a reopen", async () => {
+        const options = await backend.options(true);
+        let s = await createStore(options);
+        try {
+          const user = await s.createUser({ username: unique("count"), email: null, passwordHash: "h" });
+          const convs = [];
+          for (const mode of ["qa", "teacher", "qa"] as const) convs.push(await s.createConversation(user.id, { teachingMode: mode, title: mode }));
+          const ids = convs.map((c) => c.id);
+          await expectExact(s, user.id, ids);
+
+          for (let i = 0; i < 60; i++) {
+            // Uneven interleaving: the first conversation gets most messages, the last one only a few.
+            const c = ids[i % 5 === 4 ? 2 : i % 3 === 2 ? 1 : 0]!;
+            await s.addMessage(user.id, c, { type: i % 2 ? "ai" : "user", content: `m${i}` });
+            if (i % 20 === 19) await expectExact(s, user.id, ids);
+          }
+          expect((await s.getConversationSummary(user.id, ids[0]!))?.message_count).toBeGreaterThan(30);
+          expect(await s.findEmptyConversation(user.id, "qa")).toBeUndefined();
+
+          // An append whose insert fails (an id already taken) leaves no trace in the counters.
+          const taken = (await s.getConversation(user.id, ids[1]!))!.messages[0]!.id;
+          const before = await s.getConversationSummary(user.id, ids[1]!);
+          await expect(s.addMessage(user.id, ids[1]!, { id: taken, type: "ai", content: "duplicate" })).rejects.toThrow();
+          expect(await s.getConversationSummary(user.id, ids[1]!)).toEqual(before);
+
+          // Bursts of concurrent appends to one conversation (separate pool connections on
+          // PostgreSQL) lose no count, and the last message stays the one listed last.
+          const countBefore = (await truth(s, ids[2]!)).message_count;
+          for (let burst = 0; burst < 4; burst++) {
+            await Promise.all(Array.from({ length: 20 }, (_, k) => s.addMessage(user.id, ids[2]!, { type: "user", content: `burst ${burst}.${k}` })));
+            await expectExact(s, user.id, [ids[2]!]);
+          }
+          expect((await truth(s, ids[2]!)).message_count).toBe(countBefore + 80);
+
+          await s.close();
+          s = await createStore(options);
+          expect((await s.getConversationSummary(user.id, ids[2]!))?.message_count).toBe(countBefore + 80);
+          await s.addMessage(user.id, ids[2]!, { type: "ai", content: "after reopen" });
+          await s.addMessage(user.id, ids[1]!, { type: "ai", content: "after reopen too" });
+          await expectExact(s, user.id, ids);
+          expect((await s.getConversationSummary(user.id, ids[2]!))?.last_message).toEqual({ type: "ai", content: "after reopen" });
+
+          // Deleting one conversation (its messages go by cascade) leaves the others' counters alone.
+          await s.deleteConversation(user.id, ids[0]!);
+          await expectExact(s, user.id, ids.slice(1));
+        } finally {
+          await s.close();
+        }
+      });
+
+      it("are backfilled by migration 002 on a database written before it", async () => {
+        const options = await backend.options(true);
+        const { db, dialect } = connect(options);
+        const user = "0190a0b0-0000-7000-8000-0000000000aa";
+        const conv = (n: number) => `0190a0b0-0000-7000-8000-00000000c00${n}`;
+        try {
+          const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations(dialect) } });
+          const { error } = await migrator.migrateTo("001_initial");
+          expect(error).toBeUndefined();
+          const created_at = "2025-01-01T00:00:00.000Z";
+          await db
+            .insertInto("users")
+            .values({ id: user, username: unique("old"), email: null, password_hash: "h", created_at, last_login: null })
+            .execute();
+          // 1: empty; 2: one message; 3: many messages, inserted newest first, the newest two in the same millisecond.
+          for (const n of [1, 2, 3]) {
+            const updated_at = `2025-01-0${n + 1}T00:00:00.000Z`;
+            await db
+              .insertInto("conversations")
+              .values({ id: conv(n), user_id: user, title: `old ${n}`, teaching_mode: "qa", created_at, updated_at })
+              .execute();
+          }
+          const msg = (conversation: string, id: string, at: string, content: string) => ({
+            id,
+            conversation_id: conversation,
+            type: "user" as const,
+            content,
+            model: null,
+            created_at: at,
+          });
+          await db
+            .insertInto("messages")
+            .values([
+              msg(conv(2), "0190a0b0-0000-7000-8000-000000000201", "2025-01-02T00:00:00.000Z", "only"),
+              msg(conv(3), "0190a0b0-0000-7000-8000-000000000305", "2025-01-03T00:00:00.000Z", "tie, larger id: newest"),
+              msg(conv(3), "0190a0b0-0000-7000-8000-000000000304", "2025-01-03T00:00:00.000Z", "tie, smaller id"),
+              ...[1, 2, 3].map((k) => msg(conv(3), `0190a0b0-0000-7000-8000-00000000030${k}`, `2025-01-02T0${k}:00:00.000Z`, `older ${k}`)),
+            ])
+            .execute();
+        } finally {
+          await db.destroy();
+        }
+
+        const s = await createStore(options);
+        try {
+          const page = await s.listConversations(user, { limit: 10 });
+          expect(page.conversations.map((c) => [c.id, c.message_count, c.last_message?.content ?? null])).toEqual([
+            [conv(3), 5, "tie, larger id: newest"],
+            [conv(2), 1, "only"],
+            [conv(1), 0, null],
+          ]);
+          expect((await s.findEmptyConversation(user, "qa"))?.id).toBe(conv(1));
+          expect(await s.latestConversation(user, "qa")).toMatchObject({ id: conv(3), message_count: 5 });
+          await s.addMessage(user, conv(3), { type: "ai", content: "first after 002" });
+          await s.addMessage(user, conv(1), { type: "user", content: "no longer empty" });
+          expect(await s.getConversationSummary(user, conv(3))).toMatchObject({
+            message_count: 6,
+            last_message: { type: "ai", content: "first after 002" },
+          });
+          expect(await s.findEmptyConversation(user, "qa")).toBeUndefined();
+        } finally {
+          await s.close();
+        }
+      });
+    });
+
     describe("listing", () => {
       // 53 conversations over both modes, each with i % 4 messages, touched in a shuffled order.
       let user: { id: string };
@@ -400,18 +560,19 @@ for (const { name, make, run } of backends) {
         await expect(store.listConversations(user.id, { limit: 5, cursor: "not-a-cursor" })).rejects.toThrow(/cursor/);
       });
 
-      it("plans every page as index range scans, never scanning all messages or sorting", async () => {
+      it("plans every page as an index range scan plus a primary-key lookup per row, never counting messages or sorting", async () => {
         const db = kysely(store);
         const { nextCursor } = await store.listConversations(user.id, { limit: 5 });
         for (const options of [{ limit: 5 }, { limit: 5, cursor: nextCursor!, teachingMode: "qa" as const }]) {
           const plan = await explain(db, name, pageQuery(db, user.id, options).compile());
           if (name === "sqlite") {
             expect(plan).toMatch(options.teachingMode ? /conversations_user_mode_updated/ : /conversations_user_updated/);
-            expect(plan).toMatch(/messages_conversation_created/);
-            expect(plan).not.toMatch(/SCAN (m|c)\b|TEMP B-TREE/);
+            expect(plan).toMatch(/SEARCH m USING INDEX sqlite_autoindex_messages_1 \(id=\?\)/);
+            expect(plan).not.toMatch(/SCAN (m|c)\b|TEMP B-TREE|messages_conversation_created/);
           } else {
-            expect(plan).toMatch(/Index (Only )?Scan/);
-            expect(plan).not.toMatch(/Seq Scan on messages|Sort/);
+            expect(plan).toMatch(/Index (Only )?Scan.* on conversations/);
+            expect(plan).toMatch(/Index Scan using messages_pkey/);
+            expect(plan).not.toMatch(/Seq Scan on messages|Sort|messages_conversation_created|Aggregate/);
           }
         }
       });

@@ -3,8 +3,8 @@
 // the owner's id, so another user's row looks exactly like a missing one.
 import { ConflictError, TutorError, newId, type ListOptions, type NewMessage, type Store, type UserRecord } from "@tutor/core";
 import type { Conversation, ConversationSummary, Message, TeachingMode } from "@tutor/protocol";
-import { sql, type ExpressionBuilder, type Kysely, type Selectable } from "kysely";
-import { UNIQUE_INDEX, type ConversationsTable, type Database, type DialectName, type MessagesTable } from "./db.js";
+import { sql, type Kysely, type Selectable } from "kysely";
+import { UNIQUE_INDEX, type Database, type DialectName, type MessagesTable } from "./db.js";
 
 type Db = Kysely<Database>;
 
@@ -23,30 +23,20 @@ function iso(at: string): string {
 
 // ---------------------------------------------------------------- listing
 
-/** Conversation columns plus message count and newest message: correlated subqueries, each an index seek. */
+/** Conversation columns with the derived count and the newest message, joined by primary key. */
 function summaries(db: Db) {
-  const newest = (eb: ExpressionBuilder<Database & { c: ConversationsTable }, "c">) =>
-    eb
-      .selectFrom("messages as m")
-      .whereRef("m.conversation_id", "=", "c.id")
-      .orderBy("m.created_at", "desc")
-      .orderBy("m.id", "desc")
-      .limit(1);
   return db
     .selectFrom("conversations as c")
-    .select((eb) => [
+    .leftJoin("messages as m", "m.id", "c.last_message_id")
+    .select([
       "c.id",
       "c.title",
       "c.teaching_mode",
       "c.created_at",
       "c.updated_at",
-      eb
-        .selectFrom("messages as m")
-        .select((m) => m.fn.countAll<number>().as("n"))
-        .whereRef("m.conversation_id", "=", "c.id")
-        .as("message_count"),
-      newest(eb).select("m.type").as("last_type"),
-      newest(eb).select("m.content").as("last_content"),
+      "c.message_count",
+      "m.type as last_type",
+      "m.content as last_content",
     ]);
 }
 
@@ -59,7 +49,7 @@ function toSummary(r: SummaryRow): ConversationSummary {
     teaching_mode: r.teaching_mode,
     created_at: r.created_at,
     updated_at: r.updated_at,
-    message_count: Number(r.message_count ?? 0),
+    message_count: r.message_count,
     last_message: r.last_type == null ? null : { type: r.last_type, content: r.last_content ?? "" },
   };
 }
@@ -206,9 +196,7 @@ export class KyselyStore implements Store {
     const r = await summaries(this.db)
       .where("c.user_id", "=", userId)
       .where("c.teaching_mode", "=", teachingMode)
-      .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom("messages as m").select("m.id").whereRef("m.conversation_id", "=", "c.id"))),
-      )
+      .where("c.message_count", "=", 0)
       .orderBy("c.updated_at", "desc")
       .orderBy("c.id", "desc")
       .limit(1)
@@ -233,8 +221,9 @@ export class KyselyStore implements Store {
   }
 
   async getConversation(userId: string, conversationId: string): Promise<Conversation | undefined> {
-    // One snapshot, so the summary's count agrees with the messages returned
-    // (SQLite transactions are snapshots already; PostgreSQL needs repeatable read).
+    // One snapshot, so the summary's count and last message agree with the
+    // messages returned (SQLite transactions are snapshots already;
+    // PostgreSQL needs repeatable read).
     return this.db.transaction().setIsolationLevel("repeatable read").execute(async (tx) => {
       const r = await summaries(tx).where("c.user_id", "=", userId).where("c.id", "=", conversationId).executeTakeFirst();
       if (!r) return undefined;
@@ -294,15 +283,23 @@ export class KyselyStore implements Store {
 
   addMessage(userId: string, conversationId: string, message: NewMessage): Promise<Message | undefined> {
     return this.db.transaction().execute(async (tx) => {
+      // The time and id are taken only once the conversation is ours alone, so
+      // that appends are ordered alike by (created_at, id) and by who set
+      // last_message_id last. On PostgreSQL that takes a row lock (without it
+      // a burst of concurrent appends left the wrong last message nearly every
+      // time); SQLite needs none, as a process's transactions run one at a
+      // time on its single connection.
+      if (this.dialect === "postgres") {
+        const mine = await tx
+          .selectFrom("conversations")
+          .select("id")
+          .where("id", "=", conversationId)
+          .where("user_id", "=", userId)
+          .forUpdate()
+          .executeTakeFirst();
+        if (!mine) return undefined;
+      }
       const at = now();
-      // The ownership check and the updated_at bump are one statement.
-      const owned = await tx
-        .updateTable("conversations")
-        .set({ updated_at: at })
-        .where("id", "=", conversationId)
-        .where("user_id", "=", userId)
-        .executeTakeFirst();
-      if (owned.numUpdatedRows === 0n) return undefined;
       const row = {
         id: message.id ?? newId(Date.parse(at)),
         conversation_id: conversationId,
@@ -311,6 +308,17 @@ export class KyselyStore implements Store {
         model: message.model ?? null,
         created_at: at,
       };
+      // One statement checks ownership, bumps updated_at and keeps the derived
+      // columns; the increment is evaluated on the current row, so concurrent
+      // appends never lose a count. Should the insert fail, the transaction
+      // takes the counters back with it.
+      const owned = await tx
+        .updateTable("conversations")
+        .set((eb) => ({ updated_at: at, message_count: eb("message_count", "+", 1), last_message_id: row.id }))
+        .where("id", "=", conversationId)
+        .where("user_id", "=", userId)
+        .executeTakeFirst();
+      if (owned.numUpdatedRows === 0n) return undefined;
       await tx.insertInto("messages").values(row).execute();
       return toMessage(row);
     });
