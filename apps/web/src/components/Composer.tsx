@@ -114,7 +114,7 @@ export function Composer({ inputRef, busy, speaking, placeholder }: ComposerProp
             rows={1}
             value={text}
             disabled={!ready}
-            placeholder={reason ?? placeholder}
+            placeholder={reason ? "Waiting for the connection…" : placeholder}
             aria-invalid={tooLong || undefined}
             aria-describedby={`${hintId}${error || tooLong ? ` ${errorId}` : ""}`}
             onChange={(e) => {
@@ -151,7 +151,8 @@ export function Composer({ inputRef, busy, speaking, placeholder }: ComposerProp
         </div>
         {error || tooLong ? (
           <p id={errorId} role="alert" className="mt-1 text-sm text-red-700 dark:text-red-400">
-            {error ?? `That is ${(text.length - max).toLocaleString("en-US")} characters over the ${max.toLocaleString("en-US")}-character limit.`}
+            {error ??
+              `That is ${(text.length - max).toLocaleString("en-US")} character${text.length - max === 1 ? "" : "s"} over the ${max.toLocaleString("en-US")}-character limit.`}
           </p>
         ) : null}
       </div>

@@ -28,10 +28,10 @@ export function ConnectionBanner() {
   let retry = false;
   if (conn.status === "waiting") {
     const secs = Math.max(0, Math.ceil((conn.retryAt - now) / 1000));
-    text = `Connection to the tutor lost. Reconnecting${secs > 0 ? ` in ${secs} s` : "…"}`;
+    text = `Connection to the tutor lost. Reconnecting${secs > 0 ? ` in ${secs} s…` : "…"}`;
     retry = true;
   } else if (conn.status === "connecting" && conn.attempt > 1) {
-    text = "Reconnecting to the tutor…";
+    text = "Connection to the tutor lost. Reconnecting now…";
   } else if (conn.status === "open" && !ready && auth === "signed_in") {
     text = "Reconnected. Restoring your session…";
   }

@@ -56,11 +56,11 @@ export function Answer({ text, flags, streaming = false, interrupted = false, on
     );
   }
   return (
-    <div className={`answer min-w-0 ${interrupted ? "opacity-60" : ""}`} aria-busy={streaming || undefined}>
+    <div
+      className={`answer min-w-0 ${interrupted ? "opacity-60" : ""} ${streaming && !interrupted ? "md-streaming" : ""}`}
+      aria-busy={streaming || undefined}
+    >
       <MessageMarkdown text={text} streaming={streaming} onExplain={onExplain} explainDisabled={explainDisabled ?? false} />
-      {streaming && !interrupted ? (
-        <span className="stream-caret ml-0.5 inline-block h-4 w-2 translate-y-0.5 bg-indigo-500" aria-hidden="true" />
-      ) : null}
       {flags?.cancelled ? <p className="mt-1 text-xs text-slate-500 italic dark:text-slate-400">Stopped</p> : null}
       {model || timestamp ? (
         <p className="mt-1 text-xs text-slate-400 dark:text-slate-500">
@@ -92,6 +92,7 @@ export const MessageItem = memo(function MessageItem({ message, flags, onExplain
   return (
     <li className="message message-ai flex gap-3" data-message-id={message.id}>
       <TutorAvatar />
+      <span className="sr-only">Tutor said: </span>
       <Answer
         text={message.content}
         flags={flags}

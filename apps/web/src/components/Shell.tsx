@@ -132,7 +132,7 @@ export default function Shell({ username }: { username: string }) {
               closeDrawer(true);
             }}
             onNew={() => {
-              app.newConversation();
+              void app.newConversation();
               closeDrawer(true);
               composer.current?.focus();
             }}

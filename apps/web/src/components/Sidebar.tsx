@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import type { ConversationSummary, TeachingMode } from "@tutor/protocol";
 import { fullTime, relativeTime } from "../lib/time.js";
-import { stripExplainMarks } from "../markdown/explain.js";
+import { plainPreview } from "../lib/preview.js";
 import { ConfirmDialog } from "./ConfirmDialog.js";
 import { PencilIcon, PlusIcon, TrashIcon } from "./icons.js";
 
@@ -36,7 +36,7 @@ type Confirm = { kind: "delete"; item: ConversationSummary } | { kind: "clear" }
 function preview(c: ConversationSummary): string {
   if (!c.last_message) return "No messages yet";
   const who = c.last_message.type === "user" ? "You: " : "";
-  return who + stripExplainMarks(c.last_message.content).replace(/\s+/g, " ").slice(0, 120);
+  return who + plainPreview(c.last_message.content);
 }
 
 export function Sidebar(props: SidebarProps) {

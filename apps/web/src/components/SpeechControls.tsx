@@ -51,6 +51,11 @@ export function SpeechControls() {
       <span id={reasonId} className="sr-only">
         {snap.unavailable ?? ""}
       </span>
+      {snap.unavailable ? (
+        <span aria-hidden="true" className="mr-1 hidden text-xs text-slate-500 lg:inline dark:text-slate-400">
+          Speech unavailable
+        </span>
+      ) : null}
       <button
         ref={settingsBtn}
         type="button"

@@ -293,6 +293,24 @@ export class AppController {
           this.notify("error", errorText(msg.code, msg.message));
         }
         return;
+      case "conversation_deleted": {
+        const wasCurrent = this.state.currentId === msg.conversation_id;
+        this.dispatch({ type: "server", message: msg });
+        const next = msg.current_conversation_id;
+        if (wasCurrent && next) {
+          this.rememberConversation(this.state.mode, next);
+          void this.fetchConversation(next);
+        }
+        return;
+      }
+      case "conversations_cleared": {
+        this.dispatch({ type: "server", message: msg });
+        if (this.state.currentId === msg.new_conversation_id) {
+          this.rememberConversation(msg.teaching_mode, msg.new_conversation_id);
+          void this.fetchConversation(msg.new_conversation_id);
+        }
+        return;
+      }
       case "ai_response": {
         this.dispatch({ type: "server", message: msg });
         if (msg.error) this.notify("error", "The tutor could not answer that. Try again in a moment.");
@@ -392,9 +410,23 @@ export class AppController {
     else this.dispatch({ type: "blank" });
   }
 
-  newConversation(): void {
-    this.dispatch({ type: "blank" });
-    this.rememberConversation(this.state.mode, null);
+  /** Opens the mode's empty conversation (the server reuses one if it exists). */
+  async newConversation(): Promise<void> {
+    const mode = this.state.mode;
+    if (this.state.current && this.state.current.messages.length === 0 && this.state.current.teaching_mode === mode) return;
+    if (!this.state.ready) {
+      this.dispatch({ type: "blank" });
+      return;
+    }
+    try {
+      const res = await this.client.request({ type: "new_conversation", teaching_mode: mode });
+      if (res.type !== "conversation_data" || this.state.mode !== mode) return;
+      this.dispatch({ type: "open", id: res.conversation.id });
+      this.dispatch({ type: "server", message: res });
+      this.rememberConversation(mode, res.conversation.id);
+    } catch (err) {
+      this.notify("error", err instanceof RequestError ? errorText(err.code, err.message) : errorText("internal"));
+    }
   }
 
   async openConversation(id: string): Promise<void> {
@@ -568,12 +600,16 @@ export class AppController {
 
   async remove(id: string): Promise<string | null> {
     const mode = this.state.list.items.find((c) => c.id === id)?.teaching_mode ?? this.state.mode;
+    if (id === this.state.currentId) this.speech.silence(Object.values(this.state.streams).map((s) => s.messageId));
+    let res: ServerMessage;
     try {
-      await this.client.request({ type: "delete_conversation", conversation_id: id });
+      res = await this.client.request({ type: "delete_conversation", conversation_id: id });
     } catch (err) {
       return err instanceof RequestError ? errorText(err.code, err.message) : errorText("internal");
     }
-    if (this.lastConversation(mode) === id) this.rememberConversation(mode, null);
+    if (this.lastConversation(mode) === id) {
+      this.rememberConversation(mode, res.type === "conversation_deleted" ? res.current_conversation_id : null);
+    }
     return null;
   }
 

@@ -287,7 +287,8 @@ function applyServerMessage(state: State, msg: ServerMessage): State {
   switch (msg.type) {
     case "conversation_data": {
       const c = msg.conversation;
-      let next: State = { ...state, list: upsert(state.list, summaryOf(c), c.message_count > 0) };
+      // Empty conversations are listed only when open (the server keeps at most one per mode).
+      let next: State = { ...state, list: upsert(state.list, summaryOf(c), c.message_count > 0 || c.id === state.currentId) };
       if (c.id === state.currentId) {
         next = { ...next, current: c, loadingCurrent: false };
       }
@@ -306,12 +307,14 @@ function applyServerMessage(state: State, msg: ServerMessage): State {
       const id = msg.conversation_id;
       const list = { ...state.list, items: state.list.items.filter((c) => c.id !== id) };
       const wasCurrent = state.currentId === id;
+      // The server names what to show instead (the latest of the mode or a fresh one); the controller loads it.
+      const nextId = msg.current_conversation_id;
       return {
         ...state,
         list,
-        currentId: wasCurrent ? null : state.currentId,
+        currentId: wasCurrent ? nextId : state.currentId,
         current: wasCurrent ? null : state.current,
-        loadingCurrent: wasCurrent ? false : state.loadingCurrent,
+        loadingCurrent: wasCurrent ? nextId !== null : state.loadingCurrent,
         streams: omit(state.streams, id),
         awaitingStored: omit(state.awaitingStored, id),
         pending: state.pending?.conversationId === id ? null : state.pending,
@@ -319,15 +322,16 @@ function applyServerMessage(state: State, msg: ServerMessage): State {
     }
     case "conversations_cleared": {
       const mode = msg.teaching_mode;
-      const list = state.list.mode === mode ? { ...emptyList(mode), loaded: true } : state.list;
+      const fresh = provisional(msg.new_conversation_id, mode, new Date().toISOString());
+      const cleared = { ...emptyList(mode), loaded: true };
+      const list = state.list.mode === mode ? upsert(cleared, summaryOf(fresh), true) : state.list;
       const currentCleared = state.current ? state.current.teaching_mode === mode : state.mode === mode;
       if (!currentCleared) return { ...state, list };
-      const now = new Date().toISOString();
       return {
         ...state,
         list,
         currentId: msg.new_conversation_id,
-        current: provisional(msg.new_conversation_id, mode, now),
+        current: fresh,
         loadingCurrent: false,
         streams: {},
         pending: null,
@@ -396,10 +400,12 @@ function applyServerMessage(state: State, msg: ServerMessage): State {
             ? null
             : state.pending,
       };
-      if (next.current && next.current.id === convId) {
+      // A cancelled answer with no text yet is not stored: nothing to show.
+      if (next.current && next.current.id === convId && msg.text) {
         const known = next.current.messages.find((m) => m.id === msg.message_id);
         next = { ...next, current: withMessage(next.current, known ? { ...known, content: msg.text } : message) };
       }
+      if (!msg.text) return next;
       const mode = next.current?.id === convId ? next.current.teaching_mode : null;
       return { ...next, list: bumpSummary(next.list, convId, message, mode) };
     }
