@@ -1,2 +1,3 @@
 export * from "./openai-chat.js";
 export * from "./model-list.js";
+export * from "./openai-transcribe.js";

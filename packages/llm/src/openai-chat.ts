@@ -149,7 +149,7 @@ function readContent(response: unknown): string | undefined {
  * the model is silent for `timeoutMs` (before the first token, then between
  * tokens). Keeps which of the two fired, since the SDK reports both alike.
  */
-class Attempt {
+export class Attempt {
   private readonly controller = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private timedOut = false;

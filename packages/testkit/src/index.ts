@@ -1,2 +1,4 @@
 export * from "./fake-llm.js";
 export * from "./pg.js";
+export * from "./fake-stt.js";
+export * from "./speech.js";

@@ -7,7 +7,9 @@ import { abortableSleep, type RetryableKind } from "../llm/chain.js";
 import { silentLogger, systemClock, type Clock, type Logger, type SpeechToText, type TranscribeOptions } from "../ports.js";
 import { VOICE_DEFAULTS, type SttRetrySettings } from "./settings.js";
 
-export interface RetryingSpeechToTextOptions extends Partial<SttRetrySettings> {
+export interface RetryingSpeechToTextOptions extends Partial<Omit<SttRetrySettings, "retryDelaysMs">> {
+  /** Per kind; kinds left out keep the default schedule. */
+  retryDelaysMs?: Partial<Record<RetryableKind, readonly number[]>>;
   random?: () => number;
   clock?: Clock;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -25,7 +27,11 @@ export class RetryingSpeechToText implements SpeechToText {
   constructor(inner: SpeechToText, options: RetryingSpeechToTextOptions = {}) {
     const { random, clock, sleep, logger, ...rest } = options;
     const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Partial<SttRetrySettings>;
-    this.settings = { ...VOICE_DEFAULTS.stt, ...defined };
+    this.settings = {
+      ...VOICE_DEFAULTS.stt,
+      ...defined,
+      retryDelaysMs: { ...VOICE_DEFAULTS.stt.retryDelaysMs, ...rest.retryDelaysMs },
+    };
     this.#inner = inner;
     this.#random = random ?? Math.random;
     this.#clock = clock ?? systemClock;

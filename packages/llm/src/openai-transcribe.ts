@@ -1,0 +1,70 @@
+// The SpeechToText port over any OpenAI-compatible `/audio/transcriptions`
+// endpoint (Groq's whisper-large-v3-turbo, a local faster-whisper/speaches
+// server, OpenAI). One call = one attempt with its own timeout; retrying
+// belongs to the core (RetryingSpeechToText), so the SDK's retries are off.
+// Failures are the same LlmError kinds as the chat adapter's.
+import OpenAI, { toFile } from "openai";
+import { LlmError, type SpeechToText, type TranscribeOptions } from "@tutor/core";
+import { Attempt } from "./openai-chat.js";
+
+export interface OpenAITranscriberOptions {
+  baseURL: string;
+  /** Local servers usually need none; a placeholder is sent then. */
+  apiKey?: string;
+  model: string;
+  /** Per attempt when the caller gives no `timeoutMs`. */
+  timeoutMs?: number;
+}
+
+export function createOpenAITranscriber(opts: OpenAITranscriberOptions): SpeechToText {
+  const client = new OpenAI({
+    baseURL: opts.baseURL,
+    // An explicit value, or the SDK would read OPENAI_API_KEY (configuration is read once, at start).
+    apiKey: opts.apiKey || "no-key",
+    maxRetries: 0,
+    logLevel: "off",
+  });
+  const model = opts.model;
+
+  return {
+    model,
+    async transcribe(wav: Uint8Array, o: TranscribeOptions): Promise<string> {
+      const attempt = new Attempt(model, o.signal, o.timeoutMs ?? opts.timeoutMs);
+      let raw: string;
+      let ok = false;
+      try {
+        attempt.arm();
+        const file = await toFile(wav, "utterance.wav", { type: "audio/wav" });
+        let res: Response;
+        try {
+          res = await client.audio.transcriptions
+            .create(
+              { file, model, response_format: "json", ...(o.prompt ? { prompt: o.prompt } : {}) },
+              { signal: attempt.signal },
+            )
+            .asResponse();
+        } catch (err) {
+          throw attempt.toLlmError(err, "request");
+        }
+        try {
+          raw = await res.text();
+        } catch (err) {
+          throw attempt.toLlmError(err, "body");
+        }
+        ok = true;
+      } finally {
+        attempt.dispose(!ok);
+      }
+      attempt.throwIfInterrupted();
+      let body: unknown;
+      try {
+        body = JSON.parse(raw);
+      } catch (err) {
+        throw new LlmError("bad_response", model, `${model} sent malformed JSON`, { cause: err });
+      }
+      const text = (body as { text?: unknown } | null)?.text;
+      if (typeof text !== "string") throw new LlmError("bad_response", model, `${model} returned no transcription text`);
+      return text.trim();
+    },
+  };
+}
