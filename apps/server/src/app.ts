@@ -31,7 +31,7 @@ import {
   type RestError,
   type ServerMessage,
 } from "@tutor/protocol";
-import type { AppContext } from "./context.js";
+import { sessionDeps, type AppContext } from "./context.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -331,7 +331,7 @@ export async function buildApp(ctx: AppContext, logger: Pino): Promise<BuiltApp>
     const connLog = req.log.child({ conn: req.id });
     let alive = true;
     const session = new Session(
-      { auth: ctx.auth, conversations: ctx.conversations, turns: ctx.turns, hub: ctx.hub, logger: connLog },
+      sessionDeps(ctx, connLog),
       {
         id: req.id,
         address: req.ip,
@@ -353,7 +353,14 @@ export async function buildApp(ctx: AppContext, logger: Pino): Promise<BuiltApp>
     }, HEARTBEAT_MS);
     socket.on("message", (data, isBinary) => {
       const bytes = toBuffer(data);
-      void (isBinary ? session.handleAudio(bytes) : session.handleFrame(bytes));
+      if (!isBinary) {
+        void session.handleFrame(bytes);
+        return;
+      }
+      // Backpressure: read the next frame only once this one is taken in
+      // (the voice detector falls behind only when audio comes faster than real time).
+      socket.pause();
+      void session.handleAudio(bytes).finally(() => socket.resume());
     });
     socket.on("close", (code) => {
       clearInterval(heartbeat);

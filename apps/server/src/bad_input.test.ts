@@ -192,10 +192,15 @@ describe("bad input over the WebSocket", () => {
     await anon.close();
   });
 
-  it("answers a binary frame before voice with an error and stays open", async () => {
+  it("answers audio on a server without speech recognition with what to configure, and stays open", async () => {
+    // This server has no STT (voice_*.test.ts cover a server with one).
     const from = ws.messages.length;
     ws.sendRaw(Buffer.alloc(640), true);
-    expect((await ws.waitFor((m) => m.type === "error", 5_000, from)).code).toBe("invalid_message");
+    const err = await ws.waitFor((m) => m.type === "error", 5_000, from);
+    expect(err.code).toBe("invalid_message");
+    expect(err.message).toMatch(/speech recognition.*GROQ_API_KEY.*STT_BASE_URL/);
+    const start = await ws.request({ type: "audio_start", sample_rate: 16000, encoding: "pcm_s16le" });
+    expect(start).toMatchObject({ type: "error", code: "invalid_message", message: err.message });
     expect((await ws.request({ type: "ping" })).type).toBe("pong");
   });
 

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { z } from "zod";
+import type { VoiceSettingsInput } from "@tutor/core";
 import { parseModelList, type ModelSpec } from "@tutor/llm";
 
 /** Every default in one place. */
@@ -38,6 +39,8 @@ export interface Config {
   webDist: string;
   /** Not environment variables: fixed defaults, adjustable by embedding code and tests. */
   turn: { deadlineMs: number };
+  /** Voice input tunables over the core's VOICE_DEFAULTS, and the VAD worker threads (default: per core). Not environment variables. */
+  voice: { settings: VoiceSettingsInput; vadWorkers: number | undefined };
 }
 
 export class ConfigError extends Error {
@@ -179,5 +182,6 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     livekit: e.LIVEKIT_URL ? { url: e.LIVEKIT_URL, apiKey: e.LIVEKIT_API_KEY!, apiSecret: e.LIVEKIT_API_SECRET! } : undefined,
     webDist: resolve(import.meta.dirname, "../../web/dist"),
     turn: { deadlineMs: DEFAULTS.turnDeadlineMs },
+    voice: { settings: {}, vadWorkers: undefined },
   };
 }

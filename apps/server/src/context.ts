@@ -7,6 +7,7 @@ import {
   TurnRunner,
   type EventHub,
   type Logger,
+  type SessionDeps,
   type Store,
 } from "@tutor/core";
 import type { PublicConfig } from "@tutor/protocol";
@@ -17,6 +18,7 @@ import { argon2Hasher } from "./hasher.js";
 import { createModels, type Models } from "./llm.js";
 import { Metrics } from "./metrics.js";
 import { loadJwtSecret } from "./secrets.js";
+import { createVoice, type ServerVoice } from "./voice.js";
 
 export interface AppContext {
   config: Config;
@@ -29,6 +31,8 @@ export interface AppContext {
   hub: EventHub;
   metrics: Metrics;
   publicConfig: PublicConfig;
+  /** Server-side voice input (VAD + speech-to-text); undefined when no STT is configured. */
+  voice: ServerVoice | undefined;
 }
 
 export async function createContext(config: Config, logger: Logger, overrides: { store?: Store } = {}): Promise<AppContext> {
@@ -46,11 +50,13 @@ export async function createContext(config: Config, logger: Logger, overrides: {
     logger: logger.child({ component: "turn" }),
     settings: { deadlineMs: config.turn.deadlineMs, tts: { provider: "web", voice: config.tts.defaultVoice, rate: 1, pitch: 1 } },
   });
+  const voice = await createVoice(config, logger, metrics);
   return {
     config,
     logger,
     store,
     models,
+    voice,
     auth,
     conversations: new ConversationService(store),
     turns,
@@ -58,6 +64,11 @@ export async function createContext(config: Config, logger: Logger, overrides: {
     metrics,
     publicConfig: publicConfig(config),
   };
+}
+
+/** What every transport's Session gets (WebSocket here, LiveKit in apps/agent): one list, so they cannot drift apart. */
+export function sessionDeps(ctx: AppContext, logger: Logger): SessionDeps {
+  return { auth: ctx.auth, conversations: ctx.conversations, turns: ctx.turns, hub: ctx.hub, logger, voice: ctx.voice?.deps };
 }
 
 export function publicConfig(config: Config): PublicConfig {
@@ -71,9 +82,9 @@ export function publicConfig(config: Config): PublicConfig {
           message:
             "No language model is configured. Set GROQ_API_KEY, or LLM_BASE_URL and LLM_MODELS for any OpenAI-compatible server, and restart.",
         },
-    // Server-side speech recognition is not wired to the transports yet, so
-    // the browser's own recognition is what clients should use.
-    stt: { provider: "browser" },
+    // "server": stream the microphone (audio_start + binary frames, or a LiveKit track);
+    // "browser": no server STT, so use the browser's own speech recognition.
+    stt: config.stt.provider === "server" ? { provider: "server", model: config.stt.model } : { provider: "browser" },
     tts: { provider: "web", default_voice: config.tts.defaultVoice },
     livekit: config.livekit ? { enabled: true, url: config.livekit.url } : { enabled: false },
     limits: { max_text_chars: MAX_TEXT_CHARS, page_size: DEFAULT_PAGE_SIZE },

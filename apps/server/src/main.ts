@@ -48,6 +48,7 @@ export async function startServer(config: Config, logger = createLogger(config.l
       await built.app.close(); // closes sockets; a turn still running stores what it said
       await Promise.race([ctx.turns.idle(), new Promise((r) => setTimeout(r, 2_000).unref())]);
       await ctx.store.close();
+      await ctx.voice?.close();
       logger.info({ event: "stopped" }, "stopped");
     })());
   return { url, ctx, built, shutdown };

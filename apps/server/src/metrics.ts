@@ -1,4 +1,5 @@
 // Prometheus metrics at /metrics (prom-client), one registry per app.
+import type { VoiceLatency } from "@tutor/core";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 export class Metrics {
@@ -27,7 +28,25 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly voiceLatency = new Histogram({
+    name: "tutor_voice_latency_seconds",
+    help:
+      "Voice turn latency by stage: end_of_speech_to_transcript (includes the silence that ends an utterance), " +
+      "transcript_to_first_token, first_token_to_first_speech, end_of_speech_to_first_speech",
+    labelNames: ["stage"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  observeVoiceLatency(l: VoiceLatency): void {
+    const h = this.voiceLatency;
+    h.observe({ stage: "end_of_speech_to_transcript" }, l.endOfSpeechToTranscriptMs / 1000);
+    if (l.transcriptToFirstTokenMs !== undefined) h.observe({ stage: "transcript_to_first_token" }, l.transcriptToFirstTokenMs / 1000);
+    if (l.firstTokenToFirstSpeechMs !== undefined) h.observe({ stage: "first_token_to_first_speech" }, l.firstTokenToFirstSpeechMs / 1000);
+    if (l.endOfSpeechToFirstSpeechMs !== undefined) h.observe({ stage: "end_of_speech_to_first_speech" }, l.endOfSpeechToFirstSpeechMs / 1000);
   }
 }

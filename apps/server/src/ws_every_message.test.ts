@@ -1,21 +1,25 @@
 // Drives every client message type of PROTOCOL.md over a real WebSocket
-// against the real server (SQLite file, fake OpenAI-compatible LLM).
+// against the real server (SQLite file, fake OpenAI-compatible LLM and
+// transcription server; the voice suites go deeper into audio).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLIENT_MESSAGE_TYPES, serverMessages } from "@tutor/protocol";
-import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
+import { behave, pcmFrames, silence, startFakeLlm, startFakeStt, type FakeLlm, type FakeStt } from "@tutor/testkit";
 import { FAST_MODEL, MAIN_MODEL, WsClient, ask, signUp, startTestServer, type TestServer } from "./test-helpers.js";
 
 let fake: FakeLlm;
+let stt: FakeStt;
 let srv: TestServer;
 
 beforeAll(async () => {
   fake = await startFakeLlm({ models: [MAIN_MODEL, FAST_MODEL] });
   fake.setDefault(FAST_MODEL, behave.compute((r) => (/title/i.test(r.messages[0]?.content ?? "") ? "Binary Search Trees" : "YES")));
-  srv = await startTestServer({ fake });
+  stt = await startFakeStt();
+  srv = await startTestServer({ fake, env: { STT_BASE_URL: stt.url, STT_MODEL: "whisper-test" }, configure: (c) => (c.voice.vadWorkers = 1) });
 });
 afterAll(async () => {
   await srv?.close();
   await fake?.close();
+  await stt?.close();
 });
 
 describe("every protocol message over /ws", () => {
@@ -87,12 +91,24 @@ describe("every protocol message over /ws", () => {
     expect(String(cancelled.text).length).toBeGreaterThan(0);
     expect(String(cancelled.text).length).toBeLessThan(40 * 44);
 
+    // Voice: audio_start opens a stream (no reply), binary frames carry the
+    // microphone, audio_end closes it; a stream of silence is answered with an
+    // empty final transcription and a polite error, and nothing is transcribed.
     seen.add("audio_start");
     seen.add("audio_end");
-    for (const type of ["audio_start", "audio_end"]) {
-      const r = await c.request({ type, sample_rate: 16000, encoding: "pcm_s16le" });
-      expect(r).toMatchObject({ type: "error", code: "invalid_message" });
-    }
+    seen.add("playback_state");
+    const voiceFrom = c.messages.length;
+    c.send({ type: "playback_state", speaking: true, message_id: "m1" });
+    c.send({ type: "audio_start", sample_rate: 16000, encoding: "pcm_s16le", conversation_id: convId, request_id: "mic" });
+    for (const frame of pcmFrames(silence(1_000), 20)) c.sendRaw(frame, true);
+    c.send({ type: "playback_state", speaking: false });
+    c.send({ type: "audio_end", request_id: "mic-end" });
+    const heard = await c.waitFor((m) => m.type === "error" && m.request_id === "mic-end", 10_000, voiceFrom);
+    expect(heard.code).toBe("invalid_message");
+    expect(heard.message).toMatch(/didn't hear any speech/);
+    expect(c.messages.slice(voiceFrom).map((m) => m.type)).toEqual(["transcription", "error"]);
+    expect(c.messages[voiceFrom]).toMatchObject({ type: "transcription", text: "", final: true, request_id: "mic-end" });
+    expect(stt.requests).toHaveLength(0);
 
     seen.add("delete_conversation");
     const other = await c.request({ type: "new_conversation", teaching_mode: "teacher" }, "conversation_data");

@@ -1,0 +1,35 @@
+// Server-side voice input: the speech-to-text adapter (with the core's retry
+// policy) and the Silero VAD workers, wired only when STT is configured.
+import { RetryingSpeechToText, type Logger, type VoiceDeps } from "@tutor/core";
+import { createOpenAITranscriber } from "@tutor/llm";
+import { SileroVad } from "@tutor/voice";
+import type { Config } from "./config.js";
+import type { Metrics } from "./metrics.js";
+
+export interface ServerVoice {
+  /** What every Session gets (see sessionDeps). */
+  deps: VoiceDeps;
+  /** Ends the VAD worker threads. */
+  close(): Promise<void>;
+}
+
+export async function createVoice(config: Config, logger: Logger, metrics: Metrics): Promise<ServerVoice | undefined> {
+  const stt = config.stt;
+  if (stt.provider !== "server") return undefined;
+  const log = logger.child({ component: "voice" });
+  const vad = await SileroVad.load(config.voice.vadWorkers === undefined ? {} : { workers: config.voice.vadWorkers });
+  const transcriber = new RetryingSpeechToText(createOpenAITranscriber({ baseURL: stt.baseUrl, apiKey: stt.apiKey, model: stt.model }), {
+    ...config.voice.settings.stt,
+    logger: log,
+  });
+  log.info({ event: "voice_ready", stt_model: stt.model, vad_workers: vad.workers }, "server voice input ready");
+  return {
+    deps: {
+      stt: transcriber,
+      createVad: vad.createVad,
+      settings: config.voice.settings,
+      onLatency: (l) => metrics.observeVoiceLatency(l),
+    },
+    close: () => vad.close(),
+  };
+}
