@@ -202,6 +202,8 @@ describe("bad input over the WebSocket", () => {
     const start = await ws.request({ type: "audio_start", sample_rate: 16000, encoding: "pcm_s16le" });
     expect(start).toMatchObject({ type: "error", code: "invalid_message", message: err.message });
     expect((await ws.request({ type: "ping" })).type).toBe("pong");
+    // ... and /api/config tells the web app to use the browser's own recognition.
+    expect(((await rest("GET", "/api/config", undefined, { auth: null })).body as unknown as { stt: unknown }).stt).toEqual({ provider: "browser" });
   });
 
   it("stores titles full of SQL, HTML, emoji and other scripts verbatim", async () => {

@@ -63,6 +63,11 @@ afterAll(async () => {
 });
 
 describe.runIf(enabled)("voice over /ws", () => {
+  it("tells clients to stream the microphone to the server", async () => {
+    const cfg = (await (await fetch(`${srv.url}/api/config`)).json()) as { stt: unknown };
+    expect(cfg.stt).toEqual({ provider: "server", model: "whisper-test" });
+  });
+
   it("a spoken question is transcribed, shown, stored and answered like a typed one", async () => {
     const c = await WsClient.connect(srv.wsUrl);
     await signUp(c);
