@@ -564,7 +564,7 @@ for (const { name, make, run } of backends) {
         const db = kysely(store);
         const { nextCursor } = await store.listConversations(user.id, { limit: 5 });
         for (const options of [{ limit: 5 }, { limit: 5, cursor: nextCursor!, teachingMode: "qa" as const }]) {
-          const plan = await explain(db, name, pageQuery(db, user.id, options).compile());
+          const plan = await explain(db, name, pageQuery(db, user.id, options));
           if (name === "sqlite") {
             expect(plan).toMatch(options.teachingMode ? /conversations_user_mode_updated/ : /conversations_user_updated/);
             expect(plan).toMatch(/SEARCH m USING INDEX sqlite_autoindex_messages_1 \(id=\?\)/);
