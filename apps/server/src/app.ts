@@ -257,7 +257,9 @@ export async function buildApp(ctx: AppContext, logger: Pino): Promise<BuiltApp>
   app.post(
     "/api/livekit/token",
     {
-      config: { rateLimit: { max: 30, timeWindow: "1 minute" } },
+      // Each room holds an agent process until the student joins or the join window ends: limit per user
+      // (counted after sign-in is checked, so the key is the user, not a shared school IP).
+      config: { rateLimit: { max: 10, timeWindow: "1 minute", hook: "preHandler", keyGenerator: (req) => `livekit:${req.auth?.userId ?? req.ip}` } },
       preHandler: requireUser,
       schema: {
         ...secured,

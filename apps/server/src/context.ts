@@ -17,6 +17,7 @@ import type { Config } from "./config.js";
 import { argon2Hasher } from "./hasher.js";
 import { createModels, type Models } from "./llm.js";
 import { Metrics } from "./metrics.js";
+import { createLiveKitRooms, type LiveKitRooms } from "./livekit.js";
 import { loadJwtSecret } from "./secrets.js";
 import { createVoice, type ServerVoice } from "./voice.js";
 
@@ -33,6 +34,8 @@ export interface AppContext {
   publicConfig: PublicConfig;
   /** Server-side voice input (VAD + speech-to-text); undefined when no STT is configured. */
   voice: ServerVoice | undefined;
+  /** Set when LIVEKIT_* are configured: rooms and join tokens for the LiveKit transport. */
+  livekit: LiveKitRooms | undefined;
 }
 
 export async function createContext(config: Config, logger: Logger, overrides: { store?: Store } = {}): Promise<AppContext> {
@@ -63,6 +66,7 @@ export async function createContext(config: Config, logger: Logger, overrides: {
     hub: new InProcessHub(),
     metrics,
     publicConfig: publicConfig(config),
+    livekit: config.livekit ? createLiveKitRooms(config.livekit) : undefined,
   };
 }
 

@@ -1,0 +1,129 @@
+// The agent worker: registers with the LiveKit server as `tutor` and takes
+// the rooms the app server dispatches it to; each room runs in a job process
+// (./job.ts). `npm run agent` runs this; `npm start` runs it next to the app
+// server when LIVEKIT_* are set (`--if-configured`).
+import { realpathSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { extname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { AgentServer, ServerOptions, initializeLogger } from "@livekit/agents";
+import { ConfigError, LIVEKIT_AGENT_NAME, createLogger, loadConfig, readEnv, type Config } from "@tutor/server";
+
+export interface WorkerSettings {
+  /** Rooms this worker serves at once (one job process each); LiveKit sends new rooms elsewhere, or nowhere, beyond it. */
+  maxRooms: number;
+  /** Job processes kept started and wired (store open, models ready) before rooms arrive. */
+  idleProcesses: number;
+  /** Port of the worker's health endpoint on 127.0.0.1 (0: any free port). */
+  healthPort: number;
+}
+
+export const WORKER_DEFAULTS: WorkerSettings = { maxRooms: 4 * availableParallelism(), idleProcesses: 1, healthPort: 8081 };
+
+/**
+ * LiveKit's default agent target load: the server stops offering rooms to a
+ * worker whose reported load reaches it. We report load on that scale, so
+ * `maxRooms` rooms reads as exactly 0.7.
+ */
+const LIVEKIT_TARGET_LOAD = 0.7;
+
+/** The job module next to this one: ./job.ts under tsx, ./job.js in the esbuild bundle. */
+export const JOB_MODULE = fileURLToPath(new URL(`./job${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+
+export function createWorker(livekit: NonNullable<Config["livekit"]>, settings: WorkerSettings = WORKER_DEFAULTS): AgentServer {
+  return new AgentServer(
+    new ServerOptions({
+      agent: JOB_MODULE,
+      agentName: LIVEKIT_AGENT_NAME,
+      wsURL: livekit.url,
+      apiKey: livekit.apiKey,
+      apiSecret: livekit.apiSecret,
+      // Load is rooms served, not machine CPU (the library default): a room is light here (VAD and relaying;
+      // the model runs elsewhere), and a CPU spike from a neighbour (app server, tests, a local model) must
+      // not make LiveKit refuse to send the tutor into a student's room.
+      loadFunc: async (worker) => Math.min(1, worker.activeJobs.length / settings.maxRooms) * LIVEKIT_TARGET_LOAD,
+      loadThreshold: LIVEKIT_TARGET_LOAD,
+      numIdleProcesses: settings.idleProcesses,
+      host: "127.0.0.1",
+      port: settings.healthPort,
+      // Wiring a job process opens storage and may run migrations: slower than the default 10 s on a busy machine.
+      initializeProcessTimeout: 60_000,
+      // `production` only picks defaults (all set above) and would force a fixed health port; keep it off.
+      production: false,
+    }),
+  );
+}
+
+export function parseArgs(argv: string[]): WorkerSettings & { ifConfigured: boolean } {
+  const out = { ...WORKER_DEFAULTS, ifConfigured: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.split("=", 2) as [string, string | undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      const n = Number(v);
+      if (v === undefined || !Number.isFinite(n) || n < 0) throw new ConfigError(`${flag} needs a number ≥ 0`);
+      return n;
+    };
+    if (flag === "--if-configured") out.ifConfigured = true;
+    else if (flag === "--max-rooms") out.maxRooms = Math.max(1, Math.floor(value()));
+    else if (flag === "--idle-processes") out.idleProcesses = Math.floor(value());
+    else if (flag === "--health-port") out.healthPort = Math.floor(value());
+    else throw new ConfigError(`unknown option ${arg} (known: --if-configured, --max-rooms N, --idle-processes N, --health-port N)`);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  let args: ReturnType<typeof parseArgs>;
+  try {
+    args = parseArgs(process.argv.slice(2));
+    config = loadConfig(readEnv());
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`cs-tutor agent: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  if (!config.livekit) {
+    if (args.ifConfigured) process.exit(0);
+    process.stderr.write("cs-tutor agent: set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET (e.g. ws://127.0.0.1:7880, devkey, secret for `server --dev`)\n");
+    process.exit(1);
+  }
+  // rtc-node logs at debug level unless NODE_ENV is production; job processes inherit this.
+  process.env.NODE_ENV ??= "production";
+  const logger = createLogger(config.logLevel).child({ component: "agent" });
+  // The framework logs through its own pino instance; job processes inherit these options.
+  initializeLogger({ pretty: false, level: config.logLevel });
+
+  const worker = createWorker(config.livekit, args);
+  worker.event.on("worker_registered", (id: string) =>
+    logger.info({ event: "agent_registered", worker_id: id, url: config.livekit!.url }, `tutor agent registered with ${config.livekit!.url}`),
+  );
+  let stopping = false;
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ event: "agent_stopping", signal }, "stopping: leaving rooms");
+      worker.close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, "agent shutdown failed");
+          process.exit(1);
+        },
+      );
+    });
+  }
+  try {
+    await worker.run();
+  } catch (err) {
+    logger.fatal({ err }, "the agent worker stopped");
+    process.exit(1);
+  }
+}
+
+const invoked = process.argv[1] ? realpathSync(process.argv[1]) : "";
+if (invoked === fileURLToPath(import.meta.url)) void main();

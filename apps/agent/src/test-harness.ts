@@ -1,0 +1,253 @@
+// Test plumbing for the LiveKit suite: a real LiveKit server in dev mode on
+// free loopback ports, our agent worker as its own process (as deployed), and
+// a student participant built on @livekit/rtc-node that records every
+// protocol message it receives on the `tutor` topic.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createSocket } from "node:dgram";
+import { createServer } from "node:net";
+import { homedir } from "node:os";
+import { delimiter, join, resolve } from "node:path";
+import { AudioFrame, AudioSource, LocalAudioTrack, ParticipantKind, Room, RoomEvent, TrackPublishOptions, TrackSource, type RemoteParticipant } from "@livekit/rtc-node";
+import { LIVEKIT_TOPIC, type ServerMessage } from "@tutor/protocol";
+
+const AGENT_MAIN = resolve(import.meta.dirname, "main.ts");
+export const DEV_KEY = "devkey";
+export const DEV_SECRET = "secret";
+
+/** Is this binary the LiveKit server (a bare `server` on PATH could be anything)? */
+function isLiveKit(bin: string): boolean {
+  if (!existsSync(bin)) return false;
+  const r = spawnSync(bin, ["--version"], { encoding: "utf8", timeout: 10_000 });
+  return r.status === 0 && /livekit-server/.test(r.stdout);
+}
+
+/** LIVEKIT_SERVER_BIN, `livekit-server`/`server` on PATH, then Go's bin directories. */
+export function findLiveKitServer(): string | undefined {
+  const candidates: string[] = [];
+  if (process.env.LIVEKIT_SERVER_BIN) candidates.push(process.env.LIVEKIT_SERVER_BIN);
+  for (const dir of (process.env.PATH ?? "").split(delimiter).filter(Boolean)) {
+    candidates.push(join(dir, "livekit-server"), join(dir, "server"));
+  }
+  const gopath = spawnSync("go", ["env", "GOPATH"], { encoding: "utf8" });
+  if (gopath.status === 0 && gopath.stdout.trim()) candidates.push(join(gopath.stdout.trim().split(delimiter)[0]!, "bin", "server"));
+  candidates.push(join(homedir(), "go", "bin", "server"));
+  return candidates.find(isLiveKit);
+}
+
+/** The binary, or undefined to skip; under REQUIRE_SERVICES=1 a missing server is an error. */
+export function liveKitServerOrSkip(): string | undefined {
+  const bin = findLiveKitServer();
+  if (!bin && process.env.REQUIRE_SERVICES === "1") {
+    throw new Error(
+      "REQUIRE_SERVICES=1 but the LiveKit server was not found (LIVEKIT_SERVER_BIN, PATH, $(go env GOPATH)/bin/server): " +
+        "go install github.com/livekit/livekit-server/cmd/server@v1.13.5",
+    );
+  }
+  return bin;
+}
+
+async function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket("udp4");
+    sock.once("error", reject);
+    sock.bind(0, "127.0.0.1", () => {
+      const { port } = sock.address();
+      sock.close(() => resolve(port));
+    });
+  });
+}
+
+export interface LiveKitServer {
+  url: string;
+  /** What the server printed, for failure messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    child.once("exit", () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+export async function startLiveKit(bin: string): Promise<LiveKitServer> {
+  for (let attempt = 1; ; attempt++) {
+    const [port, tcp, udp] = [await freeTcpPort(), await freeTcpPort(), await freeUdpPort()];
+    const config = [`port: ${port}`, "rtc:", `  tcp_port: ${tcp}`, `  udp_port: ${udp}`, "  use_external_ip: false"].join("\n");
+    const child = spawn(bin, ["--dev", "--bind", "127.0.0.1", "--node-ip", "127.0.0.1", "--config-body", config], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let log = "";
+    // Dev mode logs every signal ping at debug level; keep the rest.
+    const keep = (d: Buffer) => {
+      const lines = d.toString().split("\n").filter((l) => l && !/\tDEBUG\t/.test(l));
+      if (lines.length) log = (log + lines.join("\n") + "\n").slice(-200_000);
+    };
+    child.stdout!.on("data", keep);
+    child.stderr!.on("data", keep);
+    const url = `ws://127.0.0.1:${port}`;
+    const ready = await waitUntil(async () => {
+      if (child.exitCode !== null) return "exited";
+      const r = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
+      return r?.ok ? "ready" : undefined;
+    }, 30_000);
+    if (ready === "ready") return { url, output: () => log, stop: () => stopChild(child, 5_000) };
+    await stopChild(child, 1_000);
+    // Another process may have taken a port between our probe and the bind.
+    if (attempt >= 3) throw new Error(`the LiveKit server did not start:\n${log}`);
+  }
+}
+
+async function waitUntil<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
+}
+
+export interface AgentProcess {
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Our worker as `npm run agent` runs it (under tsx), registered once this resolves. */
+export async function startAgent(env: Record<string, string>, args: string[] = []): Promise<AgentProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", AGENT_MAIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  let registered!: () => void;
+  const isRegistered = new Promise<void>((r) => (registered = r));
+  const onData = (d: Buffer) => {
+    log = (log + d.toString()).slice(-50_000);
+    if (log.includes('"event":"agent_registered"')) registered();
+  };
+  child.stdout!.on("data", onData);
+  child.stderr!.on("data", onData);
+  const exited = new Promise<void>((_, reject) => child.once("exit", (code) => reject(new Error(`the agent exited (${code}):\n${log}`))));
+  const timeout = new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`the agent did not register in time:\n${log}`)), 90_000).unref());
+  try {
+    await Promise.race([isRegistered, exited, timeout]);
+  } catch (err) {
+    await stopChild(child, 2_000);
+    throw err;
+  }
+  exited.catch(() => undefined);
+  return { output: () => log, stop: () => stopChild(child, 15_000) };
+}
+
+type Msg = ServerMessage & Record<string, unknown>;
+
+/** A student in a LiveKit room: sends protocol messages on the data channel, records what comes back. */
+export class Student {
+  readonly room = new Room();
+  readonly messages: Msg[] = [];
+  #waiters: { pred: (m: Msg) => boolean; resolve: (m: Msg) => void }[] = [];
+  #seq = 0;
+  #mic: { source: AudioSource; track: LocalAudioTrack } | undefined;
+
+  constructor() {
+    this.room.on(RoomEvent.DataReceived, (payload: Uint8Array, _p?: RemoteParticipant, _k?: unknown, topic?: string) => {
+      if (topic !== LIVEKIT_TOPIC) return;
+      const m = JSON.parse(new TextDecoder().decode(payload)) as Msg;
+      this.messages.push(m);
+      this.#waiters = this.#waiters.filter((w) => (w.pred(m) ? (w.resolve(m), false) : true));
+    });
+  }
+
+  /** Joins and waits for the tutor agent to be in the room. */
+  async join(url: string, token: string, timeoutMs = 60_000): Promise<RemoteParticipant> {
+    await this.room.connect(url, token, { autoSubscribe: true, dynacast: false });
+    const agent = await waitUntil(async () => [...this.room.remoteParticipants.values()].find((p) => p.kind === ParticipantKind.AGENT), timeoutMs);
+    if (!agent) throw new Error("the tutor agent did not join the room");
+    return agent;
+  }
+
+  async sendRaw(data: string | Uint8Array): Promise<void> {
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    await this.room.localParticipant!.publishData(bytes, { reliable: true, topic: LIVEKIT_TOPIC });
+  }
+
+  async send(obj: Record<string, unknown>): Promise<void> {
+    await this.sendRaw(JSON.stringify(obj));
+  }
+
+  waitFor(pred: (m: Msg) => boolean, timeoutMs = 30_000, from = 0): Promise<Msg> {
+    const seen = this.messages.slice(from).find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting; got ${JSON.stringify(this.messages.map((m) => m.type))}`)), timeoutMs);
+      this.#waiters.push({
+        pred,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
+    });
+  }
+
+  /** Sends with a fresh request_id; resolves with the reply of `type` carrying it. */
+  async request(obj: Record<string, unknown>, type: string, timeoutMs?: number): Promise<Msg> {
+    const request_id = `lk${++this.#seq}`;
+    const from = this.messages.length;
+    await this.send({ ...obj, request_id });
+    return this.waitFor((m) => m.request_id === request_id && m.type === type, timeoutMs, from);
+  }
+
+  replies(requestId: string): Msg[] {
+    return this.messages.filter((m) => m.request_id === requestId);
+  }
+
+  /** Publishes a microphone track fed from 16 kHz mono PCM. */
+  async openMic(sampleRate = 16_000): Promise<void> {
+    const source = new AudioSource(sampleRate, 1);
+    const track = LocalAudioTrack.createAudioTrack("microphone", source);
+    const options = new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE });
+    await this.room.localParticipant!.publishTrack(track, options);
+    this.#mic = { source, track };
+  }
+
+  /** Plays PCM into the microphone in real time (10 ms frames). */
+  async speak(pcm: Int16Array, sampleRate = 16_000): Promise<void> {
+    if (!this.#mic) throw new Error("openMic first");
+    const step = sampleRate / 100;
+    for (let i = 0; i < pcm.length; i += step) {
+      const chunk = new Int16Array(step);
+      chunk.set(pcm.subarray(i, Math.min(i + step, pcm.length)));
+      await this.#mic.source.captureFrame(new AudioFrame(chunk, sampleRate, 1, step));
+    }
+  }
+
+  /** Silence into the microphone for `ms`. */
+  async silence(ms: number, sampleRate = 16_000): Promise<void> {
+    await this.speak(new Int16Array((sampleRate * ms) / 1000), sampleRate);
+  }
+
+  async leave(): Promise<void> {
+    await this.#mic?.source.close().catch(() => undefined);
+    await this.room.disconnect();
+  }
+}

@@ -1,0 +1,101 @@
+// The LiveKit carrier, server side: one room per voice session of a signed-in
+// user, a short-lived join token scoped to that room, and the tutor agent
+// dispatched into it when the room is created. The agent (apps/agent) trusts
+// only what is signed here with the API secret — the room's dispatch metadata
+// and the participant identity — never anything the browser says.
+import { randomBytes } from "node:crypto";
+import { AccessToken, RoomAgentDispatch, RoomServiceClient, TrackSource } from "livekit-server-sdk";
+import { z } from "zod";
+import type { VerifiedToken } from "@tutor/core";
+import type { LiveKitToken } from "@tutor/protocol";
+
+/** The name the agent worker registers under; rooms dispatch it explicitly. */
+export const LIVEKIT_AGENT_NAME = "tutor";
+
+export const LIVEKIT_DEFAULTS = {
+  /**
+   * How long the join token is valid, and how long the agent waits for the
+   * student: clients ask for a token right before joining, and each room
+   * holds an agent process while it waits. A joined participant stays
+   * connected past it (LiveKit refreshes its token).
+   */
+  joinWindowSeconds: 120,
+  /** Grace period for the student to come back after a network drop. */
+  departureTimeoutSeconds: 20,
+} as const;
+
+/** Set by the server as the dispatch's metadata: who the agent in this room serves. */
+export const DispatchMetadata = z.object({
+  user_id: z.string().min(1),
+  /** The student's participant identity in the room (also in their join token). */
+  identity: z.string().min(1),
+  /** The app session (JWT id) the room belongs to: logging out of it ends the voice session. */
+  jti: z.string().min(1),
+  /** ISO time after which the join token no longer works: the agent stops waiting then. */
+  join_by: z.string(),
+});
+export type DispatchMetadata = z.infer<typeof DispatchMetadata>;
+
+/** Participant attribute carrying the user id (participants cannot change their own attributes). */
+export const USER_ID_ATTRIBUTE = "tutor.user_id";
+
+export function studentIdentity(userId: string): string {
+  return `student:${userId}`;
+}
+
+export interface LiveKitSettings {
+  url: string;
+  apiKey: string;
+  apiSecret: string;
+}
+
+export interface LiveKitRooms {
+  /** Creates a room for this user with the tutor agent dispatched, and a token to join it. */
+  open(auth: VerifiedToken): Promise<LiveKitToken>;
+}
+
+/** The HTTP(S) base of the LiveKit server API, from a ws(s):// or http(s):// URL. */
+export function apiUrl(url: string): string {
+  return url.replace(/^ws/, "http");
+}
+
+export function createLiveKitRooms(settings: LiveKitSettings, now: () => number = Date.now): LiveKitRooms {
+  const rooms = new RoomServiceClient(apiUrl(settings.url), settings.apiKey, settings.apiSecret);
+  return {
+    async open(auth) {
+      const ttl = LIVEKIT_DEFAULTS.joinWindowSeconds;
+      const issuedAt = now();
+      const joinBy = new Date(issuedAt + ttl * 1000).toISOString();
+      // Unguessable, and carrying the owner so operators can tell rooms apart.
+      const room = `tutor_${auth.userId}_${randomBytes(9).toString("base64url")}`;
+      const identity = studentIdentity(auth.userId);
+      const metadata: DispatchMetadata = { user_id: auth.userId, identity, jti: auth.jti, join_by: joinBy };
+
+      await rooms.createRoom({
+        name: room,
+        emptyTimeout: LIVEKIT_DEFAULTS.joinWindowSeconds,
+        departureTimeout: LIVEKIT_DEFAULTS.departureTimeoutSeconds,
+        maxParticipants: 2, // the student and the tutor
+        agents: [new RoomAgentDispatch({ agentName: LIVEKIT_AGENT_NAME, metadata: JSON.stringify(metadata) })],
+      });
+
+      const at = new AccessToken(settings.apiKey, settings.apiSecret, {
+        identity,
+        name: auth.user.username,
+        ttl,
+        attributes: { [USER_ID_ATTRIBUTE]: auth.userId },
+      });
+      at.addGrant({
+        room,
+        roomJoin: true,
+        roomCreate: false,
+        canSubscribe: true,
+        canPublish: true,
+        canPublishSources: [TrackSource.MICROPHONE],
+        canPublishData: true,
+        canUpdateOwnMetadata: false,
+      });
+      return { url: settings.url, token: await at.toJwt(), room, expires_at: joinBy };
+    },
+  };
+}
