@@ -12,6 +12,8 @@ export default defineConfig({
     emptyOutDir: true,
     target: "es2022",
     sourcemap: false,
+    // bench/web.bench.ts reads the chunk graph to measure what a first visit loads.
+    manifest: true,
   },
   server: {
     host: "127.0.0.1",

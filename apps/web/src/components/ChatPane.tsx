@@ -1,11 +1,16 @@
 // The open conversation: stored messages, the answer streaming in, the
 // composer. Keeps the view pinned to the bottom unless the student scrolled up.
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type RefObject } from "react";
+import type { Message } from "@tutor/protocol";
 import { selectStream, type State } from "../state/reducer.js";
 import { useApp, useAppState, useSpeech } from "../state/context.js";
 import { Composer } from "./Composer.js";
-import { Answer, MessageItem, TutorAvatar, UserBubble } from "./MessageItem.js";
+import { MessageItem, TutorAvatar, UserBubble } from "./MessageItem.js";
 import { MODE_LABEL } from "./Sidebar.js";
+
+const EMPTY: Message[] = [];
+const FIRST_SLICE = 16;
+const NEXT_SLICE = 4;
 
 const EXAMPLES: Record<State["mode"], string[]> = {
   teacher: [
@@ -58,6 +63,40 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
   const visiblePending = pending && pending.conversationId === currentId ? pending : null;
   const busy = stream !== null || visiblePending !== null;
 
+  const messages = current?.messages ?? EMPTY;
+
+  // A long conversation shows its latest messages at once and adds the older
+  // ones in small slices, so opening it never blocks the page for long.
+  const convKey = current?.id ?? null;
+  const [win, setWin] = useState<{ id: string | null; from: number }>({ id: null, from: 0 });
+  let from = win.from;
+  if (win.id !== convKey) {
+    from = Math.max(0, messages.length - FIRST_SLICE);
+    setWin({ id: convKey, from });
+  }
+  useEffect(() => {
+    if (from <= 0) return;
+    const t = setTimeout(() => setWin((w) => ({ ...w, from: Math.max(0, w.from - NEXT_SLICE) })), 0);
+    return () => clearTimeout(t);
+  }, [from]);
+
+  // One flat keyed list: the streaming answer turns into its stored message in place.
+  const items = messages
+    .slice(from)
+    .map((m) => <MessageItem key={m.id} message={m} flags={flags[m.id]} onExplain={onExplain} explainDisabled={!ready} />);
+  if (stream) {
+    items.push(
+      <MessageItem
+        key={stream.messageId}
+        message={{ id: stream.messageId, type: "ai", content: stream.text, timestamp: "" }}
+        flags={undefined}
+        onExplain={null}
+        explainDisabled
+        streaming
+        interrupted={stream.interrupted}
+      />,
+    );
+  }
   const onScroll = () => {
     const el = scroller.current;
     if (!el) return;
@@ -71,13 +110,28 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
     const reduce = window.matchMedia?.("(prefers-reduced-motion: reduce)").matches;
     el.scrollTo({ top: el.scrollHeight, behavior: smooth && !reduce ? "smooth" : "auto" });
   };
+  // While text streams in, follow it once per frame: reading scrollHeight forces a
+  // layout, and inside requestAnimationFrame that is the layout the frame needs anyway.
+  const followScheduled = useRef(false);
+  const followEnd = () => {
+    if (followScheduled.current) return;
+    followScheduled.current = true;
+    requestAnimationFrame(() => {
+      followScheduled.current = false;
+      if (pinned.current && scroller.current) scroller.current.scrollTop = scroller.current.scrollHeight;
+    });
+  };
 
   // New content: follow it if the student is at the bottom, else offer a jump button.
   const contentKey = `${current?.messages.length ?? 0}:${stream?.text.length ?? 0}:${visiblePending?.requestId ?? ""}`;
   useLayoutEffect(() => {
-    if (pinned.current) scrollToEnd(false);
+    if (pinned.current) followEnd();
     else setShowJump(true);
   }, [contentKey]);
+  // Older messages added above: stay at the end if there; otherwise the browser's scroll anchoring keeps the view.
+  useLayoutEffect(() => {
+    if (pinned.current) followEnd();
+  }, [win.from]);
 
   // A different conversation opened: start at its end.
   useLayoutEffect(() => {
@@ -95,7 +149,6 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
     prevStream.current = streamId;
   }, [streamId]);
 
-  const messages = current?.messages ?? [];
   const empty = !loading && messages.length === 0 && !visiblePending && !stream;
   const title = current && messages.length > 0 ? current.title : "New conversation";
   const chatMode = current?.teaching_mode ?? mode;
@@ -145,9 +198,7 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
             </div>
           ) : null}
           <ol aria-label="Messages" className="space-y-5">
-            {messages.map((m) => (
-              <MessageItem key={m.id} message={m} flags={flags[m.id]} onExplain={onExplain} explainDisabled={!ready} />
-            ))}
+            {items}
             {visiblePending && visiblePending.kind === "question" && !visiblePending.echoed ? (
               <li className="message message-user message-pending">
                 <UserBubble text={visiblePending.label} note="Sending…" />
@@ -158,19 +209,7 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
                 Asking the tutor to explain “{visiblePending.label}”…
               </li>
             ) : null}
-            {stream ? (
-              <li className="message message-ai message-streaming flex gap-3" data-message-id={stream.messageId}>
-                <TutorAvatar />
-                <div className="min-w-0 flex-1">
-                  <Answer text={stream.text} streaming interrupted={stream.interrupted} onExplain={null} />
-                  {stream.interrupted ? (
-                    <p className="mt-2 text-xs text-amber-700 dark:text-amber-400" role="status">
-                      The connection dropped during this answer. The complete answer will appear here once it is saved.
-                    </p>
-                  ) : null}
-                </div>
-              </li>
-            ) : visiblePending ? (
+            {stream ? null : visiblePending ? (
               <li className="flex gap-3" aria-label="The tutor is thinking">
                 <TutorAvatar />
                 <span className="flex items-center gap-1 py-2" aria-hidden="true">

@@ -78,10 +78,18 @@ export interface MessageItemProps {
   flags: AnswerFlags | undefined;
   onExplain: ((term: string) => void) | null;
   explainDisabled: boolean;
+  /** The answer is still arriving (`message.content` is the text so far). */
+  streaming?: boolean;
+  /** The connection dropped while it was arriving. */
+  interrupted?: boolean;
 }
 
-/** One stored message; memoized so a long conversation does not re-render while an answer streams. */
-export const MessageItem = memo(function MessageItem({ message, flags, onExplain, explainDisabled }: MessageItemProps) {
+/**
+ * One message; memoized so a long conversation does not re-render while an
+ * answer streams. A streaming answer uses the same component (and key) as the
+ * stored one that replaces it, so its rendered blocks are kept, not redone.
+ */
+export const MessageItem = memo(function MessageItem({ message, flags, onExplain, explainDisabled, streaming = false, interrupted = false }: MessageItemProps) {
   if (message.type === "user") {
     return (
       <li className="message message-user" data-message-id={message.id}>
@@ -90,17 +98,26 @@ export const MessageItem = memo(function MessageItem({ message, flags, onExplain
     );
   }
   return (
-    <li className="message message-ai flex gap-3" data-message-id={message.id}>
+    <li className={`message message-ai flex gap-3 ${streaming ? "message-streaming" : ""}`} data-message-id={message.id}>
       <TutorAvatar />
       <span className="sr-only">Tutor said: </span>
-      <Answer
-        text={message.content}
-        flags={flags}
-        onExplain={onExplain}
-        explainDisabled={explainDisabled}
-        model={message.model}
-        timestamp={message.timestamp}
-      />
+      <div className="min-w-0 flex-1">
+        <Answer
+          text={message.content}
+          flags={flags}
+          streaming={streaming}
+          interrupted={interrupted}
+          onExplain={streaming ? null : onExplain}
+          explainDisabled={explainDisabled}
+          model={streaming ? undefined : message.model}
+          timestamp={streaming ? undefined : message.timestamp}
+        />
+        {interrupted ? (
+          <p className="mt-2 text-xs text-amber-700 dark:text-amber-400" role="status">
+            The connection dropped during this answer. The complete answer will appear here once it is saved.
+          </p>
+        ) : null}
+      </div>
     </li>
   );
 });

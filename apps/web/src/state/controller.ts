@@ -99,6 +99,8 @@ export interface ControllerOptions {
   fetchImpl?: typeof fetch;
   /** Flush streamed text once per frame; tests and benches may flush synchronously. */
   schedule?: (fn: () => void) => void;
+  /** How often to look for an answer expected in storage (default 2 s). */
+  pollMs?: number;
 }
 
 function frameScheduler(fn: () => void): void {
@@ -119,6 +121,7 @@ export class AppController {
   readonly speech: SpeechOut;
   private readonly fetchImpl: typeof fetch;
   private readonly schedule: (fn: () => void) => void;
+  private readonly pollMs: number;
   private deltaBuffer = new Map<string, { conversation_id: string; message_id: string; delta: string }>();
   private flushScheduled = false;
   private polling = new Set<string>();
@@ -129,6 +132,7 @@ export class AppController {
     this.speech = opts.speech;
     this.fetchImpl = opts.fetchImpl ?? ((...args) => globalThis.fetch(...args));
     this.schedule = opts.schedule ?? frameScheduler;
+    this.pollMs = opts.pollMs ?? POLL_MS;
     const mode = readJson<TeachingMode | null>(MODE_KEY, null);
     this.store = createStore(reducer, initialState(mode === "qa" || mode === "teacher" ? mode : undefined));
     if (!this.session()) this.dispatch({ type: "auth/signed_out" });
@@ -477,7 +481,7 @@ export class AppController {
     this.polling.add(id);
     try {
       for (let i = 0; i < POLL_TRIES && this.state.awaitingStored[id]; i++) {
-        await new Promise((r) => setTimeout(r, POLL_MS));
+        await new Promise((r) => setTimeout(r, this.pollMs));
         if (!this.state.awaitingStored[id]) break;
         if (!this.state.ready) continue;
         if (this.state.currentId !== id) break;

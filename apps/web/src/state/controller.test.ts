@@ -1,0 +1,309 @@
+// The controller, reducer, protocol client and speech engine together, with
+// the server played through an in-memory WebSocket and speechSynthesis
+// replaced by a recorder (both are browser APIs the app only consumes).
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { ClientMessage, Conversation, ServerMessage } from "@tutor/protocol";
+import { ProtocolClient } from "../protocol/client.js";
+import { SpeechOut } from "../speech/speech.js";
+import { AppController } from "./controller.js";
+import { selectStream } from "./reducer.js";
+
+class FakeSocket {
+  static all: FakeSocket[] = [];
+  sent: ClientMessage[] = [];
+  readyState = 0;
+  onopen: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: { data: string }) => void) | null = null;
+  onclose: ((ev: unknown) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+  constructor(readonly url: string) {
+    FakeSocket.all.push(this);
+  }
+  static get last(): FakeSocket {
+    return FakeSocket.all.at(-1)!;
+  }
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+  send(data: string): void {
+    this.sent.push(JSON.parse(data) as ClientMessage);
+  }
+  close(): void {
+    this.readyState = 3;
+    this.onclose?.({});
+  }
+  /** The server drops the connection. */
+  drop(): void {
+    this.close();
+  }
+  push(msg: ServerMessage): void {
+    this.onmessage?.({ data: JSON.stringify(msg) });
+  }
+  lastOf<T extends ClientMessage["type"]>(type: T): Extract<ClientMessage, { type: T }> {
+    const m = [...this.sent].reverse().find((x) => x.type === type);
+    if (!m) throw new Error(`no ${type} sent; sent: ${this.sent.map((x) => x.type).join(", ")}`);
+    return m as Extract<ClientMessage, { type: T }>;
+  }
+}
+
+class RecordingSynth extends EventTarget {
+  spoken: string[] = [];
+  cancels = 0;
+  current: { text: string; onend: (() => void) | null } | null = null;
+  getVoices() {
+    return [{ voiceURI: "v1", name: "Voice One", lang: "en-US", default: true, localService: true }] as unknown as SpeechSynthesisVoice[];
+  }
+  speak(u: { text: string; onend: (() => void) | null }) {
+    this.spoken.push(u.text);
+    this.current = u;
+  }
+  /** The current utterance finished playing. */
+  finish() {
+    const u = this.current;
+    this.current = null;
+    u?.onend?.();
+  }
+  cancel() {
+    this.cancels++;
+    this.current = null;
+  }
+}
+
+class Utterance {
+  rate = 1;
+  pitch = 1;
+  voice: unknown = null;
+  lang = "";
+  onend: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  constructor(readonly text: string) {}
+}
+
+const USER = { id: "u1", username: "ada", email: null, created_at: "2026-11-24T10:00:00.000Z", last_login: null };
+
+function conv(id: string, messages: Conversation["messages"]): Conversation {
+  const last = messages.at(-1);
+  return {
+    id,
+    title: "Recursion",
+    teaching_mode: "qa",
+    created_at: "2026-11-24T10:00:00.000Z",
+    updated_at: last?.timestamp ?? "2026-11-24T10:00:00.000Z",
+    message_count: messages.length,
+    last_message: last ? { type: last.type, content: last.content } : null,
+    messages,
+  };
+}
+
+const question = { id: "m1", type: "user" as const, content: "What is recursion?", timestamp: new Date().toISOString() };
+
+let synth: RecordingSynth;
+let app: AppController;
+
+function setup() {
+  synth = new RecordingSynth();
+  app = new AppController({
+    client: new ProtocolClient({ url: "ws://test/ws", WebSocketImpl: FakeSocket as unknown as typeof WebSocket, initialBackoffMs: 5, maxBackoffMs: 20 }),
+    speech: new SpeechOut(synth as unknown as SpeechSynthesis),
+    fetchImpl: async () => new Response("{}", { status: 404 }),
+    schedule: (fn) => queueMicrotask(fn),
+    pollMs: 20,
+  });
+  app.start();
+}
+
+/** Open the socket and answer the verify request. */
+async function connectSignedIn(): Promise<FakeSocket> {
+  const sock = FakeSocket.last;
+  sock.open();
+  const verify = sock.lastOf("auth_request");
+  expect(verify.data).toEqual({ type: "verify", token: "tok" });
+  sock.push({ type: "auth_response", action: "verify", success: true, user: USER, token: "tok", request_id: verify.request_id! });
+  await vi.waitFor(() => expect(app.state.ready).toBe(true));
+  const list = sock.lastOf("list_conversations");
+  sock.push({ type: "conversations_list", conversations: [], next_cursor: null, teaching_mode: "qa", request_id: list.request_id! });
+  return sock;
+}
+
+async function openRecursion(sock: FakeSocket, messages: Conversation["messages"]): Promise<void> {
+  const opening = app.openConversation("c1");
+  const get = sock.lastOf("get_conversation");
+  sock.push({ type: "conversation_data", conversation: conv("c1", messages), request_id: get.request_id! });
+  await opening;
+}
+
+beforeEach(() => {
+  FakeSocket.all = [];
+  localStorage.clear();
+  localStorage.setItem("tutor.session", JSON.stringify({ token: "tok" }));
+  localStorage.setItem("tutor.mode", JSON.stringify("qa"));
+  (globalThis as unknown as { SpeechSynthesisUtterance: unknown }).SpeechSynthesisUtterance = Utterance;
+  setup();
+});
+
+afterEach(() => app.shutdown());
+
+describe("connection", () => {
+  it("verifies the stored token again after a reconnect, then reloads the open conversation", async () => {
+    const first = await connectSignedIn();
+    await openRecursion(first, [question]);
+    first.drop();
+    expect(app.state.ready).toBe(false);
+    await vi.waitFor(() => expect(FakeSocket.all).toHaveLength(2));
+    const second = FakeSocket.last;
+    second.open();
+    // Nothing but the verification goes out before the server knows us again.
+    expect(second.sent.map((m) => m.type)).toEqual(["auth_request"]);
+    const verify = second.lastOf("auth_request");
+    second.push({ type: "auth_response", action: "verify", success: true, user: USER, token: "tok", request_id: verify.request_id! });
+    await vi.waitFor(() => expect(second.sent.map((m) => m.type)).toContain("get_conversation"));
+    expect(second.lastOf("get_conversation").conversation_id).toBe("c1");
+    expect(app.state.ready).toBe(true);
+  });
+
+  it("replaces an answer cut by a disconnect with the stored one", async () => {
+    const first = await connectSignedIn();
+    await openRecursion(first, [question]);
+    first.push({ type: "ai_response_delta", conversation_id: "c1", message_id: "a1", delta: "Recursion is " });
+    await vi.waitFor(() => expect(selectStream(app.state)?.text).toBe("Recursion is "));
+    first.drop();
+    expect(selectStream(app.state)?.interrupted).toBe(true);
+
+    await vi.waitFor(() => expect(FakeSocket.all).toHaveLength(2));
+    const second = FakeSocket.last;
+    second.open();
+    const verify = second.lastOf("auth_request");
+    second.push({ type: "auth_response", action: "verify", success: true, user: USER, token: "tok", request_id: verify.request_id! });
+    // Stored conversation does not have the answer yet: keep waiting, ask again.
+    const gets = () => second.sent.filter((m) => m.type === "get_conversation").length;
+    await vi.waitFor(() => expect(gets()).toBeGreaterThanOrEqual(1));
+    second.push({ type: "conversation_data", conversation: conv("c1", [question]), request_id: second.lastOf("get_conversation").request_id! });
+    expect(app.state.awaitingStored.c1).toBe(true);
+    expect(selectStream(app.state)?.text).toBe("Recursion is ");
+    const asked = gets();
+    await vi.waitFor(() => expect(gets()).toBeGreaterThan(asked));
+    const answer = { id: "a1", type: "ai" as const, content: "Recursion is a function calling itself.", timestamp: new Date().toISOString(), model: "m" };
+    second.push({ type: "conversation_data", conversation: conv("c1", [question, answer]), request_id: second.lastOf("get_conversation").request_id! });
+    expect(selectStream(app.state)).toBeNull();
+    expect(app.state.awaitingStored.c1).toBeUndefined();
+    expect(app.state.current?.messages.at(-1)?.content).toBe("Recursion is a function calling itself.");
+  });
+
+  it("signs out when the stored token is no longer valid", async () => {
+    const sock = FakeSocket.last;
+    sock.open();
+    const verify = sock.lastOf("auth_request");
+    sock.push({ type: "auth_response", action: "verify", success: false, error: "token expired", error_type: "token_expired", request_id: verify.request_id! });
+    await vi.waitFor(() => expect(app.state.auth.status).toBe("signed_out"));
+    expect(localStorage.getItem("tutor.session")).toBeNull();
+    expect(app.state.notices.map((n) => n.text)).toContain("Your session has ended. Please sign in again.");
+  });
+});
+
+describe("turns", () => {
+  it("streams deltas in order and ends with the stored answer", async () => {
+    const sock = await connectSignedIn();
+    await openRecursion(sock, []);
+    expect(app.ask("What is recursion?")).toBeNull();
+    const sent = sock.lastOf("text_input");
+    expect(sent).toMatchObject({ text: "What is recursion?", conversation_id: "c1", teaching_mode: "qa", speak: true });
+    sock.push({ type: "user_message", conversation_id: "c1", message: question, request_id: sent.request_id! });
+    for (const delta of ["A ", "function ", "that ", "calls ", "itself."]) {
+      sock.push({ type: "ai_response_delta", conversation_id: "c1", message_id: "a1", delta, request_id: sent.request_id! });
+    }
+    await vi.waitFor(() => expect(selectStream(app.state)?.text).toBe("A function that calls itself."));
+    sock.push({ type: "ai_response", conversation_id: "c1", message_id: "a1", text: "A function that calls itself.", model: "m", request_id: sent.request_id! });
+    expect(selectStream(app.state)).toBeNull();
+    expect(app.state.pending).toBeNull();
+    expect(app.state.current?.messages.map((m) => m.content)).toEqual(["What is recursion?", "A function that calls itself."]);
+  });
+
+  it("refuses a 50,001-character question without sending it", async () => {
+    const sock = await connectSignedIn();
+    const before = sock.sent.length;
+    expect(app.ask("x".repeat(50_001))).toBe("Your message is 50,001 characters; the limit is 50,000.");
+    expect(sock.sent).toHaveLength(before);
+  });
+
+  it("shows a server error as a readable notice and clears the pending question", async () => {
+    const sock = await connectSignedIn();
+    await openRecursion(sock, []);
+    app.ask("What is a heap?");
+    const sent = sock.lastOf("text_input");
+    sock.push({ type: "error", code: "rate_limited", message: "slow down", request_id: sent.request_id! });
+    expect(app.state.pending).toBeNull();
+    expect(app.state.notices.at(-1)?.text).toBe("You are going a little fast. Wait a moment and try again.");
+  });
+
+  it("sends a hidden instruction for an EXPLAIN chip", async () => {
+    const sock = await connectSignedIn();
+    await openRecursion(sock, [question]);
+    expect(app.explain("base case")).toBeNull();
+    const sent = sock.lastOf("text_input");
+    expect(sent.hidden).toBe(true);
+    expect(sent.conversation_id).toBe("c1");
+    expect(sent.text).toContain('"base case"');
+  });
+});
+
+describe("speech", () => {
+  const tts = (seq: number, text: string, message_id = "a1"): ServerMessage => ({
+    type: "web_tts",
+    text,
+    voice: "default",
+    rate: 1,
+    pitch: 1,
+    message_id,
+    seq,
+  });
+
+  it("speaks chunks one at a time in seq order", async () => {
+    const sock = await connectSignedIn();
+    sock.push(tts(0, "First."));
+    sock.push(tts(2, "Third."));
+    sock.push(tts(1, "Second."));
+    expect(synth.spoken).toEqual(["First."]);
+    expect(app.speech.getSnapshot().speaking).toBe(true);
+    synth.finish();
+    synth.finish();
+    synth.finish();
+    expect(synth.spoken).toEqual(["First.", "Second.", "Third."]);
+    expect(app.speech.getSnapshot().speaking).toBe(false);
+  });
+
+  it("Stop silences at once, cancels the answer and drops its later chunks", async () => {
+    const sock = await connectSignedIn();
+    await openRecursion(sock, [question]);
+    sock.push({ type: "ai_response_delta", conversation_id: "c1", message_id: "a1", delta: "One. Two." });
+    await vi.waitFor(() => expect(selectStream(app.state)).not.toBeNull());
+    sock.push(tts(0, "One."));
+    sock.push(tts(1, "Two."));
+    app.stop();
+    expect(synth.cancels).toBeGreaterThan(0);
+    expect(app.speech.getSnapshot().speaking).toBe(false);
+    expect(sock.lastOf("cancel_response").conversation_id).toBe("c1");
+    sock.push(tts(2, "Three."));
+    expect(synth.spoken).toEqual(["One."]);
+  });
+
+  it("a new question silences the previous answer", async () => {
+    const sock = await connectSignedIn();
+    await openRecursion(sock, [question]);
+    sock.push(tts(0, "Old answer."));
+    sock.push(tts(1, "Still old."));
+    app.ask("Next question?");
+    expect(synth.cancels).toBeGreaterThan(0);
+    sock.push(tts(2, "Late old chunk."));
+    sock.push(tts(0, "New answer.", "a2"));
+    expect(synth.spoken).toEqual(["Old answer.", "New answer."]);
+  });
+
+  it("asks the server for no speech when it is switched off", async () => {
+    const sock = await connectSignedIn();
+    await openRecursion(sock, []);
+    app.speech.setEnabled(false);
+    app.ask("What is a queue?");
+    expect(sock.lastOf("text_input").speak).toBe(false);
+  });
+});
