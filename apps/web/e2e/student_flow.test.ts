@@ -241,7 +241,7 @@ describe.skipIf(!available)("the student's flow in Chromium", () => {
     expect(await page.locator(".message").count()).toBe(0);
   });
 
-  it("shows the error for a wrong password", async () => {
+  it("shows the errors for a wrong password, a taken username and a weak password", async () => {
     const username = `grace_${Date.now().toString(36)}`;
     const res = await fetch(`${server.url}/api/auth/register`, {
       method: "POST",
@@ -255,6 +255,19 @@ describe.skipIf(!available)("the student's flow in Chromium", () => {
     await alert.waitFor();
     expect(await page.getByLabel("Your question").count()).toBe(0);
     await screenshot(page, "07-wrong-password");
+
+    await page.getByRole("button", { name: "Create account" }).first().click();
+    await page.getByLabel("Username").fill(username);
+    await page.getByLabel("Password").fill("short");
+    await page.locator("form").getByRole("button", { name: "Create account" }).click();
+    await page.getByText("Use at least 8 characters.").waitFor();
+    expect(await page.getByLabel("Password").getAttribute("aria-invalid")).toBe("true");
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.locator("form").getByRole("button", { name: "Create account" }).click();
+    await page.getByText("That username is taken. Try another.").waitFor();
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("autocomplete"))).toBe("username");
+    await page.getByRole("button", { name: "Sign in" }).first().click();
+
     // the right password still works afterwards
     await signIn(page, username);
     await page.getByLabel("Your question").waitFor();

@@ -27,6 +27,11 @@ export default function Shell({ username }: { username: string }) {
   const composer = useRef<HTMLTextAreaElement>(null);
   const menuButton = useRef<HTMLButtonElement>(null);
 
+  // Signed in: the question box is where a student starts.
+  useEffect(() => {
+    if (window.matchMedia?.("(min-width: 768px)").matches) composer.current?.focus();
+  }, []);
+
   const closeDrawer = useCallback((focusComposer: boolean) => {
     setDrawer(false);
     if (focusComposer) requestAnimationFrame(() => composer.current?.focus());

@@ -201,6 +201,34 @@ describe("connection", () => {
   });
 });
 
+describe("conversation list", () => {
+  it("loads the next page with the cursor and appends it", async () => {
+    const sock = FakeSocket.last;
+    sock.open();
+    const verify = sock.lastOf("auth_request");
+    sock.push({ type: "auth_response", action: "verify", success: true, user: USER, token: "tok", request_id: verify.request_id! });
+    await vi.waitFor(() => expect(app.state.ready).toBe(true));
+    const summary = (id: string, minute: number) => {
+      const { messages: _m, ...s } = conv(id, [{ ...question, id: `q-${id}`, timestamp: `2026-11-24T10:${String(minute).padStart(2, "0")}:00.000Z` }]);
+      return s;
+    };
+    const first = sock.lastOf("list_conversations");
+    expect(first).toMatchObject({ teaching_mode: "qa", limit: 20 });
+    expect(first.cursor).toBeUndefined();
+    sock.push({ type: "conversations_list", conversations: [summary("c3", 30), summary("c2", 20)], next_cursor: "cur-2", request_id: first.request_id! });
+    await vi.waitFor(() => expect(app.state.list.items.map((c) => c.id)).toEqual(["c3", "c2"]));
+    void app.loadList(false);
+    const second = sock.lastOf("list_conversations");
+    expect(second.cursor).toBe("cur-2");
+    sock.push({ type: "conversations_list", conversations: [summary("c1", 10)], next_cursor: null, request_id: second.request_id! });
+    await vi.waitFor(() => expect(app.state.list.items.map((c) => c.id)).toEqual(["c3", "c2", "c1"]));
+    expect(app.state.list.nextCursor).toBeNull();
+    const sentBefore = sock.sent.length;
+    void app.loadList(false);
+    expect(sock.sent).toHaveLength(sentBefore);
+  });
+});
+
 describe("turns", () => {
   it("streams deltas in order and ends with the stored answer", async () => {
     const sock = await connectSignedIn();
@@ -297,6 +325,17 @@ describe("speech", () => {
     sock.push(tts(2, "Late old chunk."));
     sock.push(tts(0, "New answer.", "a2"));
     expect(synth.spoken).toEqual(["Old answer.", "New answer."]);
+  });
+
+  it("stops speaking when the server reports a barge-in", async () => {
+    const sock = await connectSignedIn();
+    sock.push(tts(0, "One."));
+    sock.push(tts(1, "Two."));
+    sock.push({ type: "barge_in", message_id: "a1" });
+    expect(app.speech.getSnapshot().speaking).toBe(false);
+    synth.finish();
+    sock.push(tts(2, "Three."));
+    expect(synth.spoken).toEqual(["One."]);
   });
 
   it("asks the server for no speech when it is switched off", async () => {

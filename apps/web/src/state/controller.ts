@@ -278,6 +278,10 @@ export class AppController {
       case "web_tts":
         this.speech.enqueue(msg);
         return;
+      case "barge_in":
+        // The student spoke over the tutor (voice input elsewhere, e.g. LiveKit): stop speaking now.
+        this.speech.silence(msg.message_id ? [msg.message_id] : []);
+        return;
       case "tts_error":
         this.notify("info", `Speech failed: ${msg.message}`);
         return;

@@ -1,0 +1,9 @@
+// The e2e suite and the benchmark are Node programs; only the callbacks they
+// pass to page.evaluate() run in the browser. These are the few page globals
+// those callbacks touch, so the Node program needs no DOM library.
+declare const window: object;
+declare const document: {
+  documentElement: { scrollWidth: number };
+  activeElement: { getAttribute(name: string): string | null } | null;
+};
+declare const localStorage: { getItem(key: string): string | null };
