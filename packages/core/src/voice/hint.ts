@@ -12,14 +12,59 @@ const TOO_COMMON = new Set([
   "computer", "computing", "programming", "coding", "software", "hardware", "code", "array", "debug", "algorithm",
   "enum", "struct", "tuple", "runtime", "computational",
 ]);
-const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-const TERMS = [...CS_TERMS].filter((t) => !TOO_COMMON.has(t)).sort((a, b) => b.length - a.length);
-// One alternation, longest first; edges are "not a letter or digit" so "c++" and ".net" still match.
-const TERM_RE = new RegExp(`(?<![\\p{L}\\p{N}])(?:${TERMS.map(escape).join("|")})(?![\\p{L}\\p{N}])`, "giu");
+// Terms by their first word, each as its list of words: one pass over a
+// message's words finds every term (a 300-term regex alternation costs tens
+// of milliseconds to compile and milliseconds per message).
+const TERMS_BY_FIRST = new Map<string, string[][]>();
+for (const term of CS_TERMS) {
+  if (TOO_COMMON.has(term)) continue;
+  const words = term.split(" ");
+  const list = TERMS_BY_FIRST.get(words[0]!) ?? [];
+  list.push(words);
+  TERMS_BY_FIRST.set(words[0]!, list);
+}
+for (const list of TERMS_BY_FIRST.values()) list.sort((a, b) => b.length - a.length);
+// A word keeps the symbols of tech terms (c++, c#, .net, node.js, bellman-ford);
+// edge punctuation and a possessive 's are trimmed.
+const TOKEN_RE = /[\p{L}\p{N}.+#'’_-]+/gu;
+const trimToken = (t: string) => t.replace(/^[^\p{L}\p{N}.]+|(?<![+#])[^\p{L}\p{N}+#]+$/gu, "").replace(/['’]s$/u, "").replace(/\.+$/, "");
+
+interface Token {
+  word: string;
+  lower: string;
+  index: number;
+}
+
+function tokens(text: string): Token[] {
+  const out: Token[] = [];
+  for (const m of text.matchAll(TOKEN_RE)) {
+    const word = trimToken(m[0]);
+    if (word) out.push({ word, lower: word.toLowerCase(), index: m.index });
+  }
+  return out;
+}
+
+/** Vocabulary terms in `toks`, as written in the text. */
+function* vocabularyTerms(text: string, toks: Token[]): Generator<string> {
+  for (let i = 0; i < toks.length; i++) {
+    const candidates = TERMS_BY_FIRST.get(toks[i]!.lower);
+    if (!candidates) continue;
+    for (const words of candidates) {
+      if (i + words.length > toks.length) continue;
+      let ok = true;
+      for (let k = 1; k < words.length && ok; k++) ok = toks[i + k]!.lower === words[k];
+      if (!ok) continue;
+      const last = toks[i + words.length - 1]!;
+      yield text.slice(toks[i]!.index, last.index + last.word.length);
+      i += words.length - 1;
+      break;
+    }
+  }
+}
+
 // Words that look technical whatever the list says: CamelCase (JavaScript,
 // PostgreSQL), acronyms (TCP, SQL), letters with digits (IPv6, x86, SHA-256),
 // and capitalised words inside a sentence (Dijkstra, Kubernetes).
-const WORD_RE = /[\p{L}][\p{L}\p{N}+#]*(?:[-.][\p{L}\p{N}]+)*[+#]*/gu;
 const FENCE_RE = /```[\s\S]*?(?:```|$)/g;
 const ORDINARY_CAPITALISED = new Set([
   "I", "I'm", "The", "A", "An", "This", "That", "These", "Those", "It", "Its", "You", "Your", "We", "Our", "They",
@@ -28,8 +73,10 @@ const ORDINARY_CAPITALISED = new Set([
   "Good", "Now", "Then", "First", "Second", "Next", "Finally", "Also", "Each", "Every", "Some", "Think", "Try",
 ]);
 
+const LOWER_ASCII = /^[a-z']+$/;
+
 function technical(word: string, sentenceStart: boolean): boolean {
-  if (word.length < 2 || ORDINARY_CAPITALISED.has(word)) return false;
+  if (word.length < 2 || LOWER_ASCII.test(word) || ORDINARY_CAPITALISED.has(word)) return false;
   if (/\p{N}/u.test(word) && /\p{L}/u.test(word)) return true; // IPv6, x86, SHA-256
   if (/[+#]/.test(word)) return true; // C++, C#
   if (/^\p{Lu}{2,6}$/u.test(word)) return true; // TCP, SQL
@@ -57,11 +104,12 @@ export function vocabularyHint(texts: readonly string[], maxChars: number): stri
   texts.forEach((raw, i) => {
     const recency = 1 + i / Math.max(1, texts.length); // later messages weigh more
     const text = raw.replace(FENCE_RE, " ").slice(0, 8_000);
-    for (const m of text.matchAll(TERM_RE)) add(m[0], 2 * recency);
-    for (const m of text.matchAll(WORD_RE)) {
-      const before = text.slice(Math.max(0, m.index - 3), m.index).trimEnd();
+    const toks = tokens(text);
+    for (const term of vocabularyTerms(text, toks)) add(term, 2 * recency);
+    for (const t of toks) {
+      const before = text.slice(Math.max(0, t.index - 3), t.index).trimEnd();
       const sentenceStart = before === "" || /[.!?:\n*#>-]$/.test(before);
-      if (technical(m[0], sentenceStart)) add(m[0], recency);
+      if (technical(t.word, sentenceStart)) add(t.word, recency);
     }
   });
   const ranked = [...score.values()].sort((a, b) => b.score - a.score || a.term.localeCompare(b.term));

@@ -13,7 +13,7 @@
 import { MAX_TEXT_CHARS, type ServerMessage, type TeachingMode } from "@tutor/protocol";
 import { isAbortError, TutorError } from "../errors.js";
 import { systemClock, type Clock, type Logger, type SpeechToText, type VadFactory } from "../ports.js";
-import { vocabularyHint } from "./hint.js";
+import { HINT_PREAMBLE, vocabularyHint } from "./hint.js";
 import { VoiceTurnTimer, type VoiceLatency } from "./latency.js";
 import { encodeWav } from "./pcm.js";
 import type { Utterance } from "./segmenter.js";
@@ -77,7 +77,7 @@ interface StreamOptions {
 interface Question {
   parts: string[];
   failed: unknown;
-  hint: string | undefined;
+  hint: Promise<string> | undefined;
 }
 
 export class VoiceSession {
@@ -95,6 +95,8 @@ export class VoiceSession {
   #talking = false;
   #talkStartedWhilePlaying = false;
   #bargedIn = false;
+  /** The vocabulary hint, fetched as the student starts talking so the end of speech does not wait for it. */
+  #nextHint: Promise<string> | undefined;
   #pendingTurns = new Set<Promise<void>>();
 
   constructor(deps: VoiceDeps, host: VoiceHost) {
@@ -172,6 +174,7 @@ export class VoiceSession {
     this.#abort.abort();
     this.#abort = new AbortController();
     this.#question = { parts: [], failed: undefined, hint: undefined };
+    this.#nextHint = undefined;
     this.#talking = false;
     this.#playing = false;
   }
@@ -187,6 +190,7 @@ export class VoiceSession {
       this.#talking = true;
       this.#talkStartedWhilePlaying = this.#playing;
       this.#bargedIn = false;
+      this.#nextHint = this.#hint(stream);
     }
     if (this.#bargedIn) return;
     const turn = this.#host.runningTurn();
@@ -226,12 +230,13 @@ export class VoiceSession {
     const log = this.#host.log;
     if (q.failed === undefined) {
       try {
-        q.hint ??= vocabularyHint(
-          await this.#host.recentTexts(stream.conversationId, this.settings.hintMessages),
-          this.settings.hintMaxChars,
-        );
+        if (!q.hint) {
+          q.hint = this.#nextHint ?? this.#hint(stream);
+          this.#nextHint = undefined;
+        }
+        const prompt = await q.hint;
         const started = this.#clock.now();
-        const text = (await this.#deps.stt.transcribe(encodeWav(u.pcm, this.settings.sampleRate), { prompt: q.hint, signal })).trim();
+        const text = (await this.#deps.stt.transcribe(encodeWav(u.pcm, this.settings.sampleRate), { prompt, signal })).trim();
         log.info(
           { event: "transcribed", audio_ms: Math.round((u.pcm.length / this.settings.sampleRate) * 1000), took_ms: this.#clock.now() - started, chars: text.length, end: u.end },
           "utterance transcribed",
@@ -274,6 +279,15 @@ export class VoiceSession {
       .catch((err: unknown) => log.error({ event: "voice_turn_failed", err: describe(err) }, "voice turn failed"));
     this.#pendingTurns.add(turn);
     void turn.finally(() => this.#pendingTurns.delete(turn));
+  }
+
+  #hint(stream: StreamOptions): Promise<string> {
+    const s = this.settings;
+    // Only a hint: without the conversation's terms the question is still worth transcribing.
+    return this.#host
+      .recentTexts(stream.conversationId, s.hintMessages)
+      .then((texts) => vocabularyHint(texts, s.hintMaxChars))
+      .catch(() => HINT_PREAMBLE);
   }
 
   #report(timer: VoiceTurnTimer): void {
