@@ -6,7 +6,6 @@
 import { AutoSubscribe, defineAgent, type JobContext, type JobProcess } from "@livekit/agents";
 import { RoomEvent, type RemoteParticipant } from "@livekit/rtc-node";
 import { publicUser, type Logger, type VerifiedToken } from "@tutor/core";
-import { LIVEKIT_TOPIC, type ServerMessage } from "@tutor/protocol";
 import {
   DispatchMetadata,
   USER_ID_ATTRIBUTE,
@@ -34,29 +33,25 @@ export default defineAgent<ProcData>({
 
   entry: async (ctx: JobContext<ProcData>) => {
     const { app, logger: procLog } = ctx.proc.userData;
-    const roomName = ctx.job.room?.name ?? "";
-    const log = procLog.child({ room: roomName, job: ctx.job.id });
-    const serving: { bridge?: RoomBridge } = {};
-    // Shutdown callbacks run concurrently: one callback, so the answer being cut is stored before storage closes.
-    ctx.addShutdownCallback(async () => {
-      await serving.bridge?.close();
-      await app.store.close();
-    });
+    const log = procLog.child({ room: ctx.job.room?.name ?? "", job: ctx.job.id });
 
     const meta = DispatchMetadata.safeParse(safeJson(ctx.job.metadata));
     if (!meta.success) {
-      // Only our server dispatches `tutor` with metadata; anything else is not ours to serve.
+      // Only our server dispatches `tutor`, always with metadata; anything else is not ours to serve.
       log.warn({ event: "bad_dispatch" }, "dispatch without valid metadata; leaving");
+      ctx.addShutdownCallback(() => app.store.close());
       return ctx.shutdown("bad dispatch");
     }
     const { identity, user_id: userId } = meta.data;
+    const bridgeLog = log.child({ user_id: userId });
 
-    // Listen before joining: the student may speak first, the moment we appear.
-    const early: Uint8Array[] = [];
-    const buffer = (payload: Uint8Array, p?: RemoteParticipant, _k?: unknown, topic?: string) => {
-      if (topic === LIVEKIT_TOPIC && p?.identity === identity && early.length < 64) early.push(payload.slice());
-    };
-    ctx.room.on(RoomEvent.DataReceived, buffer);
+    // Listening starts before joining: the student may send the moment we appear.
+    const bridge = new RoomBridge(ctx.room, identity, bridgeLog);
+    // Shutdown callbacks run concurrently: one callback, so an answer being cut is stored before storage closes.
+    ctx.addShutdownCallback(async () => {
+      await bridge.close();
+      await app.store.close();
+    });
     await ctx.connect(undefined, AutoSubscribe.AUDIO_ONLY);
 
     const student = await waitForStudent(ctx, identity, Date.parse(meta.data.join_by));
@@ -64,33 +59,25 @@ export default defineAgent<ProcData>({
       log.info({ event: "student_absent" }, "the student did not join in time; leaving");
       return ctx.shutdown("student did not join");
     }
-    // The identity is in the join token we signed; the attribute is too, and participants cannot change it.
+    // The identity is in the join token we signed; so is the attribute, which participants cannot change.
     if (student.attributes[USER_ID_ATTRIBUTE] !== userId) {
       log.warn({ event: "identity_mismatch" }, "participant does not carry the dispatched user id; leaving");
       return ctx.shutdown("identity mismatch");
     }
-
     const user = await signedInUser(app, meta.data);
-    const bridgeLog = log.child({ user_id: userId });
     if (!user) {
-      await sendOnce(ctx, identity, {
-        type: "error",
-        code: "unauthenticated",
-        message: "this sign-in has ended; sign in again and reconnect",
-      });
+      bridge.send({ type: "error", code: "unauthenticated", message: "this sign-in has ended; sign in again and reconnect" });
+      await bridge.flushed();
       log.info({ event: "session_ended" }, "the app session behind this room is no longer valid; leaving");
       return ctx.shutdown("session ended");
     }
 
-    const served = new RoomBridge({ room: ctx.room, student, user, deps: sessionDeps(app, bridgeLog), logger: bridgeLog, early });
-    serving.bridge = served;
-    ctx.room.off(RoomEvent.DataReceived, buffer);
+    bridge.start(sessionDeps(app, bridgeLog), user, student);
     bridgeLog.info({ event: "room_session_started" }, "serving the student");
-
     ctx.room.on(RoomEvent.ParticipantDisconnected, (p: RemoteParticipant) => {
       if (p.identity !== identity) return;
       bridgeLog.info({ event: "student_left" }, "the student left; closing the room session");
-      void served.close().finally(() => ctx.shutdown("student left"));
+      void bridge.close().finally(() => ctx.shutdown("student left"));
     });
   },
 });
@@ -123,10 +110,4 @@ async function signedInUser(app: AppContext, meta: DispatchMetadata): Promise<Ve
   if (!token || !user || token.user_id !== user.id || token.revoked_at !== null) return undefined;
   if (Date.parse(token.expires_at) <= Date.now()) return undefined;
   return { user: publicUser(user), userId: user.id, jti: token.jti, expires_at: token.expires_at };
-}
-
-async function sendOnce(ctx: JobContext<ProcData>, identity: string, message: ServerMessage): Promise<void> {
-  await ctx.room.localParticipant
-    ?.publishData(new TextEncoder().encode(JSON.stringify(message)), { reliable: true, topic: LIVEKIT_TOPIC, destination_identities: [identity] })
-    .catch(() => undefined);
 }

@@ -168,18 +168,33 @@ export class Student {
   #seq = 0;
   #mic: { source: AudioSource; track: LocalAudioTrack } | undefined;
 
+  /** How each message arrived: a data packet or a text stream (large ones). */
+  readonly carriers: ("packet" | "stream")[] = [];
+
   constructor() {
     this.room.on(RoomEvent.DataReceived, (payload: Uint8Array, _p?: RemoteParticipant, _k?: unknown, topic?: string) => {
-      if (topic !== LIVEKIT_TOPIC) return;
-      const m = JSON.parse(new TextDecoder().decode(payload)) as Msg;
-      this.messages.push(m);
-      this.#waiters = this.#waiters.filter((w) => (w.pred(m) ? (w.resolve(m), false) : true));
+      if (topic === LIVEKIT_TOPIC) this.#record(new TextDecoder().decode(payload), "packet");
+    });
+    this.room.registerTextStreamHandler(LIVEKIT_TOPIC, (reader) => {
+      void reader.readAll().then((text) => this.#record(text, "stream"));
     });
   }
 
-  /** Joins and waits for the tutor agent to be in the room. */
-  async join(url: string, token: string, timeoutMs = 60_000): Promise<RemoteParticipant> {
+  #record(text: string, carrier: "packet" | "stream"): void {
+    const m = JSON.parse(text) as Msg;
+    this.messages.push(m);
+    this.carriers.push(carrier);
+    this.#waiters = this.#waiters.filter((w) => (w.pred(m) ? (w.resolve(m), false) : true));
+  }
+
+  /** Joins the room. */
+  async connect(url: string, token: string): Promise<void> {
     await this.room.connect(url, token, { autoSubscribe: true, dynacast: false });
+  }
+
+  /** Joins and waits for the tutor agent to be in the room (clients send once it is). */
+  async join(url: string, token: string, timeoutMs = 60_000): Promise<RemoteParticipant> {
+    await this.connect(url, token);
     const agent = await waitUntil(async () => [...this.room.remoteParticipants.values()].find((p) => p.kind === ParticipantKind.AGENT), timeoutMs);
     if (!agent) throw new Error("the tutor agent did not join the room");
     return agent;
@@ -192,6 +207,11 @@ export class Student {
 
   async send(obj: Record<string, unknown>): Promise<void> {
     await this.sendRaw(JSON.stringify(obj));
+  }
+
+  /** Sends as a LiveKit text stream, as a client does for a message too big for one packet. */
+  async sendStream(text: string): Promise<void> {
+    await this.room.localParticipant!.sendText(text, { topic: LIVEKIT_TOPIC });
   }
 
   waitFor(pred: (m: Msg) => boolean, timeoutMs = 30_000, from = 0): Promise<Msg> {

@@ -1,15 +1,31 @@
-// A student in a real LiveKit room, served by our agent worker: the protocol
-// over the data channel (topic `tutor`), the token route, and who the agent
-// agrees to serve. Needs the LiveKit server binary (skips without it, fails
-// under REQUIRE_SERVICES=1).
+// A student in a real LiveKit room, served by our agent worker: the token
+// route and who the agent agrees to serve, the protocol over the data channel
+// (topic `tutor`), and questions spoken into a published microphone track
+// (espeak-ng speech -> WebRTC -> Silero VAD -> the fake transcription server
+// -> a turn). Needs the LiveKit server binary (and espeak-ng + sox for the
+// voice part): skips without them, fails under REQUIRE_SERVICES=1.
+import { writeFileSync } from "node:fs";
 import { dispose } from "@livekit/rtc-node";
 import { RoomServiceClient, TokenVerifier } from "livekit-server-sdk";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
+import {
+  behave,
+  concatAudio,
+  requireSpeechTools,
+  silence,
+  speak,
+  startFakeLlm,
+  startFakeStt,
+  sttBehave,
+  type FakeLlm,
+  type FakeStt,
+} from "@tutor/testkit";
 import { FAST_MODEL, MAIN_MODEL, startTestServer, type TestServer } from "@tutor/server/test-helpers";
 import { DEV_KEY, DEV_SECRET, Student, liveKitServerOrSkip, startAgent, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
 
 const bin = liveKitServerOrSkip();
+const speech = requireSpeechTools();
+const QUESTION = "What is a binary search tree?";
 
 const YES = behave.compute((r) => (/title/i.test(JSON.stringify(r.messages)) ? "Binary Search Trees" : "YES"));
 const BST_ANSWER =
@@ -18,6 +34,7 @@ const BST_ANSWER =
 describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
   let lk: LiveKitServer;
   let fake: FakeLlm;
+  let stt: FakeStt;
   let srv: TestServer;
   let agent: AgentProcess;
   let userSeq = 0;
@@ -27,7 +44,15 @@ describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
     lk = await startLiveKit(bin!);
     fake = await startFakeLlm({ models: [MAIN_MODEL, FAST_MODEL] });
     fake.setDefault(FAST_MODEL, YES);
-    const env = { LIVEKIT_URL: lk.url, LIVEKIT_API_KEY: DEV_KEY, LIVEKIT_API_SECRET: DEV_SECRET };
+    stt = await startFakeStt();
+    const env = {
+      LIVEKIT_URL: lk.url,
+      LIVEKIT_API_KEY: DEV_KEY,
+      LIVEKIT_API_SECRET: DEV_SECRET,
+      STT_BASE_URL: stt.url,
+      STT_API_KEY: "stt-key",
+      STT_MODEL: "whisper-test",
+    };
     srv = await startTestServer({ fake, env });
     // The worker reads the same configuration as the server (same DATA_DIR, same model server).
     agent = await startAgent(
@@ -50,11 +75,13 @@ describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
   });
 
   afterAll(async () => {
-    if (process.env.AGENT_LOG) (await import("node:fs")).writeFileSync(process.env.AGENT_LOG, (agent?.output() ?? "") + "\n=====LK\n" + lk?.output());
+    // LIVEKIT_TEST_LOG=file keeps what the agent and the LiveKit server said, for a failing run.
+    if (process.env.LIVEKIT_TEST_LOG) writeFileSync(process.env.LIVEKIT_TEST_LOG, `${agent?.output() ?? ""}\n===== LiveKit server\n${lk?.output() ?? ""}`);
     for (const s of students) await s.leave().catch(() => undefined);
     await agent?.stop();
     await srv?.close();
     await fake?.close();
+    await stt?.close();
     await lk?.stop();
     await dispose();
   });
@@ -180,6 +207,33 @@ describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
     expect((final.text as string).length).toBeLessThan("Recursion is a function calling itself. ".length * 40);
   });
 
+  it("delivers messages larger than one data packet (a long answer and the whole conversation) as text streams", async () => {
+    const { student } = await joinedStudent();
+    const long = "Dynamic programming stores the answers to overlapping subproblems. ".repeat(900); // ~60 KB
+    fake.script(MAIN_MODEL, behave.reply(long, { chunks: long.match(/[\s\S]{1,2000}/g)! }));
+    const final = await student.request({ type: "text_input", text: "Explain dynamic programming", teaching_mode: "qa", speak: false }, "ai_response", 60_000);
+    expect(final.text).toBe(long);
+    const data = await student.request({ type: "get_conversation", conversation_id: final.conversation_id }, "conversation_data");
+    expect((data.conversation as { messages: { content: string }[] }).messages.at(-1)?.content).toBe(long);
+    expect(student.carriers[student.messages.indexOf(data)]).toBe("stream");
+    // Small messages still travel as single packets.
+    expect(student.carriers[student.messages.findIndex((m) => m.type === "user_message")]).toBe("packet");
+  });
+
+  it("takes a long question sent as a text stream, and refuses one over the frame limit with too_large", async () => {
+    const { student } = await joinedStudent();
+    fake.script(MAIN_MODEL, behave.reply("That is a long program; the bug is on line 3."));
+    const code = "for (let i = 0; i <= n; i++) { total += values[i]; }\n".repeat(600); // ~33 KB
+    await student.sendStream(JSON.stringify({ type: "text_input", text: `Why does this crash?\n${code}`, teaching_mode: "qa", request_id: "big" }));
+    const echoed = await student.waitFor((m) => m.type === "user_message" && m.request_id === "big", 60_000);
+    expect((echoed.message as { content: string }).content).toBe(`Why does this crash?\n${code}`);
+    await student.waitFor((m) => m.type === "ai_response" && m.request_id === "big", 60_000);
+    const from = student.messages.length;
+    await student.sendStream(JSON.stringify({ type: "text_input", text: "x".repeat(300 * 1024) }));
+    expect((await student.waitFor((m) => m.type === "error", 30_000, from)).code).toBe("too_large");
+    expect((await student.request({ type: "ping" }, "pong")).type).toBe("pong");
+  });
+
   it("does not serve a room whose sign-in was ended before the student joined", async () => {
     const { token: bearer } = await register();
     const { body } = await liveKitToken(bearer);
@@ -187,11 +241,88 @@ describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
     expect(out.status).toBe(204);
     const student = new Student();
     students.push(student);
-    await student.join(body.url, body.token);
-    const err = await student.waitFor((m) => m.type === "error", 30_000);
+    // The agent may come and go before we would notice it: just join and listen.
+    await student.connect(body.url, body.token);
+    const err = await student.waitFor((m) => m.type === "error", 60_000);
     expect(err.code).toBe("unauthenticated");
     await student.send({ type: "list_conversations", request_id: "after" });
     await new Promise((r) => setTimeout(r, 1500));
     expect(student.messages.some((m) => m.request_id === "after")).toBe(false);
+  });
+  describe.runIf(speech)("speaking into the microphone", () => {
+    let question: Int16Array;
+    beforeAll(async () => {
+      question = await speak(QUESTION);
+    });
+
+    it("a spoken question is transcribed, then answered like a typed one", async () => {
+      const { student, bearer } = await joinedStudent();
+      stt.reset();
+      stt.script(sttBehave.reply(QUESTION));
+      fake.script(MAIN_MODEL, behave.reply(BST_ANSWER, { chunkDelayMs: 5 }));
+      await student.openMic();
+      await student.speak(concatAudio(silence(400), question, silence(1_400)));
+      const answer = await student.waitFor((m) => m.type === "ai_response", 60_000);
+      await student.waitFor((m) => m.type === "conversation_data", 30_000);
+
+      const types = student.messages.map((m) => m.type);
+      expect(types[0]).toBe("transcription");
+      expect(student.messages[0]).toMatchObject({ text: QUESTION, final: true });
+      expect(types.indexOf("user_message")).toBeGreaterThan(0);
+      expect(types.indexOf("ai_response_delta")).toBeGreaterThan(types.indexOf("user_message"));
+      expect(types.indexOf("ai_response")).toBeGreaterThan(types.indexOf("ai_response_delta"));
+      expect(answer.text).toBe(BST_ANSWER);
+      expect(student.messages.find((m) => m.type === "web_tts")?.text).toBe(
+        "A binary search tree keeps smaller keys to the left and larger keys to the right.",
+      );
+      expect(types).not.toContain("error");
+
+      // The transcription server got one WAV holding the spoken question, after its trip through WebRTC.
+      expect(stt.requests).toHaveLength(1);
+      const r = stt.requests[0]!;
+      expect(r).toMatchObject({ model: "whisper-test", wavError: undefined });
+      const spokenMs = question.length / 16;
+      expect(r.wav!.durationMs).toBeGreaterThan(spokenMs * 0.8);
+      expect(r.wav!.durationMs).toBeLessThan(spokenMs + 1_500);
+      expect(r.wav!.rms).toBeGreaterThan(0.02);
+
+      const stored = await fetch(`${srv.url}/api/conversations/${answer.conversation_id as string}`, { headers: { authorization: `Bearer ${bearer}` } });
+      const { conversation } = (await stored.json()) as { conversation: { messages: { type: string; content: string }[] } };
+      expect(conversation.messages.map((m) => [m.type, m.content])).toEqual([
+        ["user", QUESTION],
+        ["ai", BST_ANSWER],
+      ]);
+    });
+
+    it("speaking during an answer barges in: barge_in, the answer stops, the new question is answered", async () => {
+      const { student } = await joinedStudent();
+      stt.reset();
+      let heard = 0;
+      stt.setDefault(sttBehave.compute(() => (++heard === 1 ? "Tell me everything about recursion" : "Stop, what is a base case?")));
+      fake.script(MAIN_MODEL, [
+        behave.reply("Recursion is when a function calls itself. ".repeat(60), { chunkDelayMs: 40 }),
+        behave.reply("A base case stops the recursion."),
+      ]);
+      await student.openMic();
+      await student.speak(concatAudio(silence(300), question, silence(1_300)));
+      await student.waitFor((m) => m.type === "ai_response_delta", 60_000);
+      const longAnswer = fake.requests.filter((r) => r.model === MAIN_MODEL).at(-1)!;
+      // The student talks over the streaming answer.
+      await student.speak(concatAudio(question, silence(1_300)));
+      const barge = await student.waitFor((m) => m.type === "barge_in", 30_000);
+      const cancelled = await student.waitFor((m) => m.type === "ai_response" && m.cancelled === true, 30_000);
+      expect(String(cancelled.text).length).toBeLessThan("Recursion is when a function calls itself. ".length * 60);
+      expect(await longAnswer.settled).toBe("client_closed"); // the model call was aborted
+      const second = await student.waitFor((m) => m.type === "ai_response" && m.message_id !== cancelled.message_id, 60_000);
+      expect(second.text).toBe("A base case stops the recursion.");
+      const order = student.messages.map((m) => (m.type === "ai_response" && m.cancelled ? "cancelled" : m.type));
+      expect(order.indexOf("barge_in")).toBeLessThan(order.indexOf("cancelled"));
+      expect(student.messages.filter((m) => m.type === "transcription").map((m) => m.text)).toEqual([
+        "Tell me everything about recursion",
+        "Stop, what is a base case?",
+      ]);
+      expect(barge.type).toBe("barge_in");
+      stt.setDefault(sttBehave.reply("This is a fake transcription."));
+    });
   });
 });
