@@ -40,7 +40,7 @@ export interface Config {
   /** Not environment variables: fixed defaults, adjustable by embedding code and tests. */
   turn: { deadlineMs: number };
   /** Voice input tunables over the core's VOICE_DEFAULTS, and the VAD worker threads (default: per core). Not environment variables. */
-  voice: { settings: VoiceSettingsInput; vadWorkers: number | undefined };
+  voice: { settings: VoiceSettingsInput; vadWorkers: number | undefined; vadModelPath?: string | undefined };
 }
 
 export class ConfigError extends Error {

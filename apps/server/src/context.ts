@@ -65,7 +65,7 @@ export async function createContext(config: Config, logger: Logger, overrides: {
     turns,
     hub: new InProcessHub(),
     metrics,
-    publicConfig: publicConfig(config),
+    publicConfig: publicConfig(config, { serverVoice: voice !== undefined }),
     livekit: config.livekit ? createLiveKitRooms(config.livekit) : undefined,
   };
 }
@@ -75,7 +75,8 @@ export function sessionDeps(ctx: AppContext, logger: Logger): SessionDeps {
   return { auth: ctx.auth, conversations: ctx.conversations, turns: ctx.turns, hub: ctx.hub, logger, voice: ctx.voice?.deps };
 }
 
-export function publicConfig(config: Config): PublicConfig {
+/** `serverVoice`: voice input actually started (STT configured and the VAD loaded). */
+export function publicConfig(config: Config, running: { serverVoice: boolean } = { serverVoice: config.stt.provider === "server" }): PublicConfig {
   return {
     llm: config.llm.configured
       ? { configured: true, provider: config.llm.provider, models: config.llm.models.map((m) => m.name) }
@@ -88,7 +89,7 @@ export function publicConfig(config: Config): PublicConfig {
         },
     // "server": stream the microphone (audio_start + binary frames, or a LiveKit track);
     // "browser": no server STT, so use the browser's own speech recognition.
-    stt: config.stt.provider === "server" ? { provider: "server", model: config.stt.model } : { provider: "browser" },
+    stt: config.stt.provider === "server" && running.serverVoice ? { provider: "server", model: config.stt.model } : { provider: "browser" },
     tts: { provider: "web", default_voice: config.tts.defaultVoice },
     livekit: config.livekit ? { enabled: true, url: config.livekit.url } : { enabled: false },
     limits: { max_text_chars: MAX_TEXT_CHARS, page_size: DEFAULT_PAGE_SIZE },

@@ -17,7 +17,20 @@ export async function createVoice(config: Config, logger: Logger, metrics: Metri
   const stt = config.stt;
   if (stt.provider !== "server") return undefined;
   const log = logger.child({ component: "voice" });
-  const vad = await SileroVad.load(config.voice.vadWorkers === undefined ? {} : { workers: config.voice.vadWorkers });
+  let vad: SileroVad;
+  try {
+    vad = await SileroVad.load({
+      ...(config.voice.vadWorkers === undefined ? {} : { workers: config.voice.vadWorkers }),
+      ...(config.voice.vadModelPath === undefined ? {} : { modelPath: config.voice.vadModelPath }),
+    });
+  } catch (err) {
+    // A broken install must not take text tutoring down with it: voice falls back to the browser.
+    log.error(
+      { event: "voice_unavailable", err: String(err) },
+      "could not load the voice activity detector (onnxruntime-node / @livekit/agents-plugin-silero); server voice input is off — reinstall with `npm install`",
+    );
+    return undefined;
+  }
   const transcriber = new RetryingSpeechToText(createOpenAITranscriber({ baseURL: stt.baseUrl, apiKey: stt.apiKey, model: stt.model }), {
     ...config.voice.settings.stt,
     logger: log,

@@ -62,6 +62,28 @@ afterAll(async () => {
   await stt?.close();
 });
 
+describe("voice with a broken detector install", () => {
+  it("still starts, serves text, and tells clients to use the browser's recognition", async () => {
+    const broken = await startTestServer({
+      env: { STT_BASE_URL: "http://127.0.0.1:9/v1" },
+      configure: (c) => {
+        c.voice.vadWorkers = 1;
+        c.voice.vadModelPath = "/nonexistent/silero_vad.onnx";
+      },
+    });
+    try {
+      const cfg = (await (await fetch(`${broken.url}/api/config`)).json()) as { stt: unknown };
+      expect(cfg.stt).toEqual({ provider: "browser" });
+      const c = await WsClient.connect(broken.wsUrl);
+      await signUp(c);
+      expect(await c.request({ type: "audio_start", sample_rate: 16000, encoding: "pcm_s16le" })).toMatchObject({ type: "error", code: "invalid_message" });
+      await c.close();
+    } finally {
+      await broken.close();
+    }
+  });
+});
+
 describe.runIf(enabled)("voice over /ws", () => {
   it("tells clients to stream the microphone to the server", async () => {
     const cfg = (await (await fetch(`${srv.url}/api/config`)).json()) as { stt: unknown };
