@@ -29,27 +29,33 @@ export async function buildAll({ quiet = false } = {}) {
       if (r.status !== 0) throw new Error("web build failed");
     }
   }
-  const outfile = join(root, "apps/server/dist/main.js");
+  await buildServer();
+  log(`built ${join(root, "apps/server/dist/main.js")}`);
+  await buildAgent();
+  log(`built ${join(root, "apps/agent/dist/main.js")}`);
+}
+
+/** Inline our own TypeScript packages; load everything from npm at run time. */
+const externalNpmPackages = {
+  name: "external-npm-packages",
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith("@tutor/") ? undefined : { path: args.path, external: true }));
+  },
+};
+
+const nodeBundle = { bundle: true, platform: "node", format: "esm", target: "node20", sourcemap: true, logLevel: "warning", plugins: [externalNpmPackages] };
+
+export async function buildServer() {
+  await build({ ...nodeBundle, entryPoints: [join(root, "apps/server/src/main.ts")], outfile: join(root, "apps/server/dist/main.js") });
+}
+
+/** The LiveKit agent: the worker and the job module it forks per room, side by side in apps/agent/dist. */
+export async function buildAgent() {
   await build({
-    entryPoints: [join(root, "apps/server/src/main.ts")],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    sourcemap: true,
-    logLevel: "warning",
-    plugins: [
-      {
-        name: "external-npm-packages",
-        setup(b) {
-          // Inline our own TypeScript packages; load everything from npm at run time.
-          b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith("@tutor/") ? undefined : { path: args.path, external: true }));
-        },
-      },
-    ],
+    ...nodeBundle,
+    entryPoints: [join(root, "apps/agent/src/main.ts"), join(root, "apps/agent/src/job.ts")],
+    outdir: join(root, "apps/agent/dist"),
   });
-  log(`built ${outfile}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

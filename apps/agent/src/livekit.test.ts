@@ -21,7 +21,7 @@ import {
   type FakeStt,
 } from "@tutor/testkit";
 import { FAST_MODEL, MAIN_MODEL, startTestServer, type TestServer } from "@tutor/server/test-helpers";
-import { DEV_KEY, DEV_SECRET, Student, liveKitServerOrSkip, startAgent, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+import { DEV_KEY, DEV_SECRET, Student, childCommands, liveKitServerOrSkip, startAgent, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
 
 const bin = liveKitServerOrSkip();
 const speech = requireSpeechTools();
@@ -139,6 +139,12 @@ describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
     const r = await liveKitToken("not-a-token");
     expect(r.status).toBe(401);
     expect(r.body.error?.code).toBe("unauthenticated");
+  });
+
+  it("runs rooms in job processes without LiveKit's end-of-turn model process (about 350 MB it would never use)", async () => {
+    const children = childCommands(agent.pid);
+    expect(children.some((c) => c.includes("job_proc_lazy_main"))).toBe(true);
+    expect(children.filter((c) => c.includes("inference_proc"))).toEqual([]);
   });
 
   it("answers a text question over the data channel: streamed deltas, the answer, then speech", async () => {

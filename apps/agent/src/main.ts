@@ -6,7 +6,7 @@ import { realpathSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AgentServer, ServerOptions, initializeLogger } from "@livekit/agents";
+import { AgentServer, InferenceRunner, ServerOptions, initializeLogger } from "@livekit/agents";
 import { ConfigError, LIVEKIT_AGENT_NAME, createLogger, loadConfig, readEnv, type Config } from "@tutor/server";
 
 export interface WorkerSettings {
@@ -30,7 +30,25 @@ const LIVEKIT_TARGET_LOAD = 0.7;
 /** The job module next to this one: ./job.ts under tsx, ./job.js in the esbuild bundle. */
 export const JOB_MODULE = fileURLToPath(new URL(`./job${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
+/** The method name under which @livekit/agents registers its local end-of-turn model. */
+const LIVEKIT_EOT_RUNNER = "lk_eot_audio";
+
+/**
+ * @livekit/agents 1.9 starts a shared inference process for its end-of-turn
+ * model whenever the native binding loads (~350 MB resident, a 138 MB model
+ * loaded at start). Turn-taking here is the core's VAD segmenter, so that
+ * process would never be asked anything: keep the runner from registering.
+ */
+function withoutLocalTurnDetector(): void {
+  const runners = InferenceRunner.registeredRunners;
+  delete runners[LIVEKIT_EOT_RUNNER];
+  InferenceRunner.registeredRunners = new Proxy(runners, {
+    set: (target, key, value) => (key === LIVEKIT_EOT_RUNNER ? true : Reflect.set(target, key, value)),
+  });
+}
+
 export function createWorker(livekit: NonNullable<Config["livekit"]>, settings: WorkerSettings = WORKER_DEFAULTS): AgentServer {
+  withoutLocalTurnDetector();
   return new AgentServer(
     new ServerOptions({
       agent: JOB_MODULE,

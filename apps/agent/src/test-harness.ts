@@ -35,6 +35,12 @@ export function findLiveKitServer(): string | undefined {
   return candidates.find(isLiveKit);
 }
 
+/** Command lines of a process's children. */
+export function childCommands(pid: number): string[] {
+  const r = spawnSync("ps", ["-o", "args=", "--ppid", String(pid)], { encoding: "utf8" });
+  return r.stdout.split("\n").filter(Boolean);
+}
+
 /** The binary, or undefined to skip; under REQUIRE_SERVICES=1 a missing server is an error. */
 export function liveKitServerOrSkip(): string | undefined {
   const bin = findLiveKitServer();
@@ -127,6 +133,7 @@ async function waitUntil<T>(probe: () => Promise<T | undefined>, timeoutMs: numb
 }
 
 export interface AgentProcess {
+  pid: number;
   output(): string;
   stop(): Promise<void>;
 }
@@ -155,7 +162,7 @@ export async function startAgent(env: Record<string, string>, args: string[] = [
     throw err;
   }
   exited.catch(() => undefined);
-  return { output: () => log, stop: () => stopChild(child, 15_000) };
+  return { pid: child.pid!, output: () => log, stop: () => stopChild(child, 15_000) };
 }
 
 type Msg = ServerMessage & Record<string, unknown>;

@@ -22,6 +22,8 @@ export const LIVEKIT_DEFAULTS = {
   joinWindowSeconds: 120,
   /** Grace period for the student to come back after a network drop. */
   departureTimeoutSeconds: 20,
+  /** A LiveKit API call that takes longer fails the request (503) instead of hanging it. */
+  apiTimeoutSeconds: 10,
 } as const;
 
 /** Set by the server as the dispatch's metadata: who the agent in this room serves. */
@@ -60,7 +62,10 @@ export function apiUrl(url: string): string {
 }
 
 export function createLiveKitRooms(settings: LiveKitSettings, now: () => number = Date.now): LiveKitRooms {
-  const rooms = new RoomServiceClient(apiUrl(settings.url), settings.apiKey, settings.apiSecret);
+  const rooms = new RoomServiceClient(apiUrl(settings.url), settings.apiKey, settings.apiSecret, {
+    requestTimeout: LIVEKIT_DEFAULTS.apiTimeoutSeconds,
+    failover: false,
+  });
   return {
     async open(auth) {
       const ttl = LIVEKIT_DEFAULTS.joinWindowSeconds;
