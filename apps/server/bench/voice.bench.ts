@@ -239,6 +239,7 @@ export default async function run(): Promise<BenchResult[]> {
     }
     const windowMs = VOICE_DEFAULTS.minSilenceMs;
     const frameMs = 512 / 16;
+    const countedMs = Math.ceil(windowMs / frameMs) * frameMs;
 
     // ---------------------------------------------------------------- 2. sentence complete -> web_tts
     const chunks = SENTENCES.join("").match(/\S+\s*/g)!;
@@ -283,22 +284,27 @@ export default async function run(): Promise<BenchResult[]> {
     return [
       {
         title: "Voice: end of speech → transcription request sent (WebSocket, real-time 20 ms frames, production bundle)",
-        columns: ["path", "runs", "p50 ms", "max ms", "beyond the silence window p50 ms", "beyond the silence window max ms"],
+        columns: ["path", "runs", "p50 ms", "max ms", "beyond 1.0 s p50 ms", "beyond 1.0 s max ms", `beyond the counted window (${countedMs} ms) p50 ms`],
         rows: [
-          ["silence window alone (the floor; config)", "—", windowMs, windowMs, 0, 0],
-          ["same WAV POSTed straight to the STT server (baseline)", RUNS, f1(pct(bare, 50)), f1(Math.max(...bare)), "—", "—"],
-          ["last voiced frame sent → server's upload arrives (ours)", RUNS, f1(pct(delays, 50)), f1(Math.max(...delays)), f1(pct(delays, 50) - windowMs), f1(Math.max(...delays) - windowMs)],
-          [
-            "frame ending the detector's last speech frame sent → upload arrives (ours)",
+          ["silence window alone (the floor; config)", "—", windowMs, windowMs, 0, 0, "—"],
+          ["same WAV POSTed straight to the STT server (baseline)", RUNS, f1(pct(bare, 50)), f1(Math.max(...bare)), "—", "—", "—"],
+          ...(
+            [
+              ["last voiced frame sent → server's upload arrives (ours)", delays],
+              ["frame ending the detector's last speech frame sent → upload arrives (ours)", afterDetector],
+            ] as const
+          ).map(([label, xs]) => [
+            label,
             RUNS,
-            f1(pct(afterDetector, 50)),
-            f1(Math.max(...afterDetector)),
-            f1(pct(afterDetector, 50) - windowMs),
-            f1(Math.max(...afterDetector) - windowMs),
-          ],
+            f1(pct(xs, 50)),
+            f1(Math.max(...xs)),
+            f1(pct(xs, 50) - windowMs),
+            f1(Math.max(...xs) - windowMs),
+            f1(pct(xs, 50) - countedMs),
+          ]),
         ],
         notes: [
-          `Target: silence window (${windowMs} ms) + ≤ 30 ms. The window is counted in whole ${frameMs} ms detector frames (${Math.ceil(windowMs / frameMs)} frames = ${Math.ceil(windowMs / frameMs) * frameMs} ms), which is ${Math.ceil(windowMs / frameMs) * frameMs - windowMs} ms of the overhead; the rest is frame transport, scoring in the VAD worker, WAV encoding and the HTTP upload (compare the baseline). The vocabulary hint is fetched when the student starts talking, so it is not on this path.`,
+          `Target: silence window (${windowMs} ms) + ≤ 30 ms. The window is counted in whole ${frameMs} ms detector frames (${countedMs / frameMs} frames = ${countedMs} ms), which is ${countedMs - windowMs} ms of the overhead; the rest is frame transport, scoring in the VAD worker, WAV encoding and the HTTP upload (compare the baseline). The vocabulary hint is fetched when the student starts talking, so it is not on this path.`,
           "Each question is its own audio_start … audio_end stream; the first is a warm-up and not counted.",
           "Last voiced frame: the 20 ms frame holding the last 10 ms block louder than -40 dBFS of the espeak-ng question.",
           `For this question the detector's last speech frame ends ${Math.round(detectorEndMs - (400 + lastVoiced / 16))} ms after the last voiced sample (the word's decaying tail).`,
