@@ -32,8 +32,8 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Build apps/web/dist unless it is newer than every source file. */
-export function ensureWebBuilt(): void {
+/** Build apps/web/dist unless it is newer than every source file (`force`: always). */
+export function ensureWebBuilt(force = false): void {
   const index = join(WEB_DIR, "dist", "index.html");
   const sources = Math.max(
     newestMtime(join(WEB_DIR, "src")),
@@ -41,10 +41,12 @@ export function ensureWebBuilt(): void {
     statSync(join(WEB_DIR, "index.html")).mtimeMs,
     statSync(join(WEB_DIR, "vite.config.ts")).mtimeMs,
   );
-  if (existsSync(index) && statSync(index).mtimeMs > sources) return;
+  if (!force && existsSync(index) && statSync(index).mtimeMs > sources) return;
   execFileSync(process.execPath, [join(REPO_DIR, "node_modules", "vite", "bin", "vite.js"), "build", "--logLevel", "warn"], {
     cwd: WEB_DIR,
     stdio: "inherit",
+    // vitest sets NODE_ENV=test, which would bundle React's development build.
+    env: { ...process.env, NODE_ENV: "production" },
   });
 }
 

@@ -1,6 +1,6 @@
 // The open conversation: stored messages, the answer streaming in, the
 // composer. Keeps the view pinned to the bottom unless the student scrolled up.
-import { useCallback, useEffect, useLayoutEffect, useRef, useState, type RefObject } from "react";
+import { startTransition, useCallback, useEffect, useLayoutEffect, useRef, useState, type RefObject } from "react";
 import type { Message } from "@tutor/protocol";
 import { selectStream, type State } from "../state/reducer.js";
 import { useApp, useAppState, useSpeech } from "../state/context.js";
@@ -10,7 +10,6 @@ import { MODE_LABEL } from "./Sidebar.js";
 
 const EMPTY: Message[] = [];
 const FIRST_SLICE = 16;
-const NEXT_SLICE = 4;
 
 const EXAMPLES: Record<State["mode"], string[]> = {
   teacher: [
@@ -65,8 +64,8 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
 
   const messages = current?.messages ?? EMPTY;
 
-  // A long conversation shows its latest messages at once and adds the older
-  // ones in small slices, so opening it never blocks the page for long.
+  // A long conversation shows its latest messages at once and renders the
+  // older ones in the background, so opening it never blocks the page for long.
   const convKey = current?.id ?? null;
   const [win, setWin] = useState<{ id: string | null; from: number }>({ id: null, from: 0 });
   let from = win.from;
@@ -76,8 +75,8 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
   }
   useEffect(() => {
     if (from <= 0) return;
-    const t = setTimeout(() => setWin((w) => ({ ...w, from: Math.max(0, w.from - NEXT_SLICE) })), 0);
-    return () => clearTimeout(t);
+    // A transition renders the rest in small time slices and yields to input and painting.
+    startTransition(() => setWin((w) => ({ ...w, from: 0 })));
   }, [from]);
 
   // One flat keyed list: the streaming answer turns into its stored message in place.
@@ -108,7 +107,8 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
     const el = scroller.current;
     if (!el) return;
     const reduce = window.matchMedia?.("(prefers-reduced-motion: reduce)").matches;
-    el.scrollTo({ top: el.scrollHeight, behavior: smooth && !reduce ? "smooth" : "auto" });
+    if (smooth && !reduce) el.scrollTo({ top: el.scrollHeight, behavior: "smooth" });
+    else el.scrollTop = el.scrollHeight;
   };
   // While text streams in, follow it once per frame: reading scrollHeight forces a
   // layout, and inside requestAnimationFrame that is the layout the frame needs anyway.

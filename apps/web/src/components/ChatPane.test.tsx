@@ -1,0 +1,135 @@
+// The chat pane on the real store and controller, with the server played by
+// an in-memory socket.
+import { act, render, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { createRef } from "react";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Conversation, Message } from "@tutor/protocol";
+import { ProtocolClient } from "../protocol/client.js";
+import { SpeechOut } from "../speech/speech.js";
+import { AppController } from "../state/controller.js";
+import { AppProvider } from "../state/context.js";
+import { FakeSocket } from "../test-socket.js";
+import { ChatPane } from "./ChatPane.js";
+
+const USER = { id: "u1", username: "ada", email: null, created_at: "2026-11-24T10:00:00.000Z", last_login: null };
+
+function conversation(count: number): Conversation {
+  const messages: Message[] = Array.from({ length: count }, (_, i) => ({
+    id: `m${i}`,
+    type: i % 2 === 0 ? "user" : "ai",
+    content: i % 2 === 0 ? `Question ${i}` : `Answer ${i} about **stacks**.`,
+    timestamp: new Date(Date.parse("2026-11-24T10:00:00.000Z") + i * 1000).toISOString(),
+  }));
+  return {
+    id: "c1",
+    title: "Stacks",
+    teaching_mode: "qa",
+    created_at: messages[0]?.timestamp ?? "2026-11-24T10:00:00.000Z",
+    updated_at: messages.at(-1)?.timestamp ?? "2026-11-24T10:00:00.000Z",
+    message_count: count,
+    last_message: null,
+    messages,
+  };
+}
+
+let app: AppController;
+let sock: FakeSocket;
+
+beforeEach(async () => {
+  FakeSocket.all = [];
+  localStorage.clear();
+  localStorage.setItem("tutor.session", JSON.stringify({ token: "tok" }));
+  app = new AppController({
+    client: new ProtocolClient({ url: "ws://test/ws", WebSocketImpl: FakeSocket as unknown as typeof WebSocket }),
+    // No speechSynthesis in jsdom: the app must work without it.
+    speech: new SpeechOut(undefined),
+    fetchImpl: async () => new Response("{}", { status: 404 }),
+    schedule: (fn) => queueMicrotask(fn),
+  });
+  app.start();
+  sock = FakeSocket.last;
+  sock.open();
+  const verify = sock.lastOf("auth_request");
+  sock.push({ type: "auth_response", action: "verify", success: true, user: USER, token: "tok", request_id: verify.request_id! });
+  await waitFor(() => expect(app.state.ready).toBe(true));
+});
+
+afterEach(() => app.shutdown());
+
+async function open(c: Conversation) {
+  const opening = app.openConversation(c.id);
+  sock.push({ type: "conversation_data", conversation: c, request_id: sock.lastOf("get_conversation").request_id! });
+  await opening;
+}
+
+function renderPane() {
+  return render(
+    <AppProvider controller={app}>
+      <ChatPane composerRef={createRef<HTMLTextAreaElement>()} />
+    </AppProvider>,
+  );
+}
+
+describe("chat pane", () => {
+  it("shows every message of a long conversation, the newest at once", async () => {
+    renderPane();
+    await act(() => open(conversation(200)));
+    const list = screen.getByRole("list", { name: "Messages" });
+    // The newest message is there from the first render…
+    expect(within(list).getByText(/Answer 199 about/)).toBeInTheDocument();
+    // …and the oldest arrive without blocking.
+    await waitFor(() => expect(list.querySelectorAll("li.message")).toHaveLength(200));
+    expect(list.querySelector("li.message")?.textContent).toContain("Question 0");
+  });
+
+  it("turns the streaming answer into the stored one without rebuilding what was shown", async () => {
+    renderPane();
+    await act(() => open(conversation(2)));
+    act(() => {
+      sock.push({ type: "ai_response_delta", conversation_id: "c1", message_id: "a9", delta: "## Stacks\n\nA stack is " });
+    });
+    const heading = await screen.findByRole("heading", { level: 2, name: "Stacks" });
+    expect(heading.closest("li")).toHaveClass("message-streaming");
+    act(() => {
+      sock.push({ type: "ai_response_delta", conversation_id: "c1", message_id: "a9", delta: "last in, first out." });
+    });
+    await screen.findByText("A stack is last in, first out.");
+    act(() => {
+      sock.push({ type: "ai_response", conversation_id: "c1", message_id: "a9", text: "## Stacks\n\nA stack is last in, first out.", model: "m" });
+    });
+    await waitFor(() => expect(heading.closest("li")).not.toHaveClass("message-streaming"));
+    expect(screen.getByRole("heading", { level: 2, name: "Stacks" })).toBe(heading);
+  });
+
+  it("keeps the question box enabled only while connected, and says why", async () => {
+    renderPane();
+    await act(() => open(conversation(2)));
+    const box = screen.getByLabelText("Your question");
+    expect(box).toBeEnabled();
+    act(() => sock.drop());
+    expect(box).toBeDisabled();
+    expect(screen.getByText("Not connected to the server. Reconnecting…")).toBeInTheDocument();
+  });
+
+  it("sends on Enter, breaks the line on Shift+Enter", async () => {
+    const user = userEvent.setup();
+    renderPane();
+    await act(() => open(conversation(2)));
+    const box = screen.getByLabelText("Your question");
+    await user.type(box, "line one{Shift>}{Enter}{/Shift}line two");
+    expect(box).toHaveValue("line one\nline two");
+    expect(sock.sent.filter((m) => m.type === "text_input")).toHaveLength(0);
+    await user.type(box, "{Enter}");
+    expect(sock.lastOf("text_input").text).toBe("line one\nline two");
+    expect(box).toHaveValue("");
+  });
+
+  it("asks without speech when the browser cannot speak", async () => {
+    const user = userEvent.setup();
+    renderPane();
+    await act(() => open(conversation(2)));
+    await user.type(screen.getByLabelText("Your question"), "What is a queue?{Enter}");
+    expect(sock.lastOf("text_input").speak).toBe(false);
+  });
+});
