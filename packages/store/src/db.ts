@@ -3,7 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import SqliteDatabase from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Generated, type Migration } from "kysely";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Generated, type Migration, type SqliteDialectConfig } from "kysely";
 import pg from "pg";
 import { silentLogger, type Logger } from "@tutor/core";
 import type { MessageType, TeachingMode } from "@tutor/protocol";
@@ -226,7 +226,33 @@ export function connect(options: OpenOptions): { db: Kysely<Database>; dialect: 
   file.pragma("synchronous = NORMAL");
   file.pragma("foreign_keys = ON");
   file.pragma("busy_timeout = 5000");
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) }), dialect: "sqlite" };
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(file) }) }), dialect: "sqlite" };
+}
+
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Kysely prepares every query anew; preparing costs about as much as running
+ * our small indexed queries. The app issues a few dozen distinct SQL strings,
+ * so keep their prepared statements (least recently used out first). SQLite
+ * re-prepares a cached statement by itself after a schema change.
+ */
+function withStatementCache(file: SqliteDatabase.Database): SqliteDialectConfig["database"] {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => file.close(),
+    prepare(sqlText: string) {
+      let stmt = cache.get(sqlText);
+      if (stmt) {
+        cache.delete(sqlText); // re-insert: most recently used last
+      } else {
+        stmt = file.prepare(sqlText);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(sqlText, stmt);
+      return stmt;
+    },
+  };
 }
 
 const TIMESTAMPTZ = 1184;
