@@ -4,6 +4,7 @@
 declare const window: object;
 declare const document: {
   documentElement: { scrollWidth: number };
+  querySelector(selector: string): { getBoundingClientRect(): { top: number; bottom: number } } | null;
   activeElement: { getAttribute(name: string): string | null } | null;
 };
 declare const localStorage: { getItem(key: string): string | null };

@@ -345,6 +345,14 @@ describe.skipIf(!available)("the student's flow in Chromium", () => {
     await ask(page, "What is recursion in programming?");
     await page.locator(".message-ai:not(.message-streaming)", { hasText: "That is the whole idea." }).waitFor({ timeout: 30_000 });
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    // The view followed the answer to its end.
+    const lastLineVisible = () =>
+      page.evaluate(() => {
+        const scroller = document.querySelector("#chat-scroll")!.getBoundingClientRect();
+        const answer = document.querySelector("li.message-ai:last-of-type .markdown > :last-child")!.getBoundingClientRect();
+        return answer.bottom <= scroller.bottom + 1 && answer.top >= scroller.top;
+      });
+    await eventually(lastLineVisible).toBe(true);
     await screenshot(page, "11-mobile-chat");
     await page.getByRole("button", { name: "Conversations" }).click();
     const row = page.locator("[data-conversation]").first();

@@ -96,10 +96,28 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
       />,
     );
   }
+  // Content can also grow after its render (a code block highlighted late, a
+  // message laid out when it comes into view): follow that too while pinned.
+  const content = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = content.current;
+    if (!el || typeof ResizeObserver === "undefined") return;
+    const ro = new ResizeObserver(() => {
+      if (pinned.current && scroller.current) scroller.current.scrollTop = scroller.current.scrollHeight;
+    });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+
+  // Only the student scrolling up unpins the view; content growing below (and the
+  // browser's scroll anchoring reacting to it) must not.
+  const lastTop = useRef(0);
   const onScroll = () => {
     const el = scroller.current;
     if (!el) return;
-    pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+    if (el.scrollHeight - el.scrollTop - el.clientHeight < 80) pinned.current = true;
+    else if (el.scrollTop < lastTop.current - 1) pinned.current = false;
+    lastTop.current = el.scrollTop;
     if (pinned.current) setShowJump(false);
   };
 
@@ -164,7 +182,7 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
         </span>
       </div>
       <div ref={scroller} onScroll={onScroll} className="relative min-h-0 flex-1 overflow-y-auto" tabIndex={-1} id="chat-scroll">
-        <div className="mx-auto w-full max-w-3xl px-3 py-4 sm:px-6">
+        <div ref={content} className="mx-auto w-full max-w-3xl px-3 py-4 sm:px-6">
           {loading && messages.length === 0 ? (
             <p role="status" className="py-8 text-center text-sm text-slate-500 dark:text-slate-400">
               Loading conversation…
