@@ -6,9 +6,10 @@
 // Baseline in the same run: the bare OpenAI-compatible adapter streaming the
 // same answers from the same fake server, without our server in between.
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
@@ -118,7 +119,13 @@ function turn(conn: Conn, n: number, fresh: boolean, errors: { count: number; sa
   });
 }
 
-async function serverLevel(wsUrl: string, sessions: number, totalTurns: number, run: string) {
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+async function serverLevel(wsUrl: string, serverPid: number, sessions: number, totalTurns: number, run: string) {
   const conns: Conn[] = [];
   for (let i = 0; i < sessions; i += 20) {
     conns.push(...(await Promise.all(Array.from({ length: Math.min(20, sessions - i) }, (_, k) => openSession(wsUrl, i + k, run)))));
@@ -129,6 +136,7 @@ async function serverLevel(wsUrl: string, sessions: number, totalTurns: number, 
   errors.count = 0;
   const ttfd: number[] = [];
   let next = 0;
+  const cpu0 = cpuSeconds(serverPid);
   const started = performance.now();
   await Promise.all(
     conns.map(async (c) => {
@@ -136,8 +144,9 @@ async function serverLevel(wsUrl: string, sessions: number, totalTurns: number, 
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpuMsPerTurn = ((cpuSeconds(serverPid) - cpu0) * 1000) / totalTurns;
   for (const c of conns) c.ws.close();
-  return { tps: totalTurns / seconds, ttfd: ttfd.filter(Number.isFinite).sort((a, b) => a - b), errors };
+  return { tps: totalTurns / seconds, ttfd: ttfd.filter(Number.isFinite).sort((a, b) => a - b), errors, cpuMsPerTurn };
 }
 
 async function adapterLevel(fake: FakeLlm, concurrency: number, total: number) {
@@ -172,10 +181,10 @@ export default async function run(): Promise<BenchResult> {
     const wsUrl = url.replace("http", "ws") + "/ws";
     for (const { sessions, turns } of LEVELS) {
       const base = await adapterLevel(fake, sessions, turns);
-      const srv = await serverLevel(wsUrl, sessions, turns, `${Date.now().toString(36)}_${sessions}`);
+      const srv = await serverLevel(wsUrl, child.pid!, sessions, turns, `${Date.now().toString(36)}_${sessions}`);
       const b50 = pct(base.ttft, 50);
       rows.push(
-        [`${sessions} sessions`, "bare adapter → fake LLM (baseline)", turns, base.tps.toFixed(0), ms(b50), ms(pct(base.ttft, 99)), "—", "—", 0],
+        [`${sessions} sessions`, "bare adapter → fake LLM (baseline)", turns, base.tps.toFixed(0), ms(b50), ms(pct(base.ttft, 99)), "—", "—", "—", 0],
         [
           `${sessions} sessions`,
           "WebSocket → our server → fake LLM",
@@ -185,6 +194,7 @@ export default async function run(): Promise<BenchResult> {
           ms(pct(srv.ttfd, 99)),
           ms(pct(srv.ttfd, 50) - b50),
           ms(pct(srv.ttfd, 99) - b50),
+          srv.cpuMsPerTurn.toFixed(2),
           srv.errors.count,
         ],
       );
@@ -198,12 +208,13 @@ export default async function run(): Promise<BenchResult> {
   }
   return {
     title: "Text turns over the WebSocket (fake LLM answering instantly, SQLite persistence)",
-    columns: ["load", "path", "turns", "turns/s", "first delta p50 ms", "first delta p99 ms", "server overhead p50 ms", "server overhead p99 ms", "errors"],
+    columns: ["load", "path", "turns", "turns/s", "first delta p50 ms", "first delta p99 ms", "server overhead p50 ms", "server overhead p99 ms", "server CPU ms/turn", "errors"],
     rows,
     notes: [
       "Each turn: store the question, topic guard (tier 1), stream a 60-word answer in 20 chunks with web_tts sentences, store the answer, send conversation_data; a fresh conversation every 5th turn.",
       "Server overhead = time from sending text_input to the first ai_response_delta, minus the baseline's median time to first token for the same fake LLM at the same concurrency (the LLM's own time to first token as a client sees it).",
-      "Server: the production bundle in its own process (LOG_LEVEL=info, logs discarded); this process runs the fake LLM and the clients, on the same 2 cores.",
+      "Server: the production bundle in its own process (LOG_LEVEL=info, logs discarded); this process runs the fake LLM and the clients, on the same 2 cores. Server CPU ms/turn (user + system, from /proc) is the figure least disturbed by that sharing: 1000 / it is the turns/s one core could serve.",
+      `Load average when the run ended: ${loadavg().map((l) => l.toFixed(1)).join(", ")}.`,
       ...notes,
     ],
   };
