@@ -25,7 +25,12 @@ export async function buildAll({ quiet = false } = {}) {
     const sources = Math.max(newest(join(web, "src")), newest(join(web, "index.html")), newest(join(web, "public")), newest(join(root, "packages/protocol/src")));
     if (force || !existsSync(built) || statSync(built).mtimeMs < sources) {
       log("building the web app…");
-      const r = spawnSync(process.execPath, [join(root, "node_modules/vite/bin/vite.js"), "build", "--logLevel", "warn"], { cwd: web, stdio: "inherit" });
+      const r = spawnSync(process.execPath, [join(root, "node_modules/vite/bin/vite.js"), "build", "--logLevel", "warn"], {
+        cwd: web,
+        stdio: "inherit",
+        // A NODE_ENV inherited from a test runner would bundle React's development build.
+        env: { ...process.env, NODE_ENV: "production" },
+      });
       if (r.status !== 0) throw new Error("web build failed");
     }
   }
