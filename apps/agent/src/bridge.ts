@@ -63,6 +63,9 @@ export class RoomBridge {
     });
     this.#session = session;
     this.#voice = deps.voice !== undefined;
+    // "Signed in, ready": the student's cue to start sending. LiveKit announces a participant that
+    // publishes nothing (this agent) up to 3 s late, so its arrival is no good as that cue.
+    this.send({ type: "auth_response", action: "verify", success: true, user: user.user, expires_at: user.expires_at });
     for (const bytes of this.#early.splice(0)) this.#deliver(bytes);
     for (const pub of student.trackPublications.values()) {
       if (pub.track) this.#onTrack(pub.track, pub, student);

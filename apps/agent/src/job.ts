@@ -32,6 +32,7 @@ export default defineAgent<ProcData>({
   },
 
   entry: async (ctx: JobContext<ProcData>) => {
+    const entered = performance.now();
     const { app, logger: procLog } = ctx.proc.userData;
     const log = procLog.child({ room: ctx.job.room?.name ?? "", job: ctx.job.id });
 
@@ -53,6 +54,7 @@ export default defineAgent<ProcData>({
       await app.store.close();
     });
     await ctx.connect(undefined, AutoSubscribe.AUDIO_ONLY);
+    log.info({ event: "room_joined", connect_ms: Math.round(performance.now() - entered) }, "joined the room");
 
     const student = await waitForStudent(ctx, identity, Date.parse(meta.data.join_by));
     if (!student) {

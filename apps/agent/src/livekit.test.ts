@@ -192,13 +192,14 @@ describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
     expect(list.conversations).toEqual([]);
   });
 
-  it("serves the user the room was made for without an auth_request", async () => {
+  it("serves the user the room was made for without an auth_request, and says so first", async () => {
     const { student, userId } = await joinedStudent();
+    // The first message is the ready signal: who this room serves.
+    expect(student.messages[0]).toMatchObject({ type: "auth_response", action: "verify", success: true, user: { id: userId } });
     const created = await student.request({ type: "new_conversation", teaching_mode: "teacher" }, "conversation_data");
     expect((created.conversation as { id: string }).id).toBeTruthy();
     const list = await student.request({ type: "list_conversations" }, "conversations_list");
     expect((list.conversations as unknown[]).length).toBe(1);
-    expect(userId).toBeTruthy();
   });
 
   it("stops the answer when the student cancels (barge-in over the data channel)", async () => {
@@ -266,19 +267,21 @@ describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
       stt.reset();
       stt.script(sttBehave.reply(QUESTION));
       fake.script(MAIN_MODEL, behave.reply(BST_ANSWER, { chunkDelayMs: 5 }));
+      const from = student.messages.length;
       await student.openMic();
       await student.speak(concatAudio(silence(400), question, silence(1_400)));
-      const answer = await student.waitFor((m) => m.type === "ai_response", 60_000);
-      await student.waitFor((m) => m.type === "conversation_data", 30_000);
+      const answer = await student.waitFor((m) => m.type === "ai_response", 60_000, from);
+      await student.waitFor((m) => m.type === "conversation_data", 30_000, from);
 
-      const types = student.messages.map((m) => m.type);
+      const turn = student.messages.slice(from);
+      const types = turn.map((m) => m.type);
       expect(types[0]).toBe("transcription");
-      expect(student.messages[0]).toMatchObject({ text: QUESTION, final: true });
+      expect(turn[0]).toMatchObject({ text: QUESTION, final: true });
       expect(types.indexOf("user_message")).toBeGreaterThan(0);
       expect(types.indexOf("ai_response_delta")).toBeGreaterThan(types.indexOf("user_message"));
       expect(types.indexOf("ai_response")).toBeGreaterThan(types.indexOf("ai_response_delta"));
       expect(answer.text).toBe(BST_ANSWER);
-      expect(student.messages.find((m) => m.type === "web_tts")?.text).toBe(
+      expect(turn.find((m) => m.type === "web_tts")?.text).toBe(
         "A binary search tree keeps smaller keys to the left and larger keys to the right.",
       );
       expect(types).not.toContain("error");

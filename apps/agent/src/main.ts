@@ -18,7 +18,12 @@ export interface WorkerSettings {
   healthPort: number;
 }
 
-export const WORKER_DEFAULTS: WorkerSettings = { maxRooms: 4 * availableParallelism(), idleProcesses: 1, healthPort: 8081 };
+export const WORKER_DEFAULTS: WorkerSettings = {
+  maxRooms: 4 * availableParallelism(),
+  // The library's production default. Processes are wired one at a time, so these are what a burst of students gets at once.
+  idleProcesses: Math.min(availableParallelism(), 4),
+  healthPort: 8081,
+};
 
 /**
  * LiveKit's default agent target load: the server stops offering rooms to a

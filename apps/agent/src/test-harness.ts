@@ -8,10 +8,13 @@ import { createSocket } from "node:dgram";
 import { createServer } from "node:net";
 import { homedir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { AudioFrame, AudioSource, LocalAudioTrack, ParticipantKind, Room, RoomEvent, TrackPublishOptions, TrackSource, type RemoteParticipant } from "@livekit/rtc-node";
 import { LIVEKIT_TOPIC, type ServerMessage } from "@tutor/protocol";
 
 const AGENT_MAIN = resolve(import.meta.dirname, "main.ts");
+const AGENT_BUNDLE = resolve(import.meta.dirname, "../dist/main.js");
+const BUILD_SCRIPT = pathToFileURL(resolve(import.meta.dirname, "../../../scripts/build.mjs")).href;
 export const DEV_KEY = "devkey";
 export const DEV_SECRET = "secret";
 
@@ -138,9 +141,21 @@ export interface AgentProcess {
   stop(): Promise<void>;
 }
 
-/** Our worker as `npm run agent` runs it (under tsx), registered once this resolves. */
-export async function startAgent(env: Record<string, string>, args: string[] = []): Promise<AgentProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", AGENT_MAIN, ...args], {
+/**
+ * Our worker, registered once this resolves: from the sources under tsx
+ * (tests), or as `npm run agent` runs it, from the esbuild bundle (`bundle`,
+ * built first; benchmarks, since tsx makes every job process slower to start).
+ */
+export async function startAgent(env: Record<string, string>, args: string[] = [], opts: { bundle?: boolean } = {}): Promise<AgentProcess> {
+  let command = ["--import", "tsx", AGENT_MAIN];
+  if (opts.bundle) {
+    const build = spawnSync(process.execPath, ["--input-type=module", "-e", `await (await import(${JSON.stringify(BUILD_SCRIPT)})).buildAgent()`], {
+      encoding: "utf8",
+    });
+    if (build.status !== 0) throw new Error(`building the agent failed:\n${build.stderr}`);
+    command = ["--enable-source-maps", AGENT_BUNDLE];
+  }
+  const child = spawn(process.execPath, [...command, ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -199,12 +214,15 @@ export class Student {
     await this.room.connect(url, token, { autoSubscribe: true, dynacast: false });
   }
 
-  /** Joins and waits for the tutor agent to be in the room (clients send once it is). */
-  async join(url: string, token: string, timeoutMs = 60_000): Promise<RemoteParticipant> {
+  /** Joins and waits until the tutor is ready: its `auth_response` (clients send once it came). */
+  async join(url: string, token: string, timeoutMs = 60_000): Promise<Msg> {
     await this.connect(url, token);
-    const agent = await waitUntil(async () => [...this.room.remoteParticipants.values()].find((p) => p.kind === ParticipantKind.AGENT), timeoutMs);
-    if (!agent) throw new Error("the tutor agent did not join the room");
-    return agent;
+    return this.waitFor((m) => m.type === "auth_response", timeoutMs);
+  }
+
+  /** The tutor agent's participant, once LiveKit has announced it. */
+  agent(): RemoteParticipant | undefined {
+    return [...this.room.remoteParticipants.values()].find((p) => p.kind === ParticipantKind.AGENT);
   }
 
   async sendRaw(data: string | Uint8Array): Promise<void> {
