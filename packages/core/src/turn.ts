@@ -2,7 +2,7 @@
 // store the question, topic guard, stream the answer with speech chunks,
 // store the answer, title the conversation. Transports only pass `emit`.
 import type { Conversation, ConversationSummary, Message, ServerMessage, TeachingMode } from "@tutor/protocol";
-import { DEFAULT_TEACHING_MODE, MAX_TEXT_CHARS } from "@tutor/protocol";
+import { DEFAULT_TEACHING_MODE, FIXED_ANSWERS, MAX_TEXT_CHARS } from "@tutor/protocol";
 import { ConversationService, NEW_CONVERSATION_TITLE, provisionalTitle } from "./conversations.js";
 import { isAbortError } from "./errors.js";
 import { TOPIC_REJECTION_TEXT, type TopicGuard } from "./guard/index.js";
@@ -24,13 +24,9 @@ export const TURN_DEFAULTS = {
   tts: { provider: "web", voice: "default", rate: 1, pitch: 1 },
 } as const;
 
-export const FALLBACK_ANSWER =
-  "Sorry — I couldn't reach the language model just now, so I can't answer this one. Please try again in a moment.";
-export const INTERRUPTED_NOTE = "\n\n*(The answer was interrupted before it finished. Ask me to continue.)*";
-export const NO_MODEL_ANSWER =
-  "No language model is configured on this server yet, so I can't answer. " +
-  "An administrator can set GROQ_API_KEY (Groq), or LLM_BASE_URL and LLM_MODELS (any OpenAI-compatible server), " +
-  "or LOCAL_MODEL (a GGUF file), and restart the app.";
+export const FALLBACK_ANSWER = FIXED_ANSWERS.fallback;
+export const INTERRUPTED_NOTE = FIXED_ANSWERS.interruptedNote;
+export const NO_MODEL_ANSWER = FIXED_ANSWERS.noModel;
 
 export interface TtsSettings {
   provider: string;

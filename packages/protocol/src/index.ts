@@ -438,3 +438,31 @@ export const LIVEKIT_TOPIC = "tutor";
 /** `POST /api/livekit/token`: join `room` at `url` with `token` before `expires_at`; the tutor agent is already on its way. */
 export const LiveKitToken = z.object({ url: z.string(), token: z.string(), room: z.string(), expires_at: z.string() });
 export type LiveKitToken = z.infer<typeof LiveKitToken>;
+
+// ---------------------------------------------------------------- fixed answers
+/**
+ * Answers the server writes itself and stores like any answer. Clients use
+ * them to show a stored refusal or failure distinctly after a reload, when
+ * the live `ai_response` flags are gone.
+ */
+export const FIXED_ANSWERS = {
+  topicRejection:
+    "I'm your computer science tutor, so I can only help with computing topics: programming, algorithms and data structures, " +
+    "software tools, operating systems, networks, databases, security, AI and the maths behind them. " +
+    "If your question has a computing side, try asking about that part, for example " +
+    '"How would I store my recipes in a database?" instead of asking for a recipe. What would you like to learn?',
+  fallback: "Sorry — I couldn't reach the language model just now, so I can't answer this one. Please try again in a moment.",
+  noModel:
+    "No language model is configured on this server yet, so I can't answer. " +
+    "An administrator can set GROQ_API_KEY (Groq), or LLM_BASE_URL and LLM_MODELS (any OpenAI-compatible server), and restart the app.",
+  interruptedNote: "\n\n*(The answer was interrupted before it finished. Ask me to continue.)*",
+} as const;
+
+/** The flags a stored AI message would have had live, recognised from its text. */
+export function storedAnswerFlags(content: string): { topic_rejected?: true; error?: true } {
+  if (content === FIXED_ANSWERS.topicRejection) return { topic_rejected: true };
+  if (content === FIXED_ANSWERS.fallback || content === FIXED_ANSWERS.noModel || content.endsWith(FIXED_ANSWERS.interruptedNote)) {
+    return { error: true };
+  }
+  return {};
+}

@@ -4,7 +4,7 @@ import { act, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { createRef } from "react";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Conversation, Message } from "@tutor/protocol";
+import { FIXED_ANSWERS, type Conversation, type Message } from "@tutor/protocol";
 import { ProtocolClient } from "../protocol/client.js";
 import { SpeechOut } from "../speech/speech.js";
 import { AppController } from "../state/controller.js";
@@ -100,6 +100,18 @@ describe("chat pane", () => {
     });
     await waitFor(() => expect(heading.closest("li")).not.toHaveClass("message-streaming"));
     expect(screen.getByRole("heading", { level: 2, name: "Stacks" })).toBe(heading);
+  });
+
+  it("shows a stored refusal and a stored failure distinctly after a reload", async () => {
+    const c = conversation(4);
+    c.messages[1]!.content = FIXED_ANSWERS.topicRejection;
+    c.messages[3]!.content = "Merge sort splits the list" + FIXED_ANSWERS.interruptedNote;
+    renderPane();
+    await act(() => open(c));
+    expect(await screen.findByText("Outside computing topics")).toBeInTheDocument();
+    const list = screen.getByRole("list", { name: "Messages" });
+    expect(list.querySelector(".answer-refusal")).not.toBeNull();
+    expect(list.querySelector(".answer-error")?.textContent).toContain("Merge sort splits the list");
   });
 
   it("keeps the question box enabled only while connected, and says why", async () => {

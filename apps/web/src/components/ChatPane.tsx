@@ -1,7 +1,7 @@
 // The open conversation: stored messages, the answer streaming in, the
 // composer. Keeps the view pinned to the bottom unless the student scrolled up.
 import { startTransition, useCallback, useEffect, useLayoutEffect, useRef, useState, type RefObject } from "react";
-import type { Message } from "@tutor/protocol";
+import { storedAnswerFlags, type Message } from "@tutor/protocol";
 import { selectStream, type State } from "../state/reducer.js";
 import { useApp, useAppState, useSpeech } from "../state/context.js";
 import { Composer } from "./Composer.js";
@@ -82,7 +82,7 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
   // One flat keyed list: the streaming answer turns into its stored message in place.
   const items = messages
     .slice(from)
-    .map((m) => <MessageItem key={m.id} message={m} flags={flags[m.id]} onExplain={onExplain} explainDisabled={!ready} />);
+    .map((m) => <MessageItem key={m.id} message={m} flags={flags[m.id] ?? (m.type === "ai" ? storedAnswerFlags(m.content) : undefined)} onExplain={onExplain} explainDisabled={!ready} />);
   if (stream) {
     items.push(
       <MessageItem
