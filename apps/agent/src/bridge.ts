@@ -37,6 +37,7 @@ export class RoomBridge {
   #inbox: Promise<void> = Promise.resolve();
   readonly #streams = new Set<AudioStream>();
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   /** Listens from now on (call before joining the room); messages wait until `start`. */
   constructor(room: Room, studentIdentity: string, logger: Logger) {
@@ -98,15 +99,18 @@ export class RoomBridge {
   }
 
   /** Stops listening, ends the session (a running answer stops; what was said is stored) and flushes what was queued. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#room.off(RoomEvent.DataReceived, this.#onData);
-    this.#room.off(RoomEvent.TrackSubscribed, this.#onTrack);
-    this.#room.unregisterTextStreamHandler(LIVEKIT_TOPIC);
-    for (const s of this.#streams) await s.cancel().catch(() => undefined);
-    await this.#session?.close();
-    await this.#outbox;
+  close(): Promise<void> {
+    // Every caller waits for the same end: storage may only close after the session has stored what it had.
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      this.#room.off(RoomEvent.DataReceived, this.#onData);
+      this.#room.off(RoomEvent.TrackSubscribed, this.#onTrack);
+      this.#room.unregisterTextStreamHandler(LIVEKIT_TOPIC);
+      for (const s of this.#streams) await s.cancel().catch(() => undefined);
+      await this.#session?.close();
+      await this.#outbox;
+    })();
+    return this.#closing;
   }
 
   readonly #onData = (payload: Uint8Array, participant?: RemoteParticipant, _kind?: unknown, topic?: string): void => {

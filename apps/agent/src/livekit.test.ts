@@ -214,6 +214,27 @@ describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
     expect((final.text as string).length).toBeLessThan("Recursion is a function calling itself. ".length * 40);
   });
 
+  it("keeps what was said when the student leaves in the middle of an answer", async () => {
+    const { student, bearer } = await joinedStudent();
+    const sentence = "Merge sort splits the list, sorts both halves and merges them. ";
+    fake.script(MAIN_MODEL, behave.reply(sentence.repeat(60), { chunkDelayMs: 40 }));
+    await student.send({ type: "text_input", text: "Explain merge sort slowly", teaching_mode: "qa", request_id: "left" });
+    const first = await student.waitFor((m) => m.type === "ai_response_delta", 60_000);
+    await student.waitFor((m) => m.type === "ai_response_delta" && m !== first, 30_000);
+    await student.leave();
+    const conversationId = first.conversation_id as string;
+    let messages: { type: string; content: string }[] = [];
+    for (let i = 0; i < 100 && messages.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const r = await fetch(`${srv.url}/api/conversations/${conversationId}`, { headers: { authorization: `Bearer ${bearer}` } });
+      messages = ((await r.json()) as { conversation: { messages: typeof messages } }).conversation.messages;
+    }
+    expect(messages.map((m) => m.type)).toEqual(["user", "ai"]);
+    expect(messages[1]!.content.length).toBeGreaterThan(0);
+    expect(sentence.repeat(60).startsWith(messages[1]!.content.trim().slice(0, 40))).toBe(true);
+    expect(messages[1]!.content.length).toBeLessThan(sentence.length * 60);
+  });
+
   it("delivers messages larger than one data packet (a long answer and the whole conversation) as text streams", async () => {
     const { student } = await joinedStudent();
     const long = "Dynamic programming stores the answers to overlapping subproblems. ".repeat(900); // ~60 KB
