@@ -80,6 +80,8 @@ export interface ServerOptions {
   fastModel: string;
   port?: number;
   dataDir?: string;
+  /** More environment for the server (e.g. STT_BASE_URL, LIVEKIT_URL). */
+  env?: Record<string, string>;
 }
 
 async function waitHealthy(url: string, proc: ChildProcess, out: () => string, timeoutMs = 60_000): Promise<void> {
@@ -118,6 +120,7 @@ export async function startServerProcess(opts: ServerOptions): Promise<ServerPro
         LLM_MODELS: opts.models.join(","),
         LLM_FAST_MODEL: opts.fastModel,
         LOG_LEVEL: "warn",
+        ...opts.env,
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -164,12 +167,12 @@ export interface Browser {
 }
 
 /** A fresh profile each time: nothing leaks between tests (localStorage included). */
-export async function launchBrowser(viewport = { width: 1280, height: 820 }): Promise<Browser> {
+export async function launchBrowser(viewport = { width: 1280, height: 820 }, extraArgs: string[] = []): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), "tutor-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
     viewport,
     reducedMotion: "reduce",
   });

@@ -4,6 +4,7 @@ import { useId, useLayoutEffect, useState, type FormEvent, type KeyboardEvent, t
 import type { State } from "../state/reducer.js";
 import { useApp, useAppState } from "../state/context.js";
 import { SendIcon, StopIcon } from "./icons.js";
+import { HandsFreeToggle, MicButton, VoiceBar, useVoice } from "./MicControls.js";
 
 const selectReady = (s: State) => s.ready;
 const selectConnection = (s: State) => s.connection.status;
@@ -24,6 +25,7 @@ export function Composer({ inputRef, busy, speaking, placeholder }: ComposerProp
   const max = app.maxChars;
   const [text, setText] = useState("");
   const [error, setError] = useState<string | null>(null);
+  const voice = useVoice();
   const hintId = useId();
   const errorId = useId();
 
@@ -76,6 +78,7 @@ export function Composer({ inputRef, busy, speaking, placeholder }: ComposerProp
   return (
     <form onSubmit={onSubmit} className="border-t border-slate-200 bg-white px-3 pt-2 pb-3 sm:px-6 dark:border-slate-800 dark:bg-slate-950">
       <div className="mx-auto max-w-3xl">
+        <VoiceBar />
         {busy || speaking ? (
           <div className="mb-2 flex items-center justify-center gap-3 text-sm">
             {speaking ? (
@@ -124,6 +127,7 @@ export function Composer({ inputRef, busy, speaking, placeholder }: ComposerProp
             onKeyDown={onKeyDown}
             className="max-h-[40vh] min-h-[2.5rem] flex-1 resize-none bg-transparent py-2 leading-6 outline-none placeholder:text-slate-400 disabled:cursor-not-allowed dark:placeholder:text-slate-500"
           />
+          <MicButton />
           <button
             type="submit"
             disabled={!ready || !text.trim()}
@@ -140,9 +144,16 @@ export function Composer({ inputRef, busy, speaking, placeholder }: ComposerProp
             ) : (
               <>
                 <kbd>Enter</kbd> to send · <kbd>Shift</kbd>+<kbd>Enter</kbd> for a new line
+                {voice.unavailable ? null : (
+                  <>
+                    {" "}
+                    · hold the mic or <kbd>Space</kbd> to talk
+                  </>
+                )}
               </>
             )}
           </p>
+          <HandsFreeToggle />
           {counterVisible ? (
             <p className={tooLong ? "font-medium text-red-700 dark:text-red-400" : ""}>
               {text.length.toLocaleString("en-US")} / {max.toLocaleString("en-US")}

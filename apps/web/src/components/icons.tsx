@@ -41,3 +41,10 @@ export const SlidersIcon = () => (
 export const AlertIcon = () => <Icon d={["M12 9v4", "M12 17h.01", "M10.3 3.9 1.8 18a2 2 0 0 0 1.7 3h17a2 2 0 0 0 1.7-3L13.7 3.9a2 2 0 0 0-3.4 0Z"]} />;
 export const BanIcon = () => <Icon d={["M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20Z", "M4.9 4.9l14.2 14.2"]} />;
 export const LogoutIcon = () => <Icon d={["M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4", "M16 17l5-5-5-5", "M21 12H9"]} />;
+export const MicIcon = () => (
+  <Icon d={["M12 2a3 3 0 0 0-3 3v7a3 3 0 0 0 6 0V5a3 3 0 0 0-3-3Z", "M19 10v2a7 7 0 0 1-14 0v-2", "M12 19v3"]} />
+);
+export const MicOffIcon = () => (
+  <Icon d={["M2 2l20 20", "M9 9v3a3 3 0 0 0 5.12 2.12", "M15 9.34V5a3 3 0 0 0-5.94-.6", "M17 16.95A7 7 0 0 1 5 12v-2", "M19 10v2a7 7 0 0 1-.11 1.23", "M12 19v3"]} />
+);
+export const WavesIcon = () => <Icon d={["M2 12h2", "M6 8v8", "M10 5v14", "M14 8v8", "M18 10v4", "M22 12h-2"]} />;

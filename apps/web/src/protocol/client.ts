@@ -1,29 +1,11 @@
 // The browser end of the WebSocket protocol (shared/PROTOCOL.md): one socket,
 // request ids for direct replies, keep-alive pings, reconnect with backoff.
 // It knows nothing about auth or conversations; the controller re-authenticates
-// on every `open`.
-import { serverMessages } from "@tutor/protocol";
-import type { ClientMessage, ErrorCode, ServerMessage, ServerMessageType } from "@tutor/protocol";
+// on every `open`. Microphone audio goes out as binary frames.
+import { BaseTransport, RequestError, decodeServerFrame, type AudioCarrier, type Transport } from "./transport.js";
 
-/** A client message without its request id: the client adds one. */
-export type Outgoing = ClientMessage extends infer M ? (M extends ClientMessage ? Omit<M, "request_id"> : never) : never;
-
-export type ConnectionState =
-  | { status: "idle" }
-  | { status: "connecting"; attempt: number }
-  | { status: "open" }
-  | { status: "waiting"; attempt: number; retryAt: number };
-
-/** A reply of type `error` to a request, or a request that could not get one. */
-export class RequestError extends Error {
-  constructor(
-    readonly code: ErrorCode | "not_connected" | "connection_lost" | "timeout",
-    message: string,
-  ) {
-    super(message);
-    this.name = "RequestError";
-  }
-}
+export { RequestError, decodeServerFrame } from "./transport.js";
+export type { ConnectionState, MessageListener, Outgoing, Transport } from "./transport.js";
 
 export interface ClientOptions {
   url: string;
@@ -37,50 +19,20 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
 }
 
-interface Pending {
-  resolve(msg: ServerMessage): void;
-  reject(err: RequestError): void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-type Listener<T> = (value: T) => void;
-/** `awaited`: a `request()` caller receives this reply too (and reports its errors itself). */
-export type MessageListener = (message: ServerMessage, meta: { awaited: boolean }) => void;
-
-/** Decode and validate one server frame; a frame we cannot read is dropped, not thrown. */
-export function decodeServerFrame(data: unknown): ServerMessage | null {
-  if (typeof data !== "string") return null;
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    return null;
-  }
-  if (typeof value !== "object" || value === null) return null;
-  const type = (value as { type?: unknown }).type;
-  if (typeof type !== "string" || !Object.hasOwn(serverMessages, type)) return null;
-  const parsed = serverMessages[type as ServerMessageType].safeParse(value);
-  return parsed.success ? (parsed.data as ServerMessage) : null;
-}
-
-export class ProtocolClient {
+export class ProtocolClient extends BaseTransport implements Transport {
+  readonly kind = "websocket" as const;
+  readonly audioCarrier: AudioCarrier = "frames";
   private ws: WebSocket | null = null;
-  private state: ConnectionState = { status: "idle" };
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private pongDeadline: ReturnType<typeof setTimeout> | null = null;
-  private counter = 0;
-  private readonly pending = new Map<string, Pending>();
-  private readonly messageListeners = new Set<MessageListener>();
-  private readonly stateListeners = new Set<Listener<ConnectionState>>();
-  private readonly openListeners = new Set<Listener<void>>();
   private readonly opts: Required<Omit<ClientOptions, "WebSocketImpl">> & { WebSocketImpl: typeof WebSocket };
   private running = false;
   private readonly onOnline = () => this.reconnectNow();
 
   constructor(options: ClientOptions) {
-    this.opts = {
+    const opts = {
       initialBackoffMs: 500,
       maxBackoffMs: 15_000,
       pingIntervalMs: 25_000,
@@ -89,30 +41,8 @@ export class ProtocolClient {
       WebSocketImpl: globalThis.WebSocket,
       ...options,
     };
-  }
-
-  get connection(): ConnectionState {
-    return this.state;
-  }
-
-  get isOpen(): boolean {
-    return this.state.status === "open";
-  }
-
-  onMessage(fn: MessageListener): () => void {
-    this.messageListeners.add(fn);
-    return () => this.messageListeners.delete(fn);
-  }
-
-  onState(fn: Listener<ConnectionState>): () => void {
-    this.stateListeners.add(fn);
-    return () => this.stateListeners.delete(fn);
-  }
-
-  /** Called after every successful (re)connect, before queued UI work resumes. */
-  onOpen(fn: Listener<void>): () => void {
-    this.openListeners.add(fn);
-    return () => this.openListeners.delete(fn);
+    super("r", opts.requestTimeoutMs);
+    this.opts = opts;
   }
 
   start(): void {
@@ -133,7 +63,6 @@ export class ProtocolClient {
     this.setState({ status: "idle" });
   }
 
-  /** Skip the remaining backoff (the banner's "Retry now", the browser coming online). */
   reconnectNow(): void {
     if (!this.running || this.state.status === "open" || this.state.status === "connecting") return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -141,46 +70,25 @@ export class ProtocolClient {
     this.connect();
   }
 
-  /** Send without waiting for a reply; returns the request id used. */
-  send(message: Outgoing): string {
+  protected write(json: string): void {
     const ws = this.ws;
-    if (!ws || this.state.status !== "open") {
-      throw new RequestError("not_connected", "Not connected to the server.");
-    }
-    const request_id = this.nextId();
-    ws.send(JSON.stringify({ ...message, request_id }));
-    return request_id;
+    if (!ws) throw new RequestError("not_connected", "Not connected to the server.");
+    ws.send(json);
   }
 
-  /**
-   * Send and resolve with the first reply carrying the same request id.
-   * An `error` reply rejects with its code; so does losing the connection.
-   */
-  request(message: Outgoing, timeoutMs = this.opts.requestTimeoutMs): Promise<ServerMessage> {
-    return new Promise((resolve, reject) => {
-      let rid: string;
-      try {
-        rid = this.send(message);
-      } catch (err) {
-        reject(err);
-        return;
-      }
-      const timer = setTimeout(() => {
-        this.pending.delete(rid);
-        reject(new RequestError("timeout", "The server did not answer in time."));
-      }, timeoutMs);
-      this.pending.set(rid, { resolve, reject, timer });
-    });
+  sendAudio(pcm: Int16Array): void {
+    const ws = this.ws;
+    if (!ws || this.state.status !== "open") throw new RequestError("not_connected", "Not connected to the server.");
+    // s16le on the wire; every browser platform is little-endian, so the samples' own bytes are it.
+    ws.send(pcm.byteOffset === 0 && pcm.byteLength === pcm.buffer.byteLength ? pcm.buffer : pcm.slice().buffer);
   }
 
-  private nextId(): string {
-    this.counter += 1;
-    return `r${this.counter.toString(36)}`;
+  publishMicrophone(): Promise<void> {
+    return Promise.reject(new Error("The WebSocket carries microphone audio as frames, not as a track."));
   }
 
-  private setState(state: ConnectionState): void {
-    this.state = state;
-    for (const fn of this.stateListeners) fn(state);
+  unpublishMicrophone(): Promise<void> {
+    return Promise.resolve();
   }
 
   private connect(): void {
@@ -193,13 +101,13 @@ export class ProtocolClient {
       this.scheduleRetry();
       return;
     }
+    ws.binaryType = "arraybuffer";
     this.ws = ws;
     ws.onopen = () => {
       if (this.ws !== ws) return;
       this.attempt = 0;
-      this.setState({ status: "open" });
       this.startPing();
-      for (const fn of this.openListeners) fn();
+      this.opened();
     };
     ws.onmessage = (ev: MessageEvent) => {
       if (this.ws !== ws) return;
@@ -256,14 +164,6 @@ export class ProtocolClient {
     this.retryTimer = null;
   }
 
-  private failPending(code: RequestError["code"], message: string): void {
-    for (const [rid, p] of this.pending) {
-      clearTimeout(p.timer);
-      this.pending.delete(rid);
-      p.reject(new RequestError(code, message));
-    }
-  }
-
   private handleFrame(data: unknown): void {
     const msg = decodeServerFrame(data);
     if (!msg) return;
@@ -273,16 +173,7 @@ export class ProtocolClient {
       this.pongDeadline = null;
     }
     if (msg.type === "pong") return;
-    const rid = msg.request_id;
-    const waiter = rid === undefined ? undefined : this.pending.get(rid);
-    if (waiter && rid !== undefined) {
-      this.pending.delete(rid);
-      clearTimeout(waiter.timer);
-      if (msg.type === "error") waiter.reject(new RequestError(msg.code, msg.message));
-      else waiter.resolve(msg);
-    }
-    const meta = { awaited: waiter !== undefined };
-    for (const fn of this.messageListeners) fn(msg, meta);
+    this.deliver(msg);
   }
 }
 

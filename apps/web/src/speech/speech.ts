@@ -29,6 +29,8 @@ export interface SpeechSnapshot {
   /** Voices are still being loaded (Chrome fills getVoices() asynchronously). */
   loading: boolean;
   speaking: boolean;
+  /** The answer being spoken (or next in line), while speaking. */
+  messageId: string | null;
   /** Speech is on and usable: ask the server to send `web_tts`. */
   active: boolean;
 }
@@ -153,6 +155,7 @@ export class SpeechOut {
       unavailable,
       loading: this.loading,
       speaking: this.current !== null || this.queue.length > 0,
+      messageId: this.current ? this.currentMessage : (this.queue[0]?.message_id ?? null),
       active: this.settings.enabled && unavailable === null && !this.loading,
     };
   }
@@ -166,6 +169,7 @@ export class SpeechOut {
       prev.unavailable === next.unavailable &&
       prev.loading === next.loading &&
       prev.speaking === next.speaking &&
+      prev.messageId === next.messageId &&
       prev.active === next.active &&
       prev.voices.length === next.voices.length &&
       prev.voices.every((v, i) => v.uri === next.voices[i]?.uri)

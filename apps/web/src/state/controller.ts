@@ -3,8 +3,9 @@
 // and makes sure a finished answer is fetched from storage if its stream was cut.
 import { DEFAULT_PAGE_SIZE, MAX_TEXT_CHARS, PASSWORD_MIN, PublicConfig, USERNAME_RE } from "@tutor/protocol";
 import type { AuthErrorType, ErrorCode, PublicUser, ServerMessage, TeachingMode } from "@tutor/protocol";
-import { RequestError, type ProtocolClient } from "../protocol/client.js";
-import type { SpeechOut } from "../speech/speech.js";
+import { RequestError, type Transport } from "../protocol/transport.js";
+import type { SpeechOut, SpeechSnapshot } from "../speech/speech.js";
+import { VoiceInput, type VoiceOptions } from "../voice/voice.js";
 import { readJson, writeJson } from "../lib/storage.js";
 import { createStore, type Store } from "./store.js";
 import { initialState, reducer, type Action, type State } from "./reducer.js";
@@ -94,8 +95,11 @@ function authFailure(errorType: AuthErrorType | undefined, error: string | undef
 }
 
 export interface ControllerOptions {
-  client: ProtocolClient;
+  /** The carrier of the protocol: the WebSocket, or the switch that may move to LiveKit. */
+  client: Transport;
   speech: SpeechOut;
+  /** Microphone and browser speech recognition (tests pass stand-ins for the browser APIs). */
+  voice?: VoiceOptions;
   fetchImpl?: typeof fetch;
   /** Flush streamed text once per frame; tests and benches may flush synchronously. */
   schedule?: (fn: () => void) => void;
@@ -117,8 +121,9 @@ function frameScheduler(fn: () => void): void {
 
 export class AppController {
   readonly store: Store<State, Action>;
-  readonly client: ProtocolClient;
+  readonly client: Transport;
   readonly speech: SpeechOut;
+  readonly voice: VoiceInput;
   private readonly fetchImpl: typeof fetch;
   private readonly schedule: (fn: () => void) => void;
   private readonly pollMs: number;
@@ -145,6 +150,39 @@ export class AppController {
     });
     this.client.onOpen(() => void this.onConnected());
     this.client.onMessage((msg, meta) => this.onMessage(msg, meta.awaited));
+    this.voice = new VoiceInput(
+      {
+        transport: () => this.client,
+        ready: () => this.state.ready,
+        currentConversation: () => ({ id: this.state.currentId, mode: this.state.current?.teaching_mode ?? this.state.mode }),
+        subscribe: (fn) => this.store.subscribe(fn),
+        ensureConversation: () => this.ensureConversation(),
+        ask: (text) => this.ask(text),
+        spokenTurn: (requestId, conversationId, text) => this.spokenTurn(requestId, conversationId, text),
+      },
+      opts.voice,
+    );
+    let played: Pick<SpeechSnapshot, "speaking" | "messageId"> = { speaking: false, messageId: null };
+    this.speech.subscribe(() => {
+      const snap = this.speech.getSnapshot();
+      if (snap.speaking === played.speaking && (!snap.speaking || snap.messageId === played.messageId)) return;
+      played = { speaking: snap.speaking, messageId: snap.messageId };
+      this.reportPlayback(snap);
+    });
+  }
+
+  /**
+   * Tells the server when an answer is being spoken aloud, so that its voice
+   * detector asks for sustained speech before treating the microphone (which
+   * may hear the speakers) as the student talking over the tutor.
+   */
+  private reportPlayback(snap: SpeechSnapshot): void {
+    if (!this.state.ready || this.state.config?.stt.provider !== "server") return;
+    try {
+      this.client.send({ type: "playback_state", speaking: snap.speaking, ...(snap.speaking && snap.messageId ? { message_id: snap.messageId } : {}) });
+    } catch {
+      // Not connected: the server forgets playback with the connection anyway.
+    }
   }
 
   get state(): State {
@@ -162,6 +200,7 @@ export class AppController {
 
   /** Close the connection for good (tests, benchmarks). */
   shutdown(): void {
+    this.voice.stop();
     this.client.stop();
     this.speech.silence();
   }
@@ -187,6 +226,7 @@ export class AppController {
       const parsed = PublicConfig.safeParse(await res.json());
       if (parsed.success) {
         this.dispatch({ type: "config", config: parsed.data });
+        this.voice.configure(parsed.data);
         if (!parsed.data.llm.configured) {
           this.notify("info", parsed.data.llm.message ?? "No language model is configured on the server yet.");
         }
@@ -274,6 +314,11 @@ export class AppController {
     }
     // Anything else is applied after the text that came before it.
     this.flushDeltas();
+    if (this.voice.onServerMessage(msg)) {
+      // A voice error may end a spoken turn that was shown as pending.
+      if (msg.type === "error") this.dispatch({ type: "server", message: msg });
+      return;
+    }
     switch (msg.type) {
       case "web_tts":
         this.speech.enqueue(msg);
@@ -376,6 +421,7 @@ export class AppController {
   }
 
   async signOut(): Promise<void> {
+    this.voice.stop();
     this.speech.silence();
     const wasReady = this.state.ready;
     writeJson(SESSION_KEY, null);
@@ -534,6 +580,25 @@ export class AppController {
       return `Your message is ${text.length.toLocaleString("en-US")} characters; the limit is ${this.maxChars.toLocaleString("en-US")}.`;
     }
     return this.sendTurn(text, "question", trimmed.slice(0, 200));
+  }
+
+  /** The open conversation, or a new one of the mode (voice needs to know where questions go). */
+  private async ensureConversation(): Promise<string | null> {
+    if (this.state.currentId) return this.state.currentId;
+    await this.newConversation();
+    return this.state.currentId;
+  }
+
+  /** The server heard a question and is running it: show it as asked. */
+  private spokenTurn(requestId: string | undefined, conversationId: string | undefined, text: string): void {
+    const state = this.state;
+    // A question barges in on whatever was being said.
+    this.speech.silence(Object.values(state.streams).map((s) => s.messageId));
+    const convId = state.currentId === null ? null : (conversationId ?? state.currentId);
+    this.dispatch({
+      type: "pending",
+      pending: { requestId: requestId ?? "voice", conversationId: convId, mode: state.current?.teaching_mode ?? state.mode, kind: "question", label: text.slice(0, 200), echoed: false },
+    });
   }
 
   /** An EXPLAIN chip: a hidden instruction, not stored as a student message. */
