@@ -5,6 +5,9 @@ import type { ClientMessage, ServerMessage } from "@tutor/protocol";
 export class FakeSocket {
   static all: FakeSocket[] = [];
   sent: ClientMessage[] = [];
+  /** Binary frames (microphone audio), as 16-bit samples. */
+  audio: Int16Array[] = [];
+  binaryType = "blob";
   readyState = 0;
   onopen: ((ev: unknown) => void) | null = null;
   onmessage: ((ev: { data: string }) => void) | null = null;
@@ -20,7 +23,11 @@ export class FakeSocket {
     this.readyState = 1;
     this.onopen?.({});
   }
-  send(data: string): void {
+  send(data: string | ArrayBuffer): void {
+    if (typeof data !== "string") {
+      this.audio.push(new Int16Array(data.slice(0)));
+      return;
+    }
     this.sent.push(JSON.parse(data) as ClientMessage);
   }
   close(): void {

@@ -1,7 +1,13 @@
 // Microphone samples -> what the server's voice detector takes: 16 kHz mono
 // signed 16-bit PCM in 20 ms frames. Pure code, shared by the AudioWorklet
 // (which runs it on the audio thread) and the tests.
-import { AUDIO_SAMPLE_RATE } from "@tutor/protocol";
+
+/**
+ * The protocol's AUDIO_SAMPLE_RATE, written out: this file runs inside the
+ * AudioWorklet, and importing @tutor/protocol would bundle zod into it
+ * (a test checks the two agree).
+ */
+export const AUDIO_SAMPLE_RATE = 16_000;
 
 /** 20 ms at 16 kHz: the small end of the protocol's 20–100 ms, so a barge-in is heard quickly. */
 export const FRAME_SAMPLES = AUDIO_SAMPLE_RATE / 50;

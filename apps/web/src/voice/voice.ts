@@ -244,8 +244,13 @@ export class VoiceInput {
       return;
     }
     if (gen !== this.gen) return;
+    if (this.released) {
+      // A click, not a hold: nothing was said yet.
+      this.endStream(false);
+      this.update({ status: "off", error: "Hold the microphone button (or Space) while you speak, or turn on Hands-free." });
+      return;
+    }
     this.update({ status: "listening" });
-    if (this.released) this.finish();
   }
 
   private async startServerStream(gen: number): Promise<void> {
@@ -263,6 +268,7 @@ export class VoiceInput {
       return;
     }
     this.mic = mic;
+    if (this.released) return;
     const transport = this.host.transport();
     this.carrier = transport;
     this.streamConversation = conversationId;
@@ -303,8 +309,8 @@ export class VoiceInput {
     const engine = this.snapshot.engine;
     if (engine === "browser") {
       // The final result arrives before `end`; `end` settles.
-      this.recognition?.stop();
       this.update({ status: "finishing" });
+      this.recognition?.stop();
       return;
     }
     this.endStream(true);
