@@ -86,8 +86,10 @@ export class LiveKitClient extends BaseTransport implements Transport {
     this.sdk = sdk;
     const room = new sdk.Room({ adaptiveStream: false, dynacast: false });
     this.room = room;
-    room.on(sdk.RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
-      if (topic !== LIVEKIT_TOPIC || !participant || this.room !== room) return;
+    // No check of the sender: our room holds only us and the agent, and LiveKit announces the agent up to 3 s
+    // after its first packets (its participant is then still undefined here).
+    room.on(sdk.RoomEvent.DataReceived, (payload, _participant, _kind, topic) => {
+      if (topic !== LIVEKIT_TOPIC || this.room !== room) return;
       this.receive(new TextDecoder().decode(payload));
     });
     room.registerTextStreamHandler(LIVEKIT_TOPIC, (reader) => {

@@ -70,7 +70,8 @@ class FakeRoom {
   agentSends(msg: ServerMessage) {
     const text = JSON.stringify(msg);
     const bytes = new TextEncoder().encode(text);
-    if (bytes.byteLength <= MAX_PACKET_BYTES) this.emit("dataReceived", bytes, this.agent, 0, LIVEKIT_TOPIC);
+    // No participant: LiveKit announces an agent that publishes nothing seconds after its first packets.
+    if (bytes.byteLength <= MAX_PACKET_BYTES) this.emit("dataReceived", bytes, undefined, 0, LIVEKIT_TOPIC);
     else this.textHandler?.({ readAll: async () => text }, { identity: this.agent.identity });
   }
   lastSent<T extends ClientMessage["type"]>(type: T): Extract<ClientMessage, { type: T }> {
