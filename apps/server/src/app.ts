@@ -103,7 +103,8 @@ export async function buildApp(ctx: AppContext, logger: Pino): Promise<BuiltApp>
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
-        connectSrc: ["'self'", "ws:", "wss:", ...(ctx.config.livekit ? [ctx.config.livekit.url] : [])],
+        // livekit-client speaks ws(s):// to the room and http(s):// to the same host for its checks.
+        connectSrc: ["'self'", "ws:", "wss:", ...(ctx.config.livekit ? liveKitOrigins(ctx.config.livekit.url) : [])],
         imgSrc: ["'self'", "data:"],
         styleSrc: ["'self'", "'unsafe-inline'"],
         scriptSrc: ["'self'"],
@@ -391,6 +392,12 @@ export async function buildApp(ctx: AppContext, logger: Pino): Promise<BuiltApp>
   });
 
   return { app, sessions };
+}
+
+function liveKitOrigins(url: string): string[] {
+  const u = new URL(url);
+  const secure = u.protocol === "wss:" || u.protocol === "https:";
+  return [`${secure ? "wss" : "ws"}://${u.host}`, `${secure ? "https" : "http"}://${u.host}`];
 }
 
 function sendError(reply: FastifyReply, status: number, code: ErrorCode, message: string, errorType?: string) {

@@ -71,4 +71,12 @@ describe("POST /api/livekit/token with the LiveKit server down", () => {
     expect(body.error.message).toMatch(/LiveKit/);
     expect(body.token).toBeUndefined();
   });
+
+  it("lets the page reach the LiveKit server (CSP connect-src has its ws:// and http:// origins)", async () => {
+    const page = await fetch(`${srv.url}/`, { headers: { accept: "text/html" } });
+    const csp = page.headers.get("content-security-policy") ?? "";
+    const origin = new URL(srv.server.ctx.config.livekit!.url).host;
+    expect(csp).toMatch(new RegExp(`connect-src [^;]*ws://${origin}`));
+    expect(csp).toMatch(new RegExp(`connect-src [^;]*http://${origin}`));
+  });
 });
