@@ -1,8 +1,11 @@
 // The ChatModel port over any OpenAI-compatible server (Groq, vLLM, llama.cpp
 // server, Ollama, OpenAI). One call = one attempt: retrying and falling back
-// belong to the core's ModelChain, so the SDK's own retries are off.
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
-import type { ChatCompletionChunk, ChatCompletionCreateParamsBase } from "openai/resources/chat/completions";
+// belong to the core's ModelChain. Speaks the wire format itself over an
+// undici connection pool: the `openai` SDK over fetch and web streams cost
+// about five times the CPU per streamed answer (see README).
+import { StringDecoder } from "node:string_decoder";
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { Agent, errors as undiciErrors, type Dispatcher } from "undici";
 import { LlmError, type ChatModel, type ChatRequest } from "@tutor/core";
 
 export interface OpenAIChatModelOptions {
@@ -15,21 +18,30 @@ export interface OpenAIChatModelOptions {
   defaultHeaders?: Record<string, string>;
 }
 
-export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
-  const client = new OpenAI({
-    baseURL: opts.baseURL,
-    // The SDK falls back to OPENAI_API_KEY when this is undefined; configuration
-    // is read once at start, so an explicit value always goes in.
-    apiKey: opts.apiKey ?? "no-key",
-    maxRetries: 0,
-    logLevel: "off",
-    ...(opts.defaultHeaders ? { defaultHeaders: opts.defaultHeaders } : {}),
-  });
-  const model = opts.model;
+/** Keep-alive connections per origin, shared by every model (a chain's models usually live on one server). */
+let sharedAgent: Agent | undefined;
+const agent = (): Agent => (sharedAgent ??= new Agent());
 
-  const body = (request: ChatRequest): ChatCompletionCreateParamsBase => {
+interface ChunkChoice {
+  delta?: { content?: unknown };
+  finish_reason?: unknown;
+}
+
+export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
+  const model = opts.model;
+  const url = new URL(`${opts.baseURL.replace(/\/+$/, "")}/chat/completions`);
+  const headers: Record<string, string> = {
+    ...opts.defaultHeaders,
+    "content-type": "application/json",
+    accept: "application/json",
+    // Always a value: a keyless local server gets a placeholder.
+    authorization: `Bearer ${opts.apiKey || "no-key"}`,
+  };
+  const streamHeaders = { ...headers, accept: "text/event-stream" };
+
+  const body = (request: ChatRequest, stream: boolean): string => {
     const temperature = request.temperature ?? opts.temperature;
-    return {
+    return JSON.stringify({
       model,
       messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
       ...(request.maxTokens !== undefined ? { max_tokens: request.maxTokens } : {}),
@@ -37,7 +49,33 @@ export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
       ...(request.topP !== undefined ? { top_p: request.topP } : {}),
       ...(request.frequencyPenalty !== undefined ? { frequency_penalty: request.frequencyPenalty } : {}),
       ...(request.presencePenalty !== undefined ? { presence_penalty: request.presencePenalty } : {}),
-    };
+      stream,
+    });
+  };
+
+  /** Sends the request; resolves with a 2xx response, else throws the status's LlmError. */
+  const send = async (request: ChatRequest, stream: boolean, attempt: Attempt): Promise<Dispatcher.ResponseData> => {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await agent().request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: "POST",
+        headers: stream ? streamHeaders : headers,
+        body: body(request, stream),
+        signal: attempt.signal,
+      });
+    } catch (err) {
+      throw attempt.toLlmError(err, "request");
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) return res;
+    let detail = "";
+    try {
+      detail = errorMessage(await res.body.text());
+    } catch (err) {
+      throw attempt.toLlmError(err, "body");
+    }
+    throw statusError(model, res.statusCode, detail, () => toHeaders(res.headers));
   };
 
   return {
@@ -46,34 +84,44 @@ export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
 
     async *stream(request: ChatRequest, signal: AbortSignal): AsyncGenerator<string> {
       const attempt = new Attempt(model, signal, request.timeoutMs);
-      let stream: AsyncIterable<ChatCompletionChunk>;
+      let res: Dispatcher.ResponseData;
       try {
         attempt.arm();
-        stream = await client.chat.completions.create(
-          { ...body(request), stream: true },
-          { signal: attempt.signal },
-        );
+        res = await send(request, true, attempt);
       } catch (err) {
         attempt.dispose(true);
-        throw attempt.toLlmError(err, "request");
+        throw err;
       }
+      const events: EventSourceMessage[] = [];
+      const parser = createParser({ onEvent: (e) => events.push(e) });
       let produced = false;
       let finished = false;
+      let done = false;
       let drained = false;
       try {
-        for await (const chunk of stream) {
-          const choice = chunk.choices?.[0];
-          const delta = choice?.delta?.content;
-          if (choice?.finish_reason) finished = true;
-          if (typeof delta === "string" && delta.length > 0) {
-            produced = true;
-            // The consumer's own pace (e.g. speech) must not count as the
-            // model being silent, so the clock stops while the delta is out.
-            attempt.pause();
-            yield delta;
-            attempt.arm();
-          } else if (produced) {
-            attempt.arm();
+        // Decoded across chunk boundaries (a character may be split between reads).
+        const utf8 = new StringDecoder("utf8");
+        for await (const bytes of res.body as AsyncIterable<Buffer>) {
+          parser.feed(utf8.write(bytes));
+          for (const event of events.splice(0)) {
+            if (done) continue;
+            if (event.data === "[DONE]") {
+              done = true;
+              continue;
+            }
+            const choice = readChunk(model, event.data);
+            const delta = choice?.delta?.content;
+            if (choice?.finish_reason) finished = true;
+            if (typeof delta === "string" && delta.length > 0) {
+              produced = true;
+              // The consumer's own pace (e.g. speech) must not count as the
+              // model being silent, so the clock stops while the delta is out.
+              attempt.pause();
+              yield delta;
+              attempt.arm();
+            } else if (produced) {
+              attempt.arm();
+            }
           }
         }
         drained = true;
@@ -84,8 +132,6 @@ export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
         // (the consumer stopped early, or a failure left it open).
         attempt.dispose(!drained);
       }
-      // The SDK ends the iteration quietly when its signal fires, so a timeout
-      // or an abort has to be recognised here, not only in the catch.
       attempt.throwIfInterrupted();
       if (!produced) throw new LlmError("bad_response", model, `${model} returned an empty answer`);
       if (!finished) {
@@ -99,19 +145,11 @@ export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
       let ok = false;
       try {
         attempt.arm();
-        // The raw response (status errors are still thrown by the SDK) so a
-        // connection that fails before an answer (unavailable) can be told
+        // A connection that fails before an answer (unavailable) is told
         // from one that breaks off or garbles its body (bad_response).
-        let res: Response;
+        const res = await send(request, false, attempt);
         try {
-          res = await client.chat.completions
-            .create({ ...body(request), stream: false }, { signal: attempt.signal })
-            .asResponse();
-        } catch (err) {
-          throw attempt.toLlmError(err, "request");
-        }
-        try {
-          raw = await res.text();
+          raw = await res.body.text();
         } catch (err) {
           throw attempt.toLlmError(err, "body");
         }
@@ -136,12 +174,62 @@ export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
   };
 }
 
+/** One SSE event's first choice; an `error` object inside the stream means the provider gave up mid-way. */
+function readChunk(model: string, data: string): ChunkChoice | undefined {
+  let chunk: { choices?: ChunkChoice[]; error?: { message?: unknown; type?: unknown; code?: unknown } };
+  try {
+    chunk = JSON.parse(data) as typeof chunk;
+  } catch (err) {
+    throw new LlmError("bad_response", model, `${model} sent malformed JSON`, { cause: err });
+  }
+  if (chunk?.error) {
+    const e = chunk.error;
+    const rateLimited = /rate.?limit/i.test(`${String(e.type ?? "")} ${String(e.code ?? "")}`);
+    const message = typeof e.message === "string" ? e.message : "the stream reported an error";
+    throw new LlmError(rateLimited ? "rate_limited" : "unavailable", model, `${model}: ${message}`);
+  }
+  return chunk?.choices?.[0];
+}
+
 function readContent(response: unknown): string | undefined {
   if (!response || typeof response !== "object") return undefined;
   const choices = (response as { choices?: unknown }).choices;
   if (!Array.isArray(choices) || choices.length === 0) return undefined;
   const content = (choices[0] as { message?: { content?: unknown } } | undefined)?.message?.content;
   return typeof content === "string" ? content : undefined;
+}
+
+/** The provider's `{"error": {"message": …}}`, else the body itself (cut short). */
+function errorMessage(text: string): string {
+  try {
+    const m = (JSON.parse(text) as { error?: { message?: unknown } } | null)?.error?.message;
+    if (typeof m === "string") return m;
+  } catch {
+    // not JSON: show the text
+  }
+  return text.slice(0, 200);
+}
+
+function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
+  const h = new Headers();
+  for (const [k, v] of Object.entries(raw)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(", ") : v);
+  return h;
+}
+
+/** An HTTP error status as its LlmError kind; `headers` is read only for 429 (Retry-After). */
+export function statusError(model: string, status: number, detail: string, headers: () => Headers | undefined, cause?: unknown): LlmError {
+  const opts = { status, ...(cause === undefined ? {} : { cause }) };
+  const why = detail ? `: ${detail}` : "";
+  if (status === 429) {
+    const retryAfterMs = parseRetryAfter(headers());
+    return new LlmError("rate_limited", model, `${model} is rate limited (429)${why}`, {
+      ...opts,
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    });
+  }
+  if (status === 408) return new LlmError("timeout", model, `${model} timed out (408)`, opts);
+  if (status >= 500) return new LlmError("unavailable", model, `${model} is unavailable (${status})${why}`, opts);
+  return new LlmError("client_error", model, `${model} rejected the request (${status})${why}`, opts);
 }
 
 /**
@@ -210,31 +298,8 @@ export class Attempt {
     if (interrupted) return interrupted;
     const model = this.model;
     const opts = { cause: err };
-    if (err instanceof APIUserAbortError) return new LlmError("aborted", model, "the request was cancelled", opts);
-    if (err instanceof APIConnectionTimeoutError) return new LlmError("timeout", model, `${model} timed out`, opts);
-    if (err instanceof APIConnectionError) {
-      return new LlmError("unavailable", model, `${model} could not be reached: ${err.message}`, opts);
-    }
-    if (err instanceof APIError) {
-      const status = err.status;
-      if (status === undefined) {
-        // An error object inside an otherwise fine SSE stream: the provider gave up mid-way.
-        const rateLimited = /rate.?limit/i.test(`${err.type ?? ""} ${err.code ?? ""}`);
-        return new LlmError(rateLimited ? "rate_limited" : "unavailable", model, `${model}: ${err.message}`, opts);
-      }
-      if (status === 429) {
-        const retryAfterMs = parseRetryAfter(err.headers);
-        return new LlmError("rate_limited", model, `${model} is rate limited (429)`, {
-          ...opts,
-          status,
-          ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-        });
-      }
-      if (status === 408) return new LlmError("timeout", model, `${model} timed out (408)`, { ...opts, status });
-      if (status >= 500) {
-        return new LlmError("unavailable", model, `${model} is unavailable (${status})`, { ...opts, status });
-      }
-      return new LlmError("client_error", model, `${model} rejected the request: ${err.message}`, { ...opts, status });
+    if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+      return new LlmError("timeout", model, `${model} timed out`, opts);
     }
     if (err instanceof SyntaxError) {
       return new LlmError("bad_response", model, `${model} sent malformed JSON`, opts);
@@ -242,7 +307,7 @@ export class Attempt {
     if (phase === "request") {
       return new LlmError("unavailable", model, `${model} could not be reached: ${String(err)}`, opts);
     }
-    // undici reports a dropped connection mid-body as "terminated".
+    // A connection dropped mid-body ("other side closed", "terminated").
     return new LlmError("bad_response", model, `${model}'s stream broke off: ${String(err)}`, opts);
   }
 }

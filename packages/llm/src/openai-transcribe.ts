@@ -3,9 +3,9 @@
 // server, OpenAI). One call = one attempt with its own timeout; retrying
 // belongs to the core (RetryingSpeechToText), so the SDK's retries are off.
 // Failures are the same LlmError kinds as the chat adapter's.
-import OpenAI, { toFile } from "openai";
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, toFile } from "openai";
 import { LlmError, type SpeechToText, type TranscribeOptions } from "@tutor/core";
-import { Attempt } from "./openai-chat.js";
+import { Attempt, statusError } from "./openai-chat.js";
 
 export interface OpenAITranscriberOptions {
   baseURL: string;
@@ -44,12 +44,12 @@ export function createOpenAITranscriber(opts: OpenAITranscriberOptions): SpeechT
             )
             .asResponse();
         } catch (err) {
-          throw attempt.toLlmError(err, "request");
+          throw sdkError(attempt, model, err, "request");
         }
         try {
           raw = await res.text();
         } catch (err) {
-          throw attempt.toLlmError(err, "body");
+          throw sdkError(attempt, model, err, "body");
         }
         ok = true;
       } finally {
@@ -67,4 +67,20 @@ export function createOpenAITranscriber(opts: OpenAITranscriberOptions): SpeechT
       return text.trim();
     },
   };
+}
+
+/** The SDK's error classes as LlmError kinds (the chat adapter's mapping for status codes). */
+function sdkError(attempt: Attempt, model: string, err: unknown, phase: "request" | "body"): LlmError {
+  const general = attempt.toLlmError(err, phase);
+  // A cancel or our own timeout wins over however the SDK reported it.
+  if (general.kind === "aborted" || general.kind === "timeout" || !(err instanceof Error)) return general;
+  const opts = { cause: err };
+  if (err instanceof APIUserAbortError) return new LlmError("aborted", model, "the request was cancelled", opts);
+  if (err instanceof APIConnectionTimeoutError) return new LlmError("timeout", model, `${model} timed out`, opts);
+  if (err instanceof APIConnectionError) return new LlmError("unavailable", model, `${model} could not be reached: ${err.message}`, opts);
+  if (err instanceof APIError && err.status !== undefined) {
+    const detail = (err.error as { message?: unknown } | undefined)?.message;
+    return statusError(model, err.status, typeof detail === "string" ? detail : err.message, () => err.headers, err);
+  }
+  return general;
 }
