@@ -333,6 +333,15 @@ export async function buildApp(ctx: AppContext, logger: Pino): Promise<BuiltApp>
   app.get("/ws", { websocket: true, schema: { hide: true } }, (socket, req) => {
     const connLog = req.log.child({ conn: req.id });
     let alive = true;
+    // Messages emitted in one go (a delta with its speech chunks, the end of
+    // an answer) leave in one write: the TCP socket under the WebSocket is
+    // corked at the first and uncorked once the current tick is done.
+    const tcp = req.socket;
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      tcp.uncork();
+    };
     const session = new Session(
       sessionDeps(ctx, connLog),
       {
@@ -341,7 +350,13 @@ export async function buildApp(ctx: AppContext, logger: Pino): Promise<BuiltApp>
         send: (m) => {
           if (m.type === "error") ctx.metrics.protocolErrors.inc({ code: m.code });
           else if (m.type === "ai_response") ctx.metrics.turns.inc({ status: turnStatus(m) });
-          if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(m));
+          if (socket.readyState !== socket.OPEN) return;
+          if (!corked) {
+            corked = true;
+            tcp.cork();
+            process.nextTick(uncork);
+          }
+          socket.send(JSON.stringify(m));
         },
       },
     );
