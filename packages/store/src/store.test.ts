@@ -209,6 +209,9 @@ for (const { name, make, run } of backends) {
         await store.createConversation(user.id, { teachingMode: "qa", title: "other mode" });
         expect((await store.findEmptyConversation(user.id, "teacher"))?.id).toBe(newer.id);
         expect((await store.latestConversation(user.id, "teacher"))?.id).toBe(newer.id);
+        // updated_at has millisecond resolution: in the same millisecond as
+        // newer's creation, the tie would go to the newer id.
+        await new Promise((r) => setTimeout(r, 5));
         await store.addMessage(user.id, used.id, { type: "ai", content: "hello" });
         const latest = await store.latestConversation(user.id, "teacher");
         expect(latest).toMatchObject({ id: used.id, message_count: 2, last_message: { type: "ai", content: "hello" } });

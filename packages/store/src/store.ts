@@ -85,6 +85,12 @@ function conflictField(err: unknown): "username" | "email" | undefined {
 /** A stand-in compiled where a per-call value goes (a template holds nothing else); NUL-prefixed to stand out. */
 const slot = <T>(name: string) => `\0${name}` as unknown as T;
 
+/** Fills a template's slots with this call's values; every other parameter stays as compiled. */
+function bind<R>(template: CompiledQuery<R>, values: Record<string, unknown>): CompiledQuery<R> {
+  const parameters = template.parameters.map((p) => (typeof p === "string" && p.startsWith("\0") ? values[p.slice(1)] : p));
+  return CompiledQuery.raw(template.sql, parameters) as CompiledQuery<R>;
+}
+
 /** Compiled listing queries by shape (mode filter or not, cursor or not); see pageQuery. */
 export type PageTemplates = Map<string, CompiledQuery<SummaryRow>>;
 
@@ -113,15 +119,74 @@ export function pageQuery(db: Db, userId: string, options: ListOptions, template
       .compile();
     templates.set(key, template);
   }
-  const values = new Map<unknown, unknown>([
-    [slot("user"), userId],
-    [slot("mode"), options.teachingMode],
-    [slot("afterAt"), after?.[0]],
-    [slot("afterId"), after?.[1]],
-    [slot("limit"), options.limit + 1],
-  ]);
-  const parameters = template.parameters.map((p) => (values.has(p) ? values.get(p) : p));
-  return CompiledQuery.raw(template.sql, parameters) as CompiledQuery<SummaryRow>;
+  return bind(template, { user: userId, mode: options.teachingMode, afterAt: after?.[0], afterId: after?.[1], limit: options.limit + 1 });
+}
+
+/**
+ * The queries of every tutoring turn, compiled once per store like the
+ * listing's: building and compiling a Kysely query cost more CPU than SQLite
+ * spent running these small indexed statements.
+ */
+function turnQueries(db: Db) {
+  const user = slot<string>("user");
+  const conv = slot<string>("conv");
+  const mode = slot<TeachingMode>("mode");
+  const at = slot<string>("at");
+  const latest = (emptyOnly: boolean) =>
+    summaries(db)
+      .where("c.user_id", "=", user)
+      .where("c.teaching_mode", "=", mode)
+      .$if(emptyOnly, (q) => q.where("c.message_count", "=", 0))
+      .orderBy("c.updated_at", "desc")
+      .orderBy("c.id", "desc")
+      .limit(1)
+      .compile();
+  return {
+    summary: summaries(db).where("c.user_id", "=", user).where("c.id", "=", conv).compile(),
+    latest: latest(false),
+    empty: latest(true),
+    messages: db
+      .selectFrom("messages")
+      .selectAll()
+      .where("conversation_id", "=", conv)
+      .orderBy("created_at")
+      .orderBy("id")
+      .compile(),
+    recent: db
+      .selectFrom("messages as m")
+      .innerJoin("conversations as c", "c.id", "m.conversation_id")
+      .selectAll("m")
+      .where("c.user_id", "=", user)
+      .where("m.conversation_id", "=", conv)
+      .orderBy("m.created_at", "desc")
+      .orderBy("m.id", "desc")
+      .limit(slot<number>("limit"))
+      .compile(),
+    rename: db
+      .updateTable("conversations")
+      .set({ title: slot<string>("title"), updated_at: at })
+      .where("id", "=", conv)
+      .where("user_id", "=", user)
+      .compile(),
+    lock: db.selectFrom("conversations").select("id").where("id", "=", conv).where("user_id", "=", user).forUpdate().compile(),
+    bump: db
+      .updateTable("conversations")
+      .set((eb) => ({ updated_at: at, message_count: eb("message_count", "+", 1), last_message_id: slot<string>("id") }))
+      .where("id", "=", conv)
+      .where("user_id", "=", user)
+      .compile(),
+    insertMessage: db
+      .insertInto("messages")
+      .values({
+        id: slot<string>("id"),
+        conversation_id: conv,
+        type: slot<MessagesTable["type"]>("type"),
+        content: slot<string>("content"),
+        model: slot<string | null>("model"),
+        created_at: at,
+      })
+      .compile(),
+  };
 }
 
 async function insertConversation(db: Db, userId: string, teachingMode: TeachingMode, title: string): Promise<ConversationSummary> {
@@ -138,11 +203,14 @@ async function insertConversation(db: Db, userId: string, teachingMode: Teaching
 
 export class KyselyStore implements Store {
   readonly #pageTemplates: PageTemplates = new Map();
+  readonly #q: ReturnType<typeof turnQueries>;
 
   constructor(
     readonly db: Db,
     readonly dialect: DialectName,
-  ) {}
+  ) {
+    this.#q = turnQueries(db);
+  }
 
   async createUser(input: { username: string; email: string | null; passwordHash: string }): Promise<UserRecord> {
     const user: UserRecord = {
@@ -225,48 +293,30 @@ export class KyselyStore implements Store {
   }
 
   async findEmptyConversation(userId: string, teachingMode: TeachingMode): Promise<ConversationSummary | undefined> {
-    const r = await summaries(this.db)
-      .where("c.user_id", "=", userId)
-      .where("c.teaching_mode", "=", teachingMode)
-      .where("c.message_count", "=", 0)
-      .orderBy("c.updated_at", "desc")
-      .orderBy("c.id", "desc")
-      .limit(1)
-      .executeTakeFirst();
-    return r && toSummary(r);
+    const { rows } = await this.db.executeQuery(bind(this.#q.empty, { user: userId, mode: teachingMode }));
+    return rows[0] && toSummary(rows[0]);
   }
 
   async latestConversation(userId: string, teachingMode: TeachingMode): Promise<ConversationSummary | undefined> {
-    const r = await summaries(this.db)
-      .where("c.user_id", "=", userId)
-      .where("c.teaching_mode", "=", teachingMode)
-      .orderBy("c.updated_at", "desc")
-      .orderBy("c.id", "desc")
-      .limit(1)
-      .executeTakeFirst();
-    return r && toSummary(r);
+    const { rows } = await this.db.executeQuery(bind(this.#q.latest, { user: userId, mode: teachingMode }));
+    return rows[0] && toSummary(rows[0]);
   }
 
   async getConversationSummary(userId: string, conversationId: string): Promise<ConversationSummary | undefined> {
-    const r = await summaries(this.db).where("c.user_id", "=", userId).where("c.id", "=", conversationId).executeTakeFirst();
-    return r && toSummary(r);
+    const { rows } = await this.db.executeQuery(bind(this.#q.summary, { user: userId, conv: conversationId }));
+    return rows[0] && toSummary(rows[0]);
   }
 
   async getConversation(userId: string, conversationId: string): Promise<Conversation | undefined> {
+    const q = this.#q;
     // One snapshot, so the summary's count and last message agree with the
     // messages returned (SQLite transactions are snapshots already;
     // PostgreSQL needs repeatable read).
     return this.db.transaction().setIsolationLevel("repeatable read").execute(async (tx) => {
-      const r = await summaries(tx).where("c.user_id", "=", userId).where("c.id", "=", conversationId).executeTakeFirst();
-      if (!r) return undefined;
-      const rows = await tx
-        .selectFrom("messages")
-        .selectAll()
-        .where("conversation_id", "=", conversationId)
-        .orderBy("created_at")
-        .orderBy("id")
-        .execute();
-      return { ...toSummary(r), messages: rows.map(toMessage) };
+      const { rows } = await tx.executeQuery(bind(q.summary, { user: userId, conv: conversationId }));
+      if (!rows[0]) return undefined;
+      const messages = await tx.executeQuery(bind(q.messages, { conv: conversationId }));
+      return { ...toSummary(rows[0]), messages: messages.rows.map(toMessage) };
     });
   }
 
@@ -281,13 +331,8 @@ export class KyselyStore implements Store {
   }
 
   async renameConversation(userId: string, conversationId: string, title: string): Promise<boolean> {
-    const r = await this.db
-      .updateTable("conversations")
-      .set({ title, updated_at: now() })
-      .where("id", "=", conversationId)
-      .where("user_id", "=", userId)
-      .executeTakeFirst();
-    return r.numUpdatedRows > 0n;
+    const r = await this.db.executeQuery(bind(this.#q.rename, { title, at: now(), conv: conversationId, user: userId }));
+    return (r.numAffectedRows ?? 0n) > 0n;
   }
 
   async deleteConversation(userId: string, conversationId: string): Promise<boolean> {
@@ -314,6 +359,7 @@ export class KyselyStore implements Store {
   // ---------------------------------------------------------------- messages
 
   addMessage(userId: string, conversationId: string, message: NewMessage): Promise<Message | undefined> {
+    const q = this.#q;
     return this.db.transaction().execute(async (tx) => {
       // The time and id are taken only once the conversation is ours alone, so
       // that appends are ordered alike by (created_at, id) and by who set
@@ -322,14 +368,8 @@ export class KyselyStore implements Store {
       // time); SQLite needs none, as a process's transactions run one at a
       // time on its single connection.
       if (this.dialect === "postgres") {
-        const mine = await tx
-          .selectFrom("conversations")
-          .select("id")
-          .where("id", "=", conversationId)
-          .where("user_id", "=", userId)
-          .forUpdate()
-          .executeTakeFirst();
-        if (!mine) return undefined;
+        const mine = await tx.executeQuery(bind(q.lock, { conv: conversationId, user: userId }));
+        if (mine.rows.length === 0) return undefined;
       }
       const at = now();
       const row = {
@@ -344,29 +384,15 @@ export class KyselyStore implements Store {
       // columns; the increment is evaluated on the current row, so concurrent
       // appends never lose a count. Should the insert fail, the transaction
       // takes the counters back with it.
-      const owned = await tx
-        .updateTable("conversations")
-        .set((eb) => ({ updated_at: at, message_count: eb("message_count", "+", 1), last_message_id: row.id }))
-        .where("id", "=", conversationId)
-        .where("user_id", "=", userId)
-        .executeTakeFirst();
-      if (owned.numUpdatedRows === 0n) return undefined;
-      await tx.insertInto("messages").values(row).execute();
+      const owned = await tx.executeQuery(bind(q.bump, { at, id: row.id, conv: conversationId, user: userId }));
+      if (!owned.numAffectedRows) return undefined;
+      await tx.executeQuery(bind(q.insertMessage, { id: row.id, conv: conversationId, type: row.type, content: row.content, model: row.model, at }));
       return toMessage(row);
     });
   }
 
   async recentMessages(userId: string, conversationId: string, limit: number): Promise<Message[]> {
-    const rows = await this.db
-      .selectFrom("messages as m")
-      .innerJoin("conversations as c", "c.id", "m.conversation_id")
-      .selectAll("m")
-      .where("c.user_id", "=", userId)
-      .where("m.conversation_id", "=", conversationId)
-      .orderBy("m.created_at", "desc")
-      .orderBy("m.id", "desc")
-      .limit(limit)
-      .execute();
+    const { rows } = await this.db.executeQuery(bind(this.#q.recent, { user: userId, conv: conversationId, limit }));
     return rows.reverse().map(toMessage);
   }
 
