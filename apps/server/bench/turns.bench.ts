@@ -24,10 +24,13 @@ const ANSWER =
   "On a balanced tree, search, insert and delete take O(log n) time. " +
   "If keys arrive in sorted order the tree degenerates into a list, which is why balanced variants exist.";
 const CHUNKS = ANSWER.match(/\S+\s*/g)!.reduce<string[]>((acc, w, i) => (i % 3 ? (acc[acc.length - 1] += w) : acc.push(w), acc), []);
+// `rate`: the open-loop level's offered turns/s (about half of what one busy
+// run of this machine serves), where latency is the server's, not queueing.
 const LEVELS = [
-  { sessions: 50, turns: 1500 },
-  { sessions: 200, turns: 3000 },
+  { sessions: 50, turns: 1500, rate: 100 },
+  { sessions: 200, turns: 3000, rate: 200 },
 ];
+const OPEN_LOOP_SECONDS = 8;
 
 function pct(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
@@ -149,6 +152,46 @@ async function serverLevel(wsUrl: string, serverPid: number, sessions: number, t
   return { tps: totalTurns / seconds, ttfd: ttfd.filter(Number.isFinite).sort((a, b) => a - b), errors, cpuMsPerTurn };
 }
 
+/**
+ * Open loop: each of `workers` asks at a fixed period (phases spread evenly),
+ * so the offered rate is `rate` turns/s whatever the latency; a turn due while
+ * the previous one still runs starts late and is counted. Returns the
+ * latencies `one` measured.
+ */
+async function openLoop(workers: number, rate: number, seconds: number, one: (worker: number, n: number) => Promise<number>) {
+  const period = (workers / rate) * 1000;
+  const start = performance.now() + 50;
+  const lat: number[] = [];
+  let late = 0;
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      for (let due = start + (w * period) / workers; due < start + seconds * 1000; due += period) {
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        else if (wait < -5) late++;
+        lat.push(await one(w, n++));
+      }
+    }),
+  );
+  return { lat: lat.filter(Number.isFinite).sort((a, b) => a - b), late, turns: lat.length };
+}
+
+async function serverOpenLoop(wsUrl: string, serverPid: number, sessions: number, rate: number, run: string) {
+  const conns: Conn[] = [];
+  for (let i = 0; i < sessions; i += 20) {
+    conns.push(...(await Promise.all(Array.from({ length: Math.min(20, sessions - i) }, (_, k) => openSession(wsUrl, i + k, run)))));
+  }
+  const errors = { count: 0 } as { count: number; sample?: string };
+  await Promise.all(conns.map((c, i) => turn(c, -1 - i, true, errors)));
+  errors.count = 0;
+  const cpu0 = cpuSeconds(serverPid);
+  const r = await openLoop(sessions, rate, OPEN_LOOP_SECONDS, (w, n) => turn(conns[w]!, n, n % 5 === 0, errors));
+  const cpuMsPerTurn = ((cpuSeconds(serverPid) - cpu0) * 1000) / r.turns;
+  for (const c of conns) c.ws.close();
+  return { ...r, errors, cpuMsPerTurn };
+}
+
 async function adapterLevel(fake: FakeLlm, concurrency: number, total: number) {
   const model = createOpenAIChatModel({ baseURL: fake.url, apiKey: "bench", model: "bench-main" });
   const ttft: number[] = [];
@@ -179,7 +222,9 @@ export default async function run(): Promise<BenchResult> {
   const notes: string[] = [];
   try {
     const wsUrl = url.replace("http", "ws") + "/ws";
-    for (const { sessions, turns } of LEVELS) {
+    // Warm the server's JIT and caches once, unmeasured, so the first level is not the cold one.
+    await serverLevel(wsUrl, child.pid!, 50, 1500, `${Date.now().toString(36)}_warm`);
+    for (const { sessions, turns, rate } of LEVELS) {
       const base = await adapterLevel(fake, sessions, turns);
       const srv = await serverLevel(wsUrl, child.pid!, sessions, turns, `${Date.now().toString(36)}_${sessions}`);
       const b50 = pct(base.ttft, 50);
@@ -199,6 +244,35 @@ export default async function run(): Promise<BenchResult> {
         ],
       );
       if (srv.errors.sample) notes.push(`error sample at ${sessions} sessions: ${srv.errors.sample}`);
+
+      // The same sessions at a steady offered rate below capacity.
+      const model = createOpenAIChatModel({ baseURL: fake.url, apiKey: "bench", model: "bench-main" });
+      const baseOpen = await openLoop(sessions, rate, OPEN_LOOP_SECONDS, async (_w, n) => {
+        const t0 = performance.now();
+        let first = NaN;
+        for await (const d of model.stream({ messages: [{ role: "user", content: `What is a binary search tree? (${n})` }] }, new AbortController().signal)) {
+          if (Number.isNaN(first) && d) first = performance.now() - t0;
+        }
+        return first;
+      });
+      const open = await serverOpenLoop(wsUrl, child.pid!, sessions, rate, `${Date.now().toString(36)}_o${sessions}`);
+      const ob50 = pct(baseOpen.lat, 50);
+      rows.push(
+        [`${sessions} sessions at ${rate} turns/s`, "bare adapter → fake LLM (baseline)", baseOpen.turns, "—", ms(ob50), ms(pct(baseOpen.lat, 99)), "—", "—", "—", 0],
+        [
+          `${sessions} sessions at ${rate} turns/s`,
+          "WebSocket → our server → fake LLM",
+          open.turns,
+          "—",
+          ms(pct(open.lat, 50)),
+          ms(pct(open.lat, 99)),
+          ms(pct(open.lat, 50) - ob50),
+          ms(pct(open.lat, 99) - ob50),
+          open.cpuMsPerTurn.toFixed(2),
+          open.errors.count,
+        ],
+      );
+      if (open.late) notes.push(`${open.late} of ${open.turns} open-loop turns at ${sessions} sessions started late (previous turn still running).`);
     }
   } finally {
     child.kill("SIGTERM");
@@ -211,8 +285,10 @@ export default async function run(): Promise<BenchResult> {
     columns: ["load", "path", "turns", "turns/s", "first delta p50 ms", "first delta p99 ms", "server overhead p50 ms", "server overhead p99 ms", "server CPU ms/turn", "errors"],
     rows,
     notes: [
-      "Each turn: store the question, topic guard (tier 1), stream a 60-word answer in 20 chunks with web_tts sentences, store the answer, send conversation_data; a fresh conversation every 5th turn.",
-      "Server overhead = time from sending text_input to the first ai_response_delta, minus the baseline's median time to first token for the same fake LLM at the same concurrency (the LLM's own time to first token as a client sees it).",
+      "A 1,500-turn warm-up runs first and is not counted. Each turn: store the question, topic guard (tier 1), stream a 60-word answer in 20 chunks with web_tts sentences, store the answer, send conversation_data; a fresh conversation every 5th turn.",
+      "Rows without a rate are closed loop: every session asks again as soon as its answer is stored, so the server is saturated and latency there is mostly waiting in line (sessions ÷ turns/s); they measure throughput.",
+      `Rows "at N turns/s" are open loop: the same sessions ask at a fixed offered rate for ${OPEN_LOOP_SECONDS} s (each session once per sessions/N s, phases spread), so latency is the server's own work, not a queue of its own making.`,
+      "Server overhead = time from sending text_input to the first ai_response_delta, minus the baseline's median time to first token for the same fake LLM at the same load (the LLM's own time to first token as a client sees it).",
       "Server: the production bundle in its own process (LOG_LEVEL=info, logs discarded); this process runs the fake LLM and the clients, on the same 2 cores. Server CPU ms/turn (user + system, from /proc) is the figure least disturbed by that sharing: 1000 / it is the turns/s one core could serve.",
       `Load average when the run ended: ${loadavg().map((l) => l.toFixed(1)).join(", ")}.`,
       ...notes,
