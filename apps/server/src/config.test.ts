@@ -44,6 +44,7 @@ describe("configuration", () => {
     [{ LIVEKIT_URL: "ws://127.0.0.1:7880" }, /LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET/],
     [{ LOG_LEVEL: "loud" }, /LOG_LEVEL/],
     [{ TTS_PROVIDER: "robot" }, /TTS_PROVIDER/],
+    [{ TTS_PROVIDER: "http://127.0.0.1:8880/v1" }, /TTS_PROVIDER must be 'web'.*not available in this build/],
     [{ LOCAL_MODEL: "/models/x.gguf" }, /LOCAL_MODEL/],
   ])("refuses %o naming the variable", (env, message) => {
     expect(() => loadConfig(env as Record<string, string>)).toThrow(ConfigError);

@@ -85,7 +85,10 @@ const Env = z.object({
   TTS_PROVIDER: z
     .string()
     .trim()
-    .refine((v) => v === "web" || /^https?:\/\/\S+$/.test(v), "TTS_PROVIDER must be 'web' or the http(s) URL of an OpenAI-compatible speech server")
+    .refine(
+      (v) => v === "web",
+      "TTS_PROVIDER must be 'web' (the browser speaks each sentence); a server voice (an OpenAI-compatible /audio/speech server) is not available in this build",
+    )
     .default(DEFAULTS.ttsProvider),
   TTS_DEFAULT_VOICE: z.string().trim().min(1).default(DEFAULTS.ttsVoice),
   LIVEKIT_URL: z
