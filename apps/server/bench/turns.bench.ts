@@ -8,13 +8,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
 import { createOpenAIChatModel } from "@tutor/llm";
-import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
+import { behave, freePort, startFakeLlm, type FakeLlm } from "@tutor/testkit";
 import type { BenchResult } from "../../../scripts/bench-types.js";
 
 const root = resolve(import.meta.dirname, "../../..");
@@ -37,15 +36,6 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 const ms = (v: number) => v.toFixed(2);
-
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
-}
 
 async function startServerProcess(fake: FakeLlm, dataDir: string): Promise<{ child: ChildProcess; url: string }> {
   const { buildAll } = (await import(join(root, "scripts/build.mjs"))) as { buildAll: (o: { quiet: boolean }) => Promise<void> };

@@ -13,14 +13,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
 import { encodeWav, systemClock, VOICE_DEFAULTS, voiceSettings, VoiceInput, type Utterance } from "@tutor/core";
 import { SileroVad } from "@tutor/voice";
-import { concatAudio, pcmFrames, silence, speak, startFakeStt, sttBehave } from "@tutor/testkit";
+import { concatAudio, freePort, pcmFrames, silence, speak, startFakeStt, sttBehave } from "@tutor/testkit";
 import type { BenchResult } from "../../../scripts/bench-types.js";
 
 const root = resolve(import.meta.dirname, "../../..");
@@ -41,15 +40,6 @@ const pct = (xs: number[], p: number) => {
 };
 const f1 = (x: number) => x.toFixed(1);
 const f2 = (x: number) => x.toFixed(2);
-
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
-}
 
 /**
  * An OpenAI-compatible chat server that streams SENTENCES word by word (a

@@ -4,25 +4,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
+import { behave, freePort, startFakeLlm, type FakeLlm } from "@tutor/testkit";
 import { FAST_MODEL, MAIN_MODEL } from "./test-helpers.js";
 
 const root = resolve(import.meta.dirname, "../../..");
 let fake: FakeLlm;
 let dataDir: string;
-
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 async function launch(port: number): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   let out = "";

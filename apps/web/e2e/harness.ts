@@ -3,11 +3,11 @@
 // playwright-core. Never downloads a browser.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, readdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { freePort } from "@tutor/testkit";
 
 export const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const REPO_DIR = resolve(WEB_DIR, "../..");
@@ -47,18 +47,6 @@ export function ensureWebBuilt(force = false): void {
     stdio: "inherit",
     // vitest sets NODE_ENV=test, which would bundle React's development build.
     env: { ...process.env, NODE_ENV: "production" },
-  });
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once("error", rej);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => res(port));
-    });
   });
 }
 

@@ -2,3 +2,4 @@ export * from "./fake-llm.js";
 export * from "./pg.js";
 export * from "./fake-stt.js";
 export * from "./speech.js";
+export * from "./net.js";
