@@ -3,7 +3,8 @@
 // the model chain are exercised exactly as against a provider — only the
 // answers (and the failures) are chosen by the test.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
+import { errorBody, listenLoopback, readBody, sendJson, wait } from "./http.js";
 
 export interface FakeChatMessage {
   role: string;
@@ -187,7 +188,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       sendJson(res, 404, errorBody(`Unknown route ${req.method} ${path}`, "invalid_request_error", "not_found"));
       return;
     }
-    const raw = await readBody(req);
+    const raw = (await readBody(req)).toString("utf8");
     let body: Record<string, unknown>;
     try {
       const parsed: unknown = JSON.parse(raw);
@@ -358,14 +359,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenLoopback(server);
 
   return {
     url: `http://127.0.0.1:${port}/v1`,
@@ -395,20 +389,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
 
 // ---------------------------------------------------------------- wire helpers
 
-function errorBody(message: string, type: string, code: string | null = null) {
-  return { error: { message, type, param: null, code } };
-}
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  if (res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
 
 function startSse(res: ServerResponse) {
   res.writeHead(200, {
@@ -450,25 +431,4 @@ function completion(record: FakeRequest, text: string, finishReason: string) {
   };
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    req.on("data", (c: Buffer) => parts.push(c));
-    req.on("end", () => resolve(Buffer.concat(parts).toString("utf8")));
-    req.on("error", reject);
-  });
-}
 
-/** Resolves after `ms`, or as soon as the response closes (so no timer outlives it). */
-function wait(ms: number, res: ServerResponse): Promise<void> {
-  if (res.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      res.off("close", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    res.on("close", done);
-  });
-}

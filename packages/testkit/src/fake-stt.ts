@@ -5,7 +5,8 @@
 // fields, the audio's duration and energy), so a test can assert that the
 // server sent real speech, not silence or garbage.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
+import { errorBody, listenLoopback, readBody, sendJson, wait } from "./http.js";
 
 export interface WavInfo {
   sampleRate: number;
@@ -225,14 +226,7 @@ export async function startFakeStt(options: FakeSttOptions = {}): Promise<FakeSt
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenLoopback(server);
 
   return {
     url: `http://127.0.0.1:${port}/v1`,
@@ -307,35 +301,6 @@ export function parseWav(bytes: Uint8Array): WavInfo | { error: string } {
   };
 }
 
-function errorBody(message: string, type: string) {
-  return { error: { message, type, param: null, code: null } };
-}
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  if (res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    req.on("data", (c: Buffer) => parts.push(c));
-    req.on("end", () => resolve(Buffer.concat(parts)));
-    req.on("error", reject);
-  });
-}
 
-function wait(ms: number, res: ServerResponse): Promise<void> {
-  if (res.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      res.off("close", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    res.on("close", done);
-  });
-}
