@@ -1,0 +1,35 @@
+// Auth and account: register, login, logout, who am I.
+import { z } from "zod";
+import { PublicUser, rest } from "@tutor/protocol";
+import { AuthBody, ErrorBody, requireUser, secured, type RoutePlugin } from "./common.js";
+
+const authLimit = { rateLimit: { max: 30, timeWindow: "1 minute" } };
+
+export const authRoutes: RoutePlugin = async (app, { ctx }) => {
+  const signedIn = requireUser(ctx);
+  app.post(
+    "/api/auth/register",
+    {
+      config: authLimit,
+      schema: {
+        body: z.object({ username: z.string(), password: z.string(), email: z.string().optional() }),
+        response: { 201: AuthBody, "4xx": ErrorBody },
+      },
+    },
+    async (req, reply) => reply.code(201).send(await ctx.auth.register(req.body)),
+  );
+  app.post(
+    "/api/auth/login",
+    { config: authLimit, schema: { body: rest.login, response: { 200: AuthBody, "4xx": ErrorBody } } },
+    async (req) => ctx.auth.login(req.body, req.ip),
+  );
+  app.post("/api/auth/logout", { preHandler: signedIn, schema: { ...secured } }, async (req, reply) => {
+    await ctx.auth.logout(req.auth!.jti);
+    return reply.code(204).send();
+  });
+  app.get(
+    "/api/auth/me",
+    { preHandler: signedIn, schema: { ...secured, response: { 200: z.object({ user: PublicUser }) } } },
+    async (req) => ({ user: req.auth!.user }),
+  );
+};

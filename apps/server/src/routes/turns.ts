@@ -1,0 +1,53 @@
+// A tutoring turn over REST, as Server-Sent Events: one `event: <type>` per protocol message.
+import { SHARED_MESSAGE_TYPES, TutorError } from "@tutor/core";
+import { rest, type ServerMessage } from "@tutor/protocol";
+import { IdParams, publish, requireUser, secured, userId, type RoutePlugin } from "./common.js";
+
+export const turnRoutes: RoutePlugin = async (app, { ctx }) => {
+  app.post(
+    "/api/conversations/:id/messages",
+    {
+      preHandler: requireUser(ctx),
+      schema: {
+        ...secured,
+        params: IdParams,
+        body: rest.postMessage,
+        description: "Runs a tutoring turn; the response is text/event-stream with one event per protocol message.",
+      },
+    },
+    async (req, reply) => {
+      const uid = userId(req);
+      // Resolve before hijacking so a missing conversation is a plain 404.
+      const conversation = await ctx.conversations.summary(uid, req.params.id);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache, no-transform",
+        connection: "keep-alive",
+        "x-accel-buffering": "no",
+      });
+      const controller = new AbortController();
+      // The client went away: stop the model; what was said is stored.
+      res.on("close", () => controller.abort());
+      const write = (m: ServerMessage) => {
+        if (!res.writableEnded && !res.destroyed) res.write(`event: ${m.type}\ndata: ${JSON.stringify(m)}\n\n`);
+        if (SHARED_MESSAGE_TYPES.has(m.type)) publish(ctx, req, m);
+      };
+      try {
+        const outcome = await ctx.turns.run(
+          { userId: uid, conversationId: conversation.id, text: req.body.text, hidden: req.body.hidden, speak: req.body.speak },
+          write,
+          controller.signal,
+        );
+        ctx.metrics.turns.inc({ status: outcome.status });
+      } catch (err) {
+        const e = err instanceof TutorError ? err : undefined;
+        if (!e) req.log.error({ err }, "turn failed");
+        write({ type: "error", code: e?.code ?? "internal", message: e?.message ?? "something went wrong on our side; please try again" });
+      } finally {
+        res.end();
+      }
+    },
+  );
+};

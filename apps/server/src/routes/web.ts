@@ -1,0 +1,27 @@
+// The built web app at `/`, with the SPA fallback for page addresses, and the
+// JSON 404 for everything else. Registered on the root instance (not as an
+// encapsulated plugin): the not-found handler is the application's.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import fastifyStatic from "@fastify/static";
+import type { App } from "../app.js";
+import type { AppContext } from "../context.js";
+import { sendError } from "./common.js";
+
+export async function registerWebApp(app: App, ctx: AppContext): Promise<void> {
+  const hasWeb = existsSync(join(ctx.config.webDist, "index.html"));
+  if (hasWeb) {
+    await app.register(fastifyStatic, { root: ctx.config.webDist, wildcard: false, index: "index.html" });
+  }
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split("?")[0] ?? "";
+    const wantsPage = req.method === "GET" && !path.startsWith("/api/") && path !== "/ws" && (req.headers.accept ?? "").includes("text/html");
+    if (wantsPage && hasWeb) return reply.type("text/html").sendFile("index.html");
+    if (wantsPage) {
+      return reply
+        .type("text/html")
+        .send("<!doctype html><title>CS Tutor</title><p>The web app is not built yet. Run <code>npm start</code> (it builds it) or <code>npm run build</code>.</p>");
+    }
+    return sendError(reply, 404, "not_found", `no route for ${req.method} ${path}`);
+  });
+}

@@ -1,0 +1,73 @@
+// The protocol over WebSocket at /ws: one core Session per connection; this
+// plugin only moves frames between the socket and the session.
+import { Session } from "@tutor/core";
+import { sessionDeps } from "../context.js";
+import { turnStatus, type RoutePlugin } from "./common.js";
+
+/** The largest WebSocket message we read at all; 256 KiB..this gets a `too_large` reply, beyond it the socket closes (1009). */
+export const WS_MAX_PAYLOAD = 4 * 1024 * 1024;
+const HEARTBEAT_MS = 30_000;
+
+export const wsRoutes: RoutePlugin = async (app, { ctx, sessions }) => {
+  app.get("/ws", { websocket: true, schema: { hide: true } }, (socket, req) => {
+    const connLog = req.log.child({ conn: req.id });
+    let alive = true;
+    // Messages emitted in one go (a delta with its speech chunks, the end of
+    // an answer) leave in one write: the TCP socket under the WebSocket is
+    // corked at the first and uncorked once the current tick is done.
+    const tcp = req.socket;
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      tcp.uncork();
+    };
+    const session = new Session(sessionDeps(ctx, connLog), {
+      id: req.id,
+      address: req.ip,
+      send: (m) => {
+        if (m.type === "error") ctx.metrics.protocolErrors.inc({ code: m.code });
+        else if (m.type === "ai_response") ctx.metrics.turns.inc({ status: turnStatus(m) });
+        if (socket.readyState !== socket.OPEN) return;
+        if (!corked) {
+          corked = true;
+          tcp.cork();
+          process.nextTick(uncork);
+        }
+        socket.send(JSON.stringify(m));
+      },
+    });
+    sessions.add(session);
+    ctx.metrics.connections.inc();
+    connLog.info({ event: "ws_open", address: req.ip }, "connection opened");
+    socket.on("pong", () => (alive = true));
+    const heartbeat = setInterval(() => {
+      if (!alive) return socket.terminate();
+      alive = false;
+      socket.ping();
+    }, HEARTBEAT_MS);
+    socket.on("message", (data, isBinary) => {
+      const bytes = toBuffer(data);
+      if (!isBinary) {
+        void session.handleFrame(bytes);
+        return;
+      }
+      // Backpressure: read the next frame only once this one is taken in
+      // (the voice detector falls behind only when audio comes faster than real time).
+      socket.pause();
+      void session.handleAudio(bytes).finally(() => socket.resume());
+    });
+    socket.on("close", (code) => {
+      clearInterval(heartbeat);
+      sessions.delete(session);
+      ctx.metrics.connections.dec();
+      connLog.info({ event: "ws_close", code }, "connection closed");
+      void session.close();
+    });
+  });
+};
+
+function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
