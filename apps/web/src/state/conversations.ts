@@ -1,0 +1,270 @@
+// The student's conversations: the list and its pages, which one is open,
+// new/rename/delete/clear, the mode, and waiting for an answer that will
+// appear in storage (opened mid-answer, or its stream was cut).
+import { DEFAULT_PAGE_SIZE } from "@tutor/protocol";
+import type { ServerMessage, TeachingMode } from "@tutor/protocol";
+import { RequestError } from "../protocol/transport.js";
+import { readJson, writeJson } from "../lib/storage.js";
+import { errorText, failureText } from "./errors.js";
+import { saveMode, type AppHub } from "./hub.js";
+
+const LAST_KEY = "tutor.last";
+/** An unanswered question younger than this is probably still being answered. */
+const STILL_ANSWERING_MS = 3 * 60_000;
+const POLL_MS = 2000;
+const POLL_TRIES = 60;
+
+export class Conversations {
+  private polling = new Set<string>();
+  private readonly pollMs: number;
+
+  constructor(
+    private readonly hub: AppHub,
+    opts: { pollMs?: number } = {},
+  ) {
+    this.pollMs = opts.pollMs ?? POLL_MS;
+  }
+
+  /** Server messages about conversations that need more than the reducer; true when handled. */
+  handle(msg: ServerMessage, awaited: boolean): boolean {
+    const { hub } = this;
+    switch (msg.type) {
+      case "conversations_list": {
+        const mode = hub.state().mode;
+        if (!awaited && (msg.teaching_mode ?? mode) === mode) {
+          hub.dispatch({ type: "list/page", mode, items: msg.conversations, nextCursor: msg.next_cursor, reset: true });
+        }
+        return true;
+      }
+      case "conversation_deleted": {
+        const wasCurrent = hub.state().currentId === msg.conversation_id;
+        hub.dispatch({ type: "server", message: msg });
+        const next = msg.current_conversation_id;
+        if (wasCurrent && next) {
+          this.remember(hub.state().mode, next);
+          void this.fetch(next);
+        }
+        return true;
+      }
+      case "conversations_cleared": {
+        hub.dispatch({ type: "server", message: msg });
+        if (hub.state().currentId === msg.new_conversation_id) {
+          this.remember(msg.teaching_mode, msg.new_conversation_id);
+          void this.fetch(msg.new_conversation_id);
+        }
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  // ------------------------------------------------------------ remembered
+
+  /** The conversation last shown in a mode, for the signed-in user. */
+  last(mode: TeachingMode): string | null {
+    const user = this.hub.state().auth.user;
+    if (!user) return null;
+    const all = readJson<Record<string, Partial<Record<TeachingMode, string>>>>(LAST_KEY, {});
+    return all[user.id]?.[mode] ?? null;
+  }
+
+  remember(mode: TeachingMode, id: string | null): void {
+    const user = this.hub.state().auth.user;
+    if (!user) return;
+    const all = readJson<Record<string, Partial<Record<TeachingMode, string>>>>(LAST_KEY, {});
+    const mine = { ...all[user.id] };
+    if (id) mine[mode] = id;
+    else delete mine[mode];
+    writeJson(LAST_KEY, { ...all, [user.id]: mine });
+  }
+
+  /** After a fresh sign-in: open what was shown last in the mode. */
+  async openLast(): Promise<void> {
+    const last = this.last(this.hub.state().mode);
+    if (last) await this.open(last);
+  }
+
+  // ------------------------------------------------------------ navigation
+
+  async setMode(mode: TeachingMode): Promise<void> {
+    const { hub } = this;
+    if (mode === hub.state().mode) return;
+    saveMode(mode);
+    hub.dispatch({ type: "mode", mode });
+    void this.loadList(true);
+    const last = this.last(mode);
+    if (last) await this.open(last);
+    else hub.dispatch({ type: "blank" });
+  }
+
+  /** Opens the mode's empty conversation (the server reuses one if it exists). */
+  async create(): Promise<void> {
+    const { hub } = this;
+    const state = hub.state();
+    const mode = state.mode;
+    if (state.current && state.current.messages.length === 0 && state.current.teaching_mode === mode) return;
+    if (!state.ready) {
+      hub.dispatch({ type: "blank" });
+      return;
+    }
+    try {
+      const res = await hub.client.request({ type: "new_conversation", teaching_mode: mode });
+      if (res.type !== "conversation_data" || hub.state().mode !== mode) return;
+      hub.dispatch({ type: "open", id: res.conversation.id });
+      hub.dispatch({ type: "server", message: res });
+      this.remember(mode, res.conversation.id);
+    } catch (err) {
+      hub.notify("error", failureText(err));
+    }
+  }
+
+  /** The open conversation, or a new one of the mode (voice needs to know where questions go). */
+  async ensure(): Promise<string | null> {
+    if (this.hub.state().currentId) return this.hub.state().currentId;
+    await this.create();
+    return this.hub.state().currentId;
+  }
+
+  async open(id: string): Promise<void> {
+    const { hub } = this;
+    if (hub.state().currentId === id && hub.state().current) return;
+    hub.dispatch({ type: "open", id });
+    await this.fetch(id);
+    const state = hub.state();
+    const c = state.current;
+    if (c?.id !== id) return;
+    if (c.teaching_mode !== state.mode) {
+      saveMode(c.teaching_mode);
+      hub.dispatch({ type: "mode", mode: c.teaching_mode });
+      void this.loadList(true);
+    }
+    this.remember(c.teaching_mode, id);
+    // Reloaded or switched back mid-answer: the answer will be in storage soon.
+    const last = c.messages.at(-1);
+    if (last?.type === "user" && !hub.state().streams[id] && Date.now() - Date.parse(last.timestamp) < STILL_ANSWERING_MS) {
+      hub.dispatch({ type: "awaiting", conversationId: id, on: true });
+      void this.pollStored(id);
+    }
+  }
+
+  /** Ask for a conversation; the reply (`conversation_data`) goes through the reducer. */
+  async fetch(id: string): Promise<void> {
+    const { hub } = this;
+    try {
+      await hub.client.request({ type: "get_conversation", conversation_id: id });
+    } catch (err) {
+      if (err instanceof RequestError && err.code === "not_found") {
+        hub.dispatch({ type: "open/failed", id });
+        this.remember(hub.state().mode, null);
+        hub.notify("info", errorText("not_found"));
+      } else if (err instanceof RequestError && (err.code === "connection_lost" || err.code === "not_connected")) {
+        // Refetched after the reconnect.
+      } else {
+        hub.dispatch({ type: "open/failed", id });
+        hub.notify("error", failureText(err));
+      }
+      return;
+    }
+    if (hub.state().awaitingStored[id]) void this.pollStored(id);
+  }
+
+  private async pollStored(id: string): Promise<void> {
+    const { hub } = this;
+    if (this.polling.has(id)) return;
+    this.polling.add(id);
+    try {
+      for (let i = 0; i < POLL_TRIES && hub.state().awaitingStored[id]; i++) {
+        await new Promise((r) => setTimeout(r, this.pollMs));
+        const state = hub.state();
+        if (!state.awaitingStored[id]) break;
+        if (!state.ready) continue;
+        if (state.currentId !== id) break;
+        try {
+          await hub.client.request({ type: "get_conversation", conversation_id: id });
+        } catch {
+          // Keep polling; a not_found conversation is cleared by the delete handler.
+        }
+      }
+    } finally {
+      this.polling.delete(id);
+      const state = hub.state();
+      if (state.awaitingStored[id] && state.currentId === id) {
+        hub.dispatch({ type: "awaiting", conversationId: id, on: false });
+      }
+    }
+  }
+
+  async loadList(reset: boolean): Promise<void> {
+    const { hub } = this;
+    const { list, mode, ready, config } = hub.state();
+    if (!ready || (!reset && (list.loading || !list.nextCursor))) return;
+    hub.dispatch({ type: "list/loading", mode });
+    const pageSize = config?.limits.page_size ?? DEFAULT_PAGE_SIZE;
+    try {
+      const res = await hub.client.request({
+        type: "list_conversations",
+        limit: pageSize,
+        teaching_mode: mode,
+        ...(reset || !list.nextCursor ? {} : { cursor: list.nextCursor }),
+      });
+      if (res.type === "conversations_list") {
+        hub.dispatch({ type: "list/page", mode, items: res.conversations, nextCursor: res.next_cursor, reset });
+      }
+    } catch (err) {
+      hub.dispatch({ type: "list/error", mode, error: failureText(err) });
+    }
+  }
+
+  // ------------------------------------------------------------ management
+
+  private silenceStreams(): void {
+    this.hub.speech.silence(Object.values(this.hub.state().streams).map((s) => s.messageId));
+  }
+
+  /** Returns an error to show, or null. */
+  async rename(id: string, title: string): Promise<string | null> {
+    const { hub } = this;
+    const clean = title.trim();
+    if (!clean) return "A title cannot be empty.";
+    if (clean.length > 200) return "Keep the title under 200 characters.";
+    const state = hub.state();
+    const before = state.list.items.find((c) => c.id === id)?.title ?? state.current?.title;
+    hub.dispatch({ type: "rename/local", id, title: clean });
+    try {
+      await hub.client.request({ type: "rename_conversation", conversation_id: id, title: clean });
+      return null;
+    } catch (err) {
+      if (before !== undefined) hub.dispatch({ type: "rename/local", id, title: before });
+      return failureText(err);
+    }
+  }
+
+  async remove(id: string): Promise<string | null> {
+    const { hub } = this;
+    const state = hub.state();
+    const mode = state.list.items.find((c) => c.id === id)?.teaching_mode ?? state.mode;
+    if (id === state.currentId) this.silenceStreams();
+    let res: ServerMessage;
+    try {
+      res = await hub.client.request({ type: "delete_conversation", conversation_id: id });
+    } catch (err) {
+      return failureText(err);
+    }
+    if (this.last(mode) === id) {
+      this.remember(mode, res.type === "conversation_deleted" ? res.current_conversation_id : null);
+    }
+    return null;
+  }
+
+  async clearAll(mode: TeachingMode): Promise<string | null> {
+    this.silenceStreams();
+    try {
+      const res = await this.hub.client.request({ type: "clear_all_conversations", teaching_mode: mode });
+      if (res.type === "conversations_cleared") this.remember(mode, res.new_conversation_id);
+      return null;
+    } catch (err) {
+      return failureText(err);
+    }
+  }
+}
