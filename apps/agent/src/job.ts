@@ -9,6 +9,7 @@ import { publicUser, type Logger, type VerifiedToken } from "@tutor/core";
 import {
   DispatchMetadata,
   USER_ID_ATTRIBUTE,
+  closeContext,
   createContext,
   createLogger,
   loadConfig,
@@ -40,7 +41,7 @@ export default defineAgent<ProcData>({
     if (!meta.success) {
       // Only our server dispatches `tutor`, always with metadata; anything else is not ours to serve.
       log.warn({ event: "bad_dispatch" }, "dispatch without valid metadata; leaving");
-      ctx.addShutdownCallback(() => app.store.close());
+      ctx.addShutdownCallback(() => closeContext(app));
       return ctx.shutdown("bad dispatch");
     }
     const { identity, user_id: userId } = meta.data;
@@ -51,7 +52,7 @@ export default defineAgent<ProcData>({
     // Shutdown callbacks run concurrently: one callback, so an answer being cut is stored before storage closes.
     ctx.addShutdownCallback(async () => {
       await bridge.close();
-      await app.store.close();
+      await closeContext(app);
     });
     await ctx.connect(undefined, AutoSubscribe.AUDIO_ONLY);
     log.info({ event: "room_joined", connect_ms: Math.round(performance.now() - entered) }, "joined the room");

@@ -2,7 +2,6 @@
 import {
   AuthService,
   ConversationService,
-  InProcessHub,
   TopicGuard,
   TurnRunner,
   type EventHub,
@@ -15,6 +14,7 @@ import { DEFAULT_PAGE_SIZE, MAX_TEXT_CHARS, TEACHING_MODES } from "@tutor/protoc
 import { createStore } from "@tutor/store";
 import type { Config } from "./config.js";
 import { argon2Hasher } from "./hasher.js";
+import { createHub, type HubHandle } from "./hub.js";
 import { createModels, type Models } from "./llm.js";
 import { Metrics } from "./metrics.js";
 import { createLiveKitRooms, type LiveKitRooms } from "./livekit.js";
@@ -30,6 +30,8 @@ export interface AppContext {
   conversations: ConversationService;
   turns: TurnRunner;
   hub: EventHub;
+  /** Which hub `hub` is (PostgreSQL LISTEN/NOTIFY or in process), its connection state, resync, close. */
+  hubHandle: HubHandle;
   metrics: Metrics;
   publicConfig: PublicConfig;
   /** Server-side voice input (VAD + speech-to-text); undefined when no STT is configured. */
@@ -54,6 +56,7 @@ export async function createContext(config: Config, logger: Logger, overrides: {
     settings: { deadlineMs: config.turn.deadlineMs, tts: { provider: "web", voice: config.tts.defaultVoice, rate: 1, pitch: 1 } },
   });
   const voice = await createVoice(config, logger, metrics);
+  const hubHandle = await createHub(store.dialect === "postgres" ? config.databaseUrl : undefined, logger, metrics);
   return {
     config,
     logger,
@@ -63,11 +66,19 @@ export async function createContext(config: Config, logger: Logger, overrides: {
     auth,
     conversations: new ConversationService(store),
     turns,
-    hub: new InProcessHub(),
+    hub: hubHandle.hub,
+    hubHandle,
     metrics,
     publicConfig: publicConfig(config, { serverVoice: voice !== undefined }),
     livekit: config.livekit ? createLiveKitRooms(config.livekit) : undefined,
   };
+}
+
+/** Closes what createContext opened (after the sessions are closed): the hub's connection, storage, voice workers. */
+export async function closeContext(ctx: AppContext): Promise<void> {
+  await ctx.hubHandle.close();
+  await ctx.store.close();
+  await ctx.voice?.close();
 }
 
 /** What every transport's Session gets (WebSocket here, LiveKit in apps/agent): one list, so they cannot drift apart. */

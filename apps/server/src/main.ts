@@ -3,7 +3,7 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { buildApp, type BuiltApp } from "./app.js";
 import { ConfigError, DEFAULTS, loadConfig, type Config } from "./config.js";
-import { createContext, type AppContext } from "./context.js";
+import { closeContext, createContext, type AppContext } from "./context.js";
 import { createLogger } from "./logger.js";
 
 export interface RunningServer {
@@ -27,6 +27,7 @@ export async function startServer(config: Config, logger = createLogger(config.l
       event: "started",
       url,
       storage: ctx.store.dialect,
+      hub: ctx.hubHandle.kind,
       llm: config.llm.configured ? { provider: config.llm.provider, models: config.llm.models.map((m) => m.name), fast: config.llm.fastModel } : "none",
       livekit: Boolean(config.livekit),
     },
@@ -47,8 +48,7 @@ export async function startServer(config: Config, logger = createLogger(config.l
       await Promise.race([ctx.turns.drain(), grace]);
       await built.app.close(); // closes sockets; a turn still running stores what it said
       await Promise.race([ctx.turns.idle(), new Promise((r) => setTimeout(r, 2_000).unref())]);
-      await ctx.store.close();
-      await ctx.voice?.close();
+      await closeContext(ctx);
       logger.info({ event: "stopped" }, "stopped");
     })());
   return { url, ctx, built, shutdown };

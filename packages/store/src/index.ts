@@ -12,3 +12,5 @@ export async function createStore(options: { databaseUrl?: string | undefined; d
   const { db, dialect } = await openDatabase(options);
   return new KyselyStore(db, dialect);
 }
+
+export { PgEventHub, HUB_CHANNEL, NOTIFY_MAX_BYTES, hubEventKind, type HubObserver, type HubDropReason, type PgHubOptions } from "./pg-hub.js";

@@ -3,3 +3,4 @@ export * from "./pg.js";
 export * from "./fake-stt.js";
 export * from "./speech.js";
 export * from "./net.js";
+export * from "./servers.js";

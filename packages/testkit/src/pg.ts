@@ -14,6 +14,11 @@ const execFileP = promisify(execFile);
 export interface PgHandle {
   /** postgres:// URL of a database nobody else uses. */
   url: string;
+  /**
+   * `pg_ctl restart -m fast` of the private cluster (every connection is cut,
+   * as in a real restart); absent on a shared TEST_DATABASE_URL server.
+   */
+  restart?: () => Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -67,9 +72,10 @@ export async function startPostgres(): Promise<PgHandle> {
   try {
     await run("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
     let port = 0;
+    let server = "";
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      const server = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c full_page_writes=off`;
+      server = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c full_page_writes=off`;
       try {
         await run("pg_ctl", ["-D", data, "-l", join(dir, "server.log"), "-w", "-t", "60", "-o", server, "start"]);
         break;
@@ -88,6 +94,9 @@ export async function startPostgres(): Promise<PgHandle> {
     }
     return {
       url: `postgres://postgres@127.0.0.1:${port}/tutor`,
+      async restart() {
+        await run("pg_ctl", ["-D", data, "-l", join(dir, "server.log"), "-w", "-t", "60", "-m", "fast", "-o", server, "restart"]);
+      },
       async stop() {
         process.off("exit", onExit);
         await run("pg_ctl", ["-D", data, "stop", "-m", "immediate"]).catch(() => undefined);

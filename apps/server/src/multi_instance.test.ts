@@ -1,0 +1,194 @@
+// Several real server processes on one PostgreSQL with one JWT_SECRET, as a
+// school runs them behind a load balancer: what one student does through one
+// instance is seen live through the others, and an instance dying mid-answer
+// loses nothing that was acknowledged.
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { behave, pgAvailable, startFakeLlm, startPostgres, startServerProcess, type FakeLlm, type PgHandle, type ServerProcess } from "@tutor/testkit";
+import { FAST_MODEL, MAIN_MODEL, WsClient } from "./test-helpers.js";
+
+const root = resolve(import.meta.dirname, "../../..");
+const requirePg = process.env.REQUIRE_SERVICES === "1";
+const SEEN_WITHIN_MS = 2_000;
+
+let db: PgHandle;
+let fake: FakeLlm;
+let dataDir: string;
+let servers: ServerProcess[] = [];
+const clients: WsClient[] = [];
+let env: Record<string, string>;
+
+async function launch(name: string): Promise<ServerProcess> {
+  return startServerProcess({ entry: join(root, "apps/server/src/main.ts"), cwd: root, name, env });
+}
+
+async function connect(server: ServerProcess, token: string): Promise<WsClient> {
+  const c = await WsClient.connect(server.wsUrl);
+  clients.push(c);
+  const r = await c.request({ type: "auth_request", data: { type: "verify", token } }, "auth_response");
+  if (!r.success) throw new Error(`verify failed on ${server.name}: ${JSON.stringify(r)}`);
+  return c;
+}
+
+let seq = 0;
+async function register(server: ServerProcess): Promise<{ token: string; userId: string; username: string }> {
+  const username = `multi${process.pid}_${++seq}`;
+  const res = await fetch(`${server.url}/api/auth/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password: "correct horse battery" }),
+  });
+  const body = (await res.json()) as { token: string; user: { id: string } };
+  if (res.status !== 201) throw new Error(`register: ${res.status} ${JSON.stringify(body)}`);
+  return { token: body.token, userId: body.user.id, username };
+}
+
+/** One student with a tab on each instance. */
+async function studentOnEach(): Promise<{ token: string; userId: string; username: string; tabs: WsClient[] }> {
+  const s = await register(servers[0]!);
+  const tabs = await Promise.all(servers.map((srv) => connect(srv, s.token)));
+  return { ...s, tabs };
+}
+
+describe.runIf(pgAvailable() || requirePg)("several app servers on one PostgreSQL", () => {
+  beforeAll(async () => {
+    if (!pgAvailable()) throw new Error("REQUIRE_SERVICES=1 but PostgreSQL is not available (no initdb/pg_ctl and no TEST_DATABASE_URL)");
+    [db, fake, dataDir] = await Promise.all([startPostgres(), startFakeLlm({ models: [MAIN_MODEL, FAST_MODEL] }), mkdtemp(join(tmpdir(), "tutor-multi-"))]);
+    fake.setDefault(FAST_MODEL, behave.reply("YES"));
+    fake.setDefault(MAIN_MODEL, behave.reply("A linked list is a chain of nodes."));
+    env = {
+      DATABASE_URL: db.url,
+      JWT_SECRET: randomBytes(32).toString("hex"),
+      DATA_DIR: dataDir,
+      LLM_BASE_URL: fake.url,
+      LLM_API_KEY: "k",
+      LLM_MODELS: `${MAIN_MODEL},${FAST_MODEL}`,
+      LLM_FAST_MODEL: FAST_MODEL,
+      LOG_LEVEL: "info",
+    };
+    // The first runs the migrations; the others then start side by side.
+    servers = [await launch("server-a")];
+    servers.push(...(await Promise.all([launch("server-b"), launch("server-c")])));
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await Promise.all(servers.map((s) => s.stop()));
+    await fake?.close();
+    await db?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("a turn on one instance shows on the student's tabs on the other two within 2 s", async () => {
+    const { tabs } = await studentOnEach();
+    const [a, b, c] = tabs as [WsClient, WsClient, WsClient];
+    const fromB = b.messages.length;
+    const fromC = c.messages.length;
+    const final = await a.request({ type: "text_input", text: "What is a linked list?", teaching_mode: "qa" }, "ai_response", 15_000);
+    const conversationId = final.conversation_id as string;
+    const shown = (m: { type: string; conversation?: { id: string; messages?: unknown[] } }) =>
+      m.type === "conversation_data" || m.type === "conversation_updated" ? m.conversation?.id === conversationId : false;
+    const [onB, onC] = await Promise.all([b.waitFor(shown, SEEN_WITHIN_MS, fromB), c.waitFor(shown, SEEN_WITHIN_MS, fromC)]);
+    expect(onB.conversation).toMatchObject({ id: conversationId, message_count: 2 });
+    expect(onC.conversation).toMatchObject({ id: conversationId, message_count: 2 });
+  });
+
+  it("rename, delete and clear on one instance are seen on the others within 2 s", async () => {
+    const { tabs } = await studentOnEach();
+    const [a, b, c] = tabs as [WsClient, WsClient, WsClient];
+    const created = await b.request({ type: "new_conversation", teaching_mode: "qa" }, "conversation_data");
+    const id = (created.conversation as { id: string }).id;
+
+    let from = [a.messages.length, c.messages.length];
+    await b.request({ type: "rename_conversation", conversation_id: id, title: "Pointers, renamed" }, undefined);
+    const renamed = (m: { type: string; conversation?: { id: string; title: string } }) =>
+      (m.type === "conversation_data" || m.type === "conversation_updated") && m.conversation?.id === id && m.conversation.title === "Pointers, renamed";
+    await Promise.all([a.waitFor(renamed, SEEN_WITHIN_MS, from[0]), c.waitFor(renamed, SEEN_WITHIN_MS, from[1])]);
+
+    from = [a.messages.length, b.messages.length];
+    await c.request({ type: "delete_conversation", conversation_id: id }, "conversation_deleted");
+    const deleted = (m: { type: string; conversation_id?: string }) => m.type === "conversation_deleted" && m.conversation_id === id;
+    await Promise.all([a.waitFor(deleted, SEEN_WITHIN_MS, from[0]), b.waitFor(deleted, SEEN_WITHIN_MS, from[1])]);
+
+    from = [b.messages.length, c.messages.length];
+    const cleared = await a.request({ type: "clear_all_conversations", teaching_mode: "qa" }, "conversations_cleared");
+    const sameClear = (m: { type: string; new_conversation_id?: string }) => m.type === "conversations_cleared" && m.new_conversation_id === cleared.new_conversation_id;
+    await Promise.all([b.waitFor(sameClear, SEEN_WITHIN_MS, from[0]), c.waitFor(sameClear, SEEN_WITHIN_MS, from[1])]);
+  });
+
+  it("one student's events never reach another student's tabs on other instances", async () => {
+    const one = await studentOnEach();
+    const other = await studentOnEach();
+    const before = other.tabs.map((t) => t.messages.length);
+    await one.tabs[0]!.request({ type: "new_conversation", teaching_mode: "qa" }, "conversation_data");
+    const renamedId = (one.tabs[0]!.messages.at(-1)!.conversation as { id: string }).id;
+    await one.tabs[0]!.request({ type: "rename_conversation", conversation_id: renamedId, title: "mine" }, undefined);
+    await one.tabs[1]!.waitFor((m) => (m.conversation as { title?: string } | undefined)?.title === "mine", SEEN_WITHIN_MS);
+    expect(other.tabs.map((t) => t.messages.length)).toEqual(before);
+  });
+
+  it("the login throttle is shared: failures on one instance lock the account on the others", async () => {
+    const s = await register(servers[0]!);
+    const login = (srv: ServerProcess, password: string) =>
+      fetch(`${srv.url}/api/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: s.username, password }),
+      });
+    // Five wrong passwords spread over three instances...
+    for (let i = 0; i < 5; i++) expect((await login(servers[i % 3]!, "wrong password!")).status).toBe(401);
+    // ...and the right one is refused on each of them.
+    for (const srv of servers) {
+      const r = await login(srv, "correct horse battery");
+      expect(r.status).toBe(429);
+    }
+  });
+
+  it("kill -9 of an instance mid-answer: the student goes on elsewhere, every acknowledged message is there, the cut answer is never half-written", async () => {
+    const victim = await launch("server-victim");
+    servers.push(victim);
+    const s = await register(servers[0]!);
+    const onVictim = await connect(victim, s.token);
+    // An answer that streams slowly, so the instance dies in the middle of it.
+    fake.script(MAIN_MODEL, behave.reply("Recursion is a function calling itself again and again.", { chunkDelayMs: 400 }));
+    const started = onVictim.messages.length;
+    onVictim.send({ type: "text_input", text: "Explain recursion", teaching_mode: "qa", request_id: "k1" });
+    const ack = await onVictim.waitFor((m) => m.type === "user_message" && m.request_id === "k1", 10_000, started);
+    await onVictim.waitFor((m) => m.type === "ai_response_delta", 10_000, started);
+    victim.kill("SIGKILL");
+    expect((await victim.exited).signal).toBe("SIGKILL");
+    servers.splice(servers.indexOf(victim), 1);
+
+    // The web app reconnects to whatever the balancer gives it: another instance.
+    const again = await connect(servers[1]!, s.token);
+    const conversationId = ack.conversation_id as string;
+    const got = await again.request({ type: "get_conversation", conversation_id: conversationId }, "conversation_data");
+    const messages = (got.conversation as { messages: { id: string; type: string; content: string }[] }).messages;
+    const ackMessage = ack.message as { id: string; content: string };
+    expect(messages[0]).toMatchObject({ id: ackMessage.id, type: "user", content: "Explain recursion" });
+    // The answer being written when the instance died is absent (never stored half) — PostgreSQL
+    // commits it whole or not at all; the app shows the question without an answer.
+    const answers = messages.filter((m) => m.type === "ai");
+    for (const a of answers) expect(a.content.length).toBeGreaterThan(0);
+    expect(answers.length).toBe(0);
+    // And the student can ask again on the surviving instance.
+    fake.reset();
+    fake.setDefault(FAST_MODEL, behave.reply("YES"));
+    fake.setDefault(MAIN_MODEL, behave.reply("Recursion, again."));
+    const retry = await again.request({ type: "text_input", text: "Explain recursion", conversation_id: conversationId }, "ai_response", 15_000);
+    expect(retry.text).toBe("Recursion, again.");
+    // The rows say the same to anyone reading the database.
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      const rows = await c.query("select type, content from messages where conversation_id = $1 order by created_at, id", [conversationId]);
+      expect(rows.rows.map((r: { type: string }) => r.type)).toEqual(["user", "user", "ai"]);
+    } finally {
+      await c.end();
+    }
+  }, 60_000);
+});
