@@ -32,6 +32,8 @@ export interface Config {
   llm:
     | { configured: true; provider: "groq" | "openai-compatible"; baseUrl: string; apiKey: string; models: ModelSpec[]; fastModel: string }
     | { configured: false; provider: "none" };
+  /** LLM_CONTEXT_TOKENS: the models' context window (unset: what a model reports, else the core's 8192). */
+  contextTokens: number | undefined;
   stt: { provider: "server"; baseUrl: string; apiKey: string; model: string } | { provider: "browser" };
   tts: { provider: string; defaultVoice: string };
   livekit: { url: string; apiKey: string; apiSecret: string } | undefined;
@@ -79,6 +81,11 @@ const Env = z.object({
   LLM_MODELS: z.string().trim().optional(),
   LLM_FAST_MODEL: z.string().trim().min(1).optional(),
   LOCAL_MODEL: z.string().trim().optional(),
+  LLM_CONTEXT_TOKENS: z.coerce
+    .number({ error: "LLM_CONTEXT_TOKENS must be a number of tokens" })
+    .int("LLM_CONTEXT_TOKENS must be a whole number of tokens")
+    .min(512, "LLM_CONTEXT_TOKENS must be at least 512 tokens")
+    .optional(),
   STT_BASE_URL: httpUrl("STT_BASE_URL").optional(),
   STT_API_KEY: z.string().trim().optional(),
   STT_MODEL: z.string().trim().min(1).optional(),
@@ -180,6 +187,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     jwtSecret: e.JWT_SECRET,
     logLevel: e.LOG_LEVEL,
     llm,
+    contextTokens: e.LLM_CONTEXT_TOKENS,
     stt,
     tts: { provider: e.TTS_PROVIDER, defaultVoice: e.TTS_DEFAULT_VOICE },
     livekit: e.LIVEKIT_URL ? { url: e.LIVEKIT_URL, apiKey: e.LIVEKIT_API_KEY!, apiSecret: e.LIVEKIT_API_SECRET! } : undefined,

@@ -14,7 +14,13 @@ export function createModels(config: Config, logger: Logger): Models {
   const llm = config.llm;
   if (!llm.configured) return { chain: null, fast: null };
   const make = (name: string, temperature?: number) =>
-    createOpenAIChatModel({ baseURL: llm.baseUrl, apiKey: llm.apiKey || "none", model: name, temperature });
+    createOpenAIChatModel({
+      baseURL: llm.baseUrl,
+      apiKey: llm.apiKey || "none",
+      model: name,
+      temperature,
+      ...(config.contextTokens ? { contextTokens: config.contextTokens } : {}),
+    });
   const models = llm.models.map((m) => make(m.name, m.temperature));
   const fast = models.find((m) => m.name === llm.fastModel) ?? make(llm.fastModel);
   return { chain: new ModelChain(models, { logger: logger.child({ component: "llm" }) }), fast };

@@ -65,6 +65,8 @@ export type LlmErrorKind =
   | "unavailable" // 5xx, connection refused/reset
   | "bad_response" // malformed body, stream cut mid-answer
   | "client_error" // other 4xx: not retried
+  | "context_length" // the prompt does not fit the model's context window: not retried, not the model's ill health
+  | "not_ready" // the model cannot answer yet or at all (a local model downloading, or one that failed to load); its message is for the student
   | "aborted"; // the caller's AbortSignal fired
 
 /**

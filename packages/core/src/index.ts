@@ -7,6 +7,7 @@ export * from "./hub.js";
 export * from "./session.js";
 export * from "./turn.js";
 export * from "./llm/chain.js";
+export * from "./llm/context-window.js";
 export * from "./guard/index.js";
 export * from "./prompts.js";
 export * from "./speech/index.js";

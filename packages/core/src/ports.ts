@@ -114,6 +114,8 @@ export interface ChatRequest {
   presencePenalty?: number;
   /** Per-attempt timeout for the first token (stream) or whole answer (complete). */
   timeoutMs?: number;
+  /** Called at most once per request by an adapter that knows the token usage (COORD item 2). */
+  onUsage?: (usage: { promptTokens: number; completionTokens: number }) => void;
 }
 
 /**
@@ -125,6 +127,8 @@ export interface ChatModel {
   readonly name: string;
   /** Default temperature from LLM_MODELS (`name:temperature`). */
   readonly temperature?: number | undefined;
+  /** The context window in tokens (prompt + answer): LLM_CONTEXT_TOKENS or what the model reports; unset: unknown. */
+  readonly contextTokens?: number | undefined;
   stream(request: ChatRequest, signal: AbortSignal): AsyncIterable<string>;
   complete(request: ChatRequest, signal: AbortSignal): Promise<string>;
 }

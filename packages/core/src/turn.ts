@@ -4,10 +4,11 @@
 import type { Conversation, ConversationSummary, Message, ServerMessage, TeachingMode } from "@tutor/protocol";
 import { DEFAULT_TEACHING_MODE, FIXED_ANSWERS, MAX_TEXT_CHARS } from "@tutor/protocol";
 import { ConversationService, NEW_CONVERSATION_TITLE, provisionalTitle } from "./conversations.js";
-import { isAbortError } from "./errors.js";
+import { isAbortError, LlmError } from "./errors.js";
 import { TOPIC_REJECTION_TEXT, type TopicGuard } from "./guard/index.js";
 import { newId } from "./ids.js";
-import type { ModelChain } from "./llm/chain.js";
+import { ChainError, type ModelChain } from "./llm/chain.js";
+import { CONTEXT_DEFAULTS, fitToContext } from "./llm/context-window.js";
 import type { ChatMessage, ChatModel, Logger, Store } from "./ports.js";
 import { systemPrompt, titleRequest } from "./prompts.js";
 import { SentenceChunker } from "./speech/index.js";
@@ -21,12 +22,15 @@ export const TURN_DEFAULTS = {
   presencePenalty: 0.1,
   deadlineMs: 45_000,
   guardContextMessages: 4,
+  /** The window when no model of the chain reports one (LLM_CONTEXT_TOKENS sets it per model). */
+  contextTokens: CONTEXT_DEFAULTS.contextTokens,
   tts: { provider: "web", voice: "default", rate: 1, pitch: 1 },
 } as const;
 
 export const FALLBACK_ANSWER = FIXED_ANSWERS.fallback;
 export const INTERRUPTED_NOTE = FIXED_ANSWERS.interruptedNote;
 export const NO_MODEL_ANSWER = FIXED_ANSWERS.noModel;
+export const CONTEXT_TOO_LONG_ANSWER = FIXED_ANSWERS.contextTooLong;
 
 export interface TtsSettings {
   provider: string;
@@ -44,6 +48,7 @@ export interface TurnSettings {
   presencePenalty: number;
   deadlineMs: number;
   guardContextMessages: number;
+  contextTokens: number;
   tts: TtsSettings;
 }
 
@@ -210,22 +215,30 @@ export class TurnRunner {
       return { conversationId: convId, messageId, text, model, status };
     };
 
-    if (!this.deps.chain) {
-      emit({ type: "ai_response_delta", ...base, delta: NO_MODEL_ANSWER });
-      speech.push(NO_MODEL_ANSWER);
+    const fixed = (answer: string, status: TurnOutcome["status"]): Promise<TurnOutcome> => {
+      emit({ type: "ai_response_delta", ...base, delta: answer });
+      speech.push(answer);
       speech.finish();
-      return finish(NO_MODEL_ANSWER, null, "no_model", { error: true });
-    }
+      return finish(answer, null, status, { error: true });
+    };
+    if (!this.deps.chain) return fixed(NO_MODEL_ANSWER, "no_model");
 
     const s = this.settings;
+    const contextTokens = this.deps.chain.contextTokens ?? s.contextTokens;
+    const prompt = fitToContext({ role: "system", content: systemPrompt(mode) }, history, contextTokens, s.maxTokens);
+    if (!prompt) {
+      log.info({ event: "turn_too_long", context_tokens: contextTokens, chars: req.text.length }, "question does not fit the context window");
+      return fixed(CONTEXT_TOO_LONG_ANSWER, "error");
+    }
+    if (prompt.dropped) log.debug({ event: "history_trimmed", dropped: prompt.dropped, context_tokens: contextTokens }, "history trimmed to fit");
     let text = "";
     let model: string | null = null;
     const out = new DeltaStream((delta) => emit({ type: "ai_response_delta", ...base, delta }), speech);
     try {
       const stream = this.deps.chain.stream(
         {
-          messages: [{ role: "system", content: systemPrompt(mode) }, ...history],
-          maxTokens: s.maxTokens,
+          messages: prompt.messages,
+          maxTokens: prompt.maxTokens,
           topP: s.topP,
           frequencyPenalty: s.frequencyPenalty,
           presencePenalty: s.presencePenalty,
@@ -251,8 +264,9 @@ export class TurnRunner {
       }
       log.warn({ event: "turn_failed", err: describe(err), chars: text.length }, "every model failed");
       // Keep what the student already saw; say clearly that it stopped.
-      const answer = text ? text + INTERRUPTED_NOTE : FALLBACK_ANSWER;
-      const tail = text ? INTERRUPTED_NOTE : FALLBACK_ANSWER;
+      const failure = text ? INTERRUPTED_NOTE : failureAnswer(err);
+      const answer = text + failure;
+      const tail = failure;
       emit({ type: "ai_response_delta", ...base, delta: tail });
       speech.push(tail);
       speech.finish();
@@ -366,6 +380,19 @@ class Speech {
       this.emit({ type: "web_tts", text, voice, rate, pitch, message_id: this.messageId, seq: this.#seq++, ...this.rid });
     }
   }
+}
+
+/**
+ * Why no model answered, in the student's words: a prompt too long for a
+ * model's window is said as that (not "couldn't reach"); a model that is not
+ * ready (the local one downloading or broken) says what it is doing.
+ */
+function failureAnswer(err: unknown): string {
+  if (!(err instanceof ChainError)) return FALLBACK_ANSWER;
+  if (err.attempts.some((a) => a.kind === "context_length")) return CONTEXT_TOO_LONG_ANSWER;
+  const cause = err.cause;
+  if (err.reason === "exhausted" && cause instanceof LlmError && cause.kind === "not_ready") return cause.message;
+  return FALLBACK_ANSWER;
 }
 
 function cleanTitle(raw: string): string {

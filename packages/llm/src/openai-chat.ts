@@ -16,6 +16,8 @@ export interface OpenAIChatModelOptions {
   /** Used when a request gives no temperature (from `LLM_MODELS` `name:temperature`). */
   temperature?: number;
   defaultHeaders?: Record<string, string>;
+  /** The model's context window in tokens (LLM_CONTEXT_TOKENS); the turn trims its history to fit. */
+  contextTokens?: number;
 }
 
 /** Keep-alive connections per origin, shared by every model (a chain's models usually live on one server). */
@@ -81,6 +83,7 @@ export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
   return {
     name: model,
     temperature: opts.temperature,
+    contextTokens: opts.contextTokens,
 
     async *stream(request: ChatRequest, signal: AbortSignal): AsyncGenerator<string> {
       const attempt = new Attempt(model, signal, request.timeoutMs);
@@ -199,16 +202,28 @@ function readContent(response: unknown): string | undefined {
   return typeof content === "string" ? content : undefined;
 }
 
-/** The provider's `{"error": {"message": …}}`, else the body itself (cut short). */
+/**
+ * The provider's `{"error": {"message": …}}`, else the body itself (cut short).
+ * The error's `code`/`type` are kept in front when they name a context
+ * overflow, so statusError can tell it from other 400s.
+ */
 function errorMessage(text: string): string {
   try {
-    const m = (JSON.parse(text) as { error?: { message?: unknown } } | null)?.error?.message;
-    if (typeof m === "string") return m;
+    const e = (JSON.parse(text) as { error?: { message?: unknown; code?: unknown; type?: unknown } } | null)?.error;
+    const tag = [e?.code, e?.type].find((v): v is string => typeof v === "string" && CONTEXT_OVERFLOW.test(v));
+    if (typeof e?.message === "string") return tag ? `${tag}: ${e.message}` : e.message;
   } catch {
     // not JSON: show the text
   }
   return text.slice(0, 200);
 }
+
+/**
+ * How servers say the prompt did not fit: OpenAI `context_length_exceeded`,
+ * vLLM "maximum context length is …", llama.cpp `exceed_context_size_error`,
+ * llama-cpp-python "exceed context window".
+ */
+const CONTEXT_OVERFLOW = /context[_ ]length|maximum context|context[_ ]window|exceed_context|context[_ ]size/i;
 
 function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
   const h = new Headers();
@@ -229,6 +244,9 @@ export function statusError(model: string, status: number, detail: string, heade
   }
   if (status === 408) return new LlmError("timeout", model, `${model} timed out (408)`, opts);
   if (status >= 500) return new LlmError("unavailable", model, `${model} is unavailable (${status})${why}`, opts);
+  if ((status === 400 || status === 413) && CONTEXT_OVERFLOW.test(detail)) {
+    return new LlmError("context_length", model, `${model}: the prompt does not fit its context window (${status})${why}`, opts);
+  }
   return new LlmError("client_error", model, `${model} rejected the request (${status})${why}`, opts);
 }
 

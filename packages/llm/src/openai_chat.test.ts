@@ -230,6 +230,31 @@ describe("failures mapped to LlmError kinds", () => {
     expect(error?.message).toContain("context too long");
   });
 
+  it("a 400 context_length_exceeded is context_length, not retryable and not 'unreachable'", async () => {
+    fake.script(M, behave.contextWindow(16, "never"));
+    const { error } = await drain(model.stream(ask("a question that is far too long for sixteen tokens", { maxTokens: 8 }), signal()));
+    expect(error?.kind).toBe("context_length");
+    expect(error?.status).toBe(400);
+    expect(error?.retryable).toBe(false);
+    expect(error?.message).toMatch(/maximum context length is 16 tokens/);
+  });
+
+  it("servers that name the overflow only in the message (vLLM, llama.cpp, llama-cpp-python) are context_length too", async () => {
+    for (const message of [
+      "This model's maximum context length is 2048 tokens. However, you requested 2100 tokens.",
+      "the request exceeds the available context size, try increasing it",
+      "Requested tokens (3000) exceed context window of 2048",
+    ]) {
+      fake.script(M, behave.error(400, { message }));
+      await expect(model.complete(ask("q"), signal())).rejects.toMatchObject({ kind: "context_length", status: 400 });
+    }
+  });
+
+  it("reports the context window it was given", () => {
+    expect(createOpenAIChatModel({ baseURL: fake.url, model: M, contextTokens: 2048 }).contextTokens).toBe(2048);
+    expect(model.contextTokens).toBeUndefined();
+  });
+
   it("an unknown model is a client_error (404)", async () => {
     const m = createOpenAIChatModel({ baseURL: fake.url, model: "no-such-model" });
     await expect(m.complete(ask("q"), signal())).rejects.toMatchObject({ kind: "client_error", status: 404 });

@@ -456,12 +456,27 @@ export const FIXED_ANSWERS = {
     "No language model is configured on this server yet, so I can't answer. " +
     "An administrator can set GROQ_API_KEY (Groq), or LLM_BASE_URL and LLM_MODELS (any OpenAI-compatible server), and restart the app.",
   interruptedNote: "\n\n*(The answer was interrupted before it finished. Ask me to continue.)*",
+  /** The question (with the system prompt) does not fit the model's context window, or the provider said so. */
+  contextTooLong:
+    "Your message is too long for the language model's context window, so I couldn't answer it. " +
+    "Please shorten it or split it into smaller parts (a long code listing can often be cut to the part in question).",
+  /** Starts the answer while the in-process model is being downloaded or loaded; the rest says how far it is. */
+  preparingPrefix: "The tutor is getting ready: ",
+  /** Starts the answer when the in-process model cannot be used; the rest names the problem. */
+  localModelFailedPrefix: "The tutor's local model could not be started: ",
 } as const;
 
 /** The flags a stored AI message would have had live, recognised from its text. */
 export function storedAnswerFlags(content: string): { topic_rejected?: true; error?: true } {
   if (content === FIXED_ANSWERS.topicRejection) return { topic_rejected: true };
-  if (content === FIXED_ANSWERS.fallback || content === FIXED_ANSWERS.noModel || content.endsWith(FIXED_ANSWERS.interruptedNote)) {
+  if (
+    content === FIXED_ANSWERS.fallback ||
+    content === FIXED_ANSWERS.noModel ||
+    content === FIXED_ANSWERS.contextTooLong ||
+    content.startsWith(FIXED_ANSWERS.preparingPrefix) ||
+    content.startsWith(FIXED_ANSWERS.localModelFailedPrefix) ||
+    content.endsWith(FIXED_ANSWERS.interruptedNote)
+  ) {
     return { error: true };
   }
   return {};

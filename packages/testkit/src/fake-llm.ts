@@ -56,6 +56,8 @@ export type FakeBehaviour =
       kind: "error";
       status: number;
       message?: string;
+      /** The error object's `code` (e.g. `context_length_exceeded`). */
+      code?: string;
       /** Sent as the `Retry-After` header (seconds, or an HTTP date string). */
       retryAfter?: number | string;
       /** Sent as the `retry-after-ms` header. */
@@ -86,8 +88,29 @@ export const behave = {
   compute: (fn: (request: FakeRequest) => string | FakeBehaviour): FakeBehaviour => ({ kind: "compute", fn }),
   error: (
     status: number,
-    options: { message?: string; retryAfter?: number | string; retryAfterMs?: number; delayMs?: number } = {},
+    options: { message?: string; code?: string; retryAfter?: number | string; retryAfterMs?: number; delayMs?: number } = {},
   ): FakeBehaviour => ({ kind: "error", status, ...options }),
+  /**
+   * A model with a `contextTokens` window, counted the way OpenAI and vLLM do:
+   * prompt tokens (here: characters / `charsPerToken`, rounded up, per message
+   * plus 4) plus `max_tokens` must fit, else a 400 `context_length_exceeded`.
+   */
+  contextWindow: (contextTokens: number, answer: string | FakeBehaviour, charsPerToken = 4): FakeBehaviour => ({
+    kind: "compute",
+    fn: (request) => {
+      const prompt = request.messages.reduce((n, m) => n + Math.ceil(String(m.content).length / charsPerToken) + 4, 0);
+      const asked = prompt + (request.params.max_tokens ?? 0);
+      if (asked <= contextTokens) return answer;
+      return {
+        kind: "error",
+        status: 400,
+        code: "context_length_exceeded",
+        message:
+          `This model's maximum context length is ${contextTokens} tokens. However, you requested ${asked} tokens ` +
+          `(${prompt} in the messages, ${request.params.max_tokens ?? 0} in the completion). Please reduce the length of the messages or completion.`,
+      };
+    },
+  }),
   malformed: (options: { textBefore?: string; delayMs?: number } = {}): FakeBehaviour => ({
     kind: "malformed",
     ...options,
@@ -270,7 +293,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
         if (b.retryAfterMs !== undefined) headers["retry-after-ms"] = String(b.retryAfterMs);
         const type =
           b.status === 429 ? "rate_limit_error" : b.status >= 500 ? "server_error" : "invalid_request_error";
-        sendJson(res, b.status, errorBody(b.message ?? `fake-llm error ${b.status}`, type), headers);
+        sendJson(res, b.status, errorBody(b.message ?? `fake-llm error ${b.status}`, type, b.code ?? null), headers);
         return;
       }
       case "hang":

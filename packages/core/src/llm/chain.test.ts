@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createOpenAIChatModel } from "@tutor/llm";
 import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
+import { LlmError } from "../errors.js";
 import type { ChatRequest } from "../ports.js";
 import { ChainError, ModelChain, type ChainDelta, type ModelChainOptions } from "./chain.js";
 
@@ -320,5 +321,39 @@ describe("configuration", () => {
     expect(() => new ModelChain([a, a])).toThrow(/model-a twice/);
     expect(() => new ModelChain([a], { jitter: 1.5 })).toThrow(/jitter/);
     expect(() => new ModelChain([a], { retryDelaysMs: { timeout: [] } })).toThrow(/retryDelaysMs.timeout/);
+  });
+});
+
+describe("prompts too long and models not ready", () => {
+  it("a context_length refusal moves to the next model at once and leaves the model healthy", async () => {
+    const chain = chainOf([A, B]);
+    for (let i = 0; i < 4; i++) fake.script(A, behave.contextWindow(1, "never"));
+    for (let i = 0; i < 4; i++) expect(await turn(chain)).toMatchObject({ text: `answer from ${B}`, model: B });
+    expect(fake.calls(A)).toBe(4); // asked every turn: no backoff, no open breaker
+    expect(healthOf(chain, A)).toMatchObject({ state: "closed", consecutiveFailures: 0, availableAt: 0 });
+  });
+
+  it("a model that is not ready is passed over without harm, and its message is the exhausted error's cause", async () => {
+    const notReady = {
+      name: "local",
+      // eslint-disable-next-line require-yield
+      async *stream(): AsyncGenerator<string> {
+        throw new LlmError("not_ready", "local", "The tutor is getting ready: downloading its model (43%).");
+      },
+      complete: () => Promise.reject(new LlmError("not_ready", "local", "getting ready")),
+    };
+    const chain = new ModelChain([createOpenAIChatModel({ baseURL: fake.url, model: A }), notReady], FAST);
+    fake.script(A, behave.error(400));
+    const r = await turn(chain);
+    expect(r.error?.reason).toBe("exhausted");
+    expect(r.error?.cause).toBeInstanceOf(LlmError);
+    expect((r.error?.cause as LlmError).message).toMatch(/downloading its model \(43%\)/);
+    expect(healthOf(chain, "local")).toMatchObject({ state: "closed", consecutiveFailures: 0 });
+  });
+
+  it("reports the smallest context window of its models", () => {
+    const m = (model: string, contextTokens?: number) => createOpenAIChatModel({ baseURL: fake.url, model, ...(contextTokens ? { contextTokens } : {}) });
+    expect(new ModelChain([m(A, 32_768), m(B, 4096), m(C)]).contextTokens).toBe(4096);
+    expect(new ModelChain([m(A)]).contextTokens).toBeUndefined();
   });
 });

@@ -215,6 +215,13 @@ export class ModelChain {
     return { text, model };
   }
 
+  /** The smallest context window among the models that report one (the turn trims its history to it). */
+  get contextTokens(): number | undefined {
+    let min: number | undefined;
+    for (const m of this.models) if (m.contextTokens !== undefined && (min === undefined || m.contextTokens < min)) min = m.contextTokens;
+    return min;
+  }
+
   health(): ModelHealth[] {
     const now = this.clock.now();
     return this.models.map((m, i) => {
@@ -232,6 +239,8 @@ export class ModelChain {
     const tries = this.models.map(() => 0);
     // Models this turn will not ask again (a non-retryable failure or out of tries).
     const done = this.models.map(() => false);
+    // The last model failure, as the exhausted error's cause (its message may be for the student: not_ready).
+    let lastError: LlmError | undefined;
 
     for (;;) {
       if (signal.aborted) throw new ChainError("aborted", attempts, { cause: signal.reason });
@@ -240,7 +249,7 @@ export class ModelChain {
 
       const pick = this.pick(now, done);
       if (pick.index === undefined) {
-        if (pick.wakeAt === undefined && !pick.probeInFlight) throw new ChainError("exhausted", attempts);
+        if (pick.wakeAt === undefined && !pick.probeInFlight) throw new ChainError("exhausted", attempts, { cause: lastError });
         // Nobody can be asked before the deadline: say so now rather than make the student wait for nothing.
         if (!pick.probeInFlight && pick.wakeAt !== undefined && pick.wakeAt >= deadline) {
           throw new ChainError("deadline", attempts);
@@ -300,6 +309,7 @@ export class ModelChain {
           throw new ChainError("deadline", attempts, { cause: e });
         }
         attempts.push({ model: model.name, kind: e.kind, ...(e.status !== undefined ? { status: e.status } : {}) });
+        lastError = e;
         this.recordFailure(i, e);
         if (partial) throw new ChainError("interrupted", attempts, { ...partialOpts, cause: e });
         if (!e.retryable) done[i] = true;
@@ -354,8 +364,9 @@ export class ModelChain {
   }
 
   private recordFailure(i: number, e: LlmError): void {
-    // A 4xx says the request was wrong, not that the model is unwell.
-    if (e.kind === "client_error" || e.kind === "aborted") return;
+    // A 4xx or a prompt too long says the request was wrong, not that the
+    // model is unwell; a model still getting ready is not ill either.
+    if (e.kind === "client_error" || e.kind === "context_length" || e.kind === "not_ready" || e.kind === "aborted") return;
     const st = this.states[i]!;
     const now = this.clock.now();
     st.consecutiveFailures++;
