@@ -12,6 +12,8 @@ export async function registerWebApp(app: App, ctx: AppContext): Promise<void> {
   const hasWeb = existsSync(join(ctx.config.webDist, "index.html"));
   if (hasWeb) {
     await app.register(fastifyStatic, { root: ctx.config.webDist, wildcard: false, index: "index.html" });
+    // A conversation's address (PROTOCOL.md): the app opens it after sign-in, whatever the Accept header.
+    app.get("/c/*", { schema: { hide: true } }, (_req, reply) => reply.type("text/html").sendFile("index.html"));
   }
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split("?")[0] ?? "";

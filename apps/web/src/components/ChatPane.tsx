@@ -31,6 +31,8 @@ const selectFlags = (s: State) => s.flags;
 const selectPending = (s: State) => s.pending;
 const selectReady = (s: State) => s.ready;
 const selectMode = (s: State) => s.mode;
+const selectMissing = (s: State) => s.missingId;
+const selectFocus = (s: State) => s.focusMessageId;
 const selectAwaiting = (s: State) => (s.currentId ? s.awaitingStored[s.currentId] === true : false);
 
 export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaElement | null> }) {
@@ -44,6 +46,8 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
   const mode = useAppState(selectMode);
   const stream = useAppState(selectStream);
   const awaiting = useAppState(selectAwaiting);
+  const missingId = useAppState(selectMissing);
+  const focusMessageId = useAppState(selectFocus);
   const speech = useSpeech();
 
   const scroller = useRef<HTMLDivElement>(null);
@@ -158,6 +162,23 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
     scrollToEnd(false);
   }, [currentId, current?.id]);
 
+  // Opened from a search result: bring that message into view once it is rendered.
+  useEffect(() => {
+    if (!focusMessageId || current?.id !== currentId) return;
+    const el = scroller.current?.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(focusMessageId)}"]`);
+    if (!el) {
+      // Not rendered yet (older messages come in a transition), or not in this conversation.
+      if (win.from === 0 && current) app.store.dispatch({ type: "focus/done" });
+      return;
+    }
+    pinned.current = false;
+    el.tabIndex = -1;
+    el.classList.add("message-found");
+    el.scrollIntoView({ block: "center" });
+    el.focus({ preventScroll: true });
+    app.store.dispatch({ type: "focus/done" });
+  }, [app, focusMessageId, current, currentId, win.from]);
+
   // Screen readers hear when an answer starts and ends, not every streamed word.
   const streamId = stream?.messageId ?? null;
   const prevStream = useRef<string | null>(null);
@@ -166,6 +187,8 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
     if (!streamId && prevStream.current) setAnnounce("The tutor's answer is complete.");
     prevStream.current = streamId;
   }, [streamId]);
+
+  if (missingId && !currentId) return <NotFound />;
 
   const empty = !loading && messages.length === 0 && !visiblePending && !stream;
   const title = current && messages.length > 0 ? current.title : "New conversation";
@@ -269,6 +292,33 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
         speaking={speech.speaking}
         placeholder={current && messages.length > 0 ? "Ask a follow-up question…" : `Ask the tutor (${MODE_LABEL[chatMode]} mode)…`}
       />
+    </section>
+  );
+}
+
+/** The address named a conversation that does not exist or is not the student's. */
+function NotFound() {
+  const app = useApp();
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), []);
+  return (
+    <section aria-labelledby="not-found-title" className="flex h-full flex-col items-center justify-center px-6 text-center">
+      <h1 id="not-found-title" ref={heading} tabIndex={-1} className="text-xl font-semibold outline-none">
+        Conversation not found
+      </h1>
+      <p className="mt-2 max-w-md text-slate-600 dark:text-slate-300">
+        This conversation does not exist, or it belongs to another account. It may have been deleted.
+      </p>
+      <div className="mt-6 flex flex-wrap justify-center gap-3">
+        <button
+          type="button"
+          onClick={() => void app.newConversation()}
+          className="rounded-lg bg-indigo-600 px-4 py-2 font-medium text-white hover:bg-indigo-700 dark:bg-indigo-500 dark:hover:bg-indigo-400"
+        >
+          Start a new conversation
+        </button>
+      </div>
+      <p className="mt-4 text-sm text-slate-600 dark:text-slate-300">Or pick one of your conversations from the list.</p>
     </section>
   );
 }

@@ -1,6 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from "react";
+import { useLocation } from "wouter";
 import type { State } from "../state/reducer.js";
 import { useApp, useAppState } from "../state/context.js";
+import { AddressSync } from "./AddressSync.js";
 import { ChatPane } from "./ChatPane.js";
 import { ConnectionBanner } from "./ConnectionBanner.js";
 import { CloseIcon, LogoutIcon, MenuIcon } from "./icons.js";
@@ -24,6 +26,7 @@ export default function Shell({ username }: { username: string }) {
   const currentId = useAppState(selectCurrentId);
   const ready = useAppState(selectReady);
   const [drawer, setDrawer] = useState(false);
+  const [, navigate] = useLocation();
   const composer = useRef<HTMLTextAreaElement>(null);
   const menuButton = useRef<HTMLButtonElement>(null);
 
@@ -60,7 +63,11 @@ export default function Shell({ username }: { username: string }) {
       </span>
       <button
         type="button"
-        onClick={() => void app.signOut()}
+        onClick={() => {
+          // The next student to sign in here starts at the start page, not at this one's conversation.
+          navigate("/", { replace: true });
+          void app.signOut();
+        }}
         className="flex items-center gap-1 rounded-lg px-2 py-1 text-slate-600 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800"
       >
         <LogoutIcon /> Sign out
@@ -70,6 +77,7 @@ export default function Shell({ username }: { username: string }) {
 
   return (
     <div className="flex h-full flex-col">
+      <AddressSync />
       <a
         href="#composer"
         className="sr-only focus:not-sr-only focus:absolute focus:top-2 focus:left-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2 focus:shadow dark:focus:bg-slate-800"

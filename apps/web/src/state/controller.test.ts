@@ -63,6 +63,8 @@ const question = { id: "m1", type: "user" as const, content: "What is recursion?
 let synth: RecordingSynth;
 let app: AppController;
 
+let path = "/";
+
 function setup() {
   synth = new RecordingSynth();
   app = new AppController({
@@ -71,6 +73,7 @@ function setup() {
     fetchImpl: async () => new Response("{}", { status: 404 }),
     schedule: (fn) => queueMicrotask(fn),
     pollMs: 20,
+    path: () => path,
   });
   app.start();
 }
@@ -96,6 +99,7 @@ async function openRecursion(sock: FakeSocket, messages: Conversation["messages"
 }
 
 beforeEach(() => {
+  path = "/";
   FakeSocket.all = [];
   localStorage.clear();
   localStorage.setItem("tutor.session", JSON.stringify({ token: "tok" }));
@@ -160,6 +164,56 @@ describe("connection", () => {
     await vi.waitFor(() => expect(app.state.auth.status).toBe("signed_out"));
     expect(localStorage.getItem("tutor.session")).toBeNull();
     expect(app.state.notices.map((n) => n.text)).toContain("Your session has ended. Please sign in again.");
+  });
+});
+
+describe("address", () => {
+  async function signIn(): Promise<FakeSocket> {
+    const sock = FakeSocket.last;
+    sock.open();
+    const verify = sock.lastOf("auth_request");
+    sock.push({ type: "auth_response", action: "verify", success: true, user: USER, token: "tok", request_id: verify.request_id! });
+    await vi.waitFor(() => expect(app.state.ready).toBe(true));
+    return sock;
+  }
+
+  it("opens the conversation the address names after sign-in, not the one shown last", async () => {
+    localStorage.setItem("tutor.last", JSON.stringify({ u1: { qa: "c-last" } }));
+    app.shutdown();
+    path = "/c/c7";
+    setup();
+    const sock = await signIn();
+    await vi.waitFor(() => expect(sock.lastOf("get_conversation").conversation_id).toBe("c7"));
+    expect(sock.sent.filter((m) => m.type === "get_conversation")).toHaveLength(1);
+    sock.push({ type: "conversation_data", conversation: conv("c7", [question]), request_id: sock.lastOf("get_conversation").request_id! });
+    await vi.waitFor(() => expect(app.state.current?.id).toBe("c7"));
+  });
+
+  it("shows not-found for an unknown or foreign id, and a new conversation replaces it", async () => {
+    app.shutdown();
+    path = "/c/not-mine";
+    setup();
+    const sock = await signIn();
+    await vi.waitFor(() => expect(sock.lastOf("get_conversation").conversation_id).toBe("not-mine"));
+    sock.push({ type: "error", code: "not_found", message: "conversation not found", request_id: sock.lastOf("get_conversation").request_id! });
+    await vi.waitFor(() => expect(app.state.missingId).toBe("not-mine"));
+    expect(app.state.currentId).toBeNull();
+    const creating = app.newConversation();
+    const req = sock.lastOf("new_conversation");
+    sock.push({ type: "conversation_data", conversation: conv("c-new", []), request_id: req.request_id! });
+    await creating;
+    expect(app.state.currentId).toBe("c-new");
+    expect(app.state.missingId).toBeNull();
+  });
+
+  it("asks to bring a search result's message into view", async () => {
+    const sock = await connectSignedIn();
+    const opening = app.openConversation("c1", "m1");
+    expect(app.state.focusMessageId).toBe("m1");
+    sock.push({ type: "conversation_data", conversation: conv("c1", [question]), request_id: sock.lastOf("get_conversation").request_id! });
+    await opening;
+    expect(app.state.current?.id).toBe("c1");
+    expect(app.state.focusMessageId).toBe("m1");
   });
 });
 

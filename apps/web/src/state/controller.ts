@@ -33,6 +33,8 @@ export interface ControllerOptions {
   schedule?: (fn: () => void) => void;
   /** How often to look for an answer expected in storage (default 2 s). */
   pollMs?: number;
+  /** The page's path (default `location.pathname`); `/c/<id>` is opened after sign-in. */
+  path?: () => string;
 }
 
 export class AppController {
@@ -54,6 +56,7 @@ export class AppController {
       client: opts.client,
       speech: opts.speech,
       fetchImpl: opts.fetchImpl ?? ((...args) => globalThis.fetch(...args)),
+      path: opts.path ?? (() => globalThis.location?.pathname ?? "/"),
     });
     this.conversations = new Conversations(this.hub, opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {});
     this.turns = new Turns(this.hub, this.conversations, opts.schedule ? { schedule: opts.schedule } : {});
@@ -129,8 +132,8 @@ export class AppController {
   newConversation(): Promise<void> {
     return this.conversations.create();
   }
-  openConversation(id: string): Promise<void> {
-    return this.conversations.open(id);
+  openConversation(id: string, focusMessageId?: string): Promise<void> {
+    return this.conversations.open(id, focusMessageId);
   }
   loadList(reset: boolean): Promise<void> {
     return this.conversations.loadList(reset);

@@ -5,7 +5,8 @@ import { DEFAULT_PAGE_SIZE } from "@tutor/protocol";
 import type { ServerMessage, TeachingMode } from "@tutor/protocol";
 import { RequestError } from "../protocol/transport.js";
 import { readJson, writeJson } from "../lib/storage.js";
-import { errorText, failureText } from "./errors.js";
+import { conversationInPath } from "./address.js";
+import { failureText } from "./errors.js";
 import { saveMode, type AppHub } from "./hub.js";
 
 const LAST_KEY = "tutor.last";
@@ -79,8 +80,10 @@ export class Conversations {
     writeJson(LAST_KEY, { ...all, [user.id]: mine });
   }
 
-  /** After a fresh sign-in: open what was shown last in the mode. */
+  /** After a fresh sign-in: the conversation the address names, else what was shown last in the mode. */
   async openLast(): Promise<void> {
+    const named = conversationInPath(this.hub.path());
+    if (named) return this.open(named);
     const last = this.last(this.hub.state().mode);
     if (last) await this.open(last);
   }
@@ -126,10 +129,14 @@ export class Conversations {
     return this.hub.state().currentId;
   }
 
-  async open(id: string): Promise<void> {
+  /** Shows a conversation; `focusMessageId`: scroll to that message (a search result). */
+  async open(id: string, focusMessageId?: string): Promise<void> {
     const { hub } = this;
-    if (hub.state().currentId === id && hub.state().current) return;
-    hub.dispatch({ type: "open", id });
+    if (hub.state().currentId === id && hub.state().current) {
+      if (focusMessageId) hub.dispatch({ type: "focus", messageId: focusMessageId });
+      return;
+    }
+    hub.dispatch({ type: "open", id, ...(focusMessageId ? { focusMessageId } : {}) });
     await this.fetch(id);
     const state = hub.state();
     const c = state.current;
@@ -155,9 +162,9 @@ export class Conversations {
       await hub.client.request({ type: "get_conversation", conversation_id: id });
     } catch (err) {
       if (err instanceof RequestError && err.code === "not_found") {
-        hub.dispatch({ type: "open/failed", id });
-        this.remember(hub.state().mode, null);
-        hub.notify("info", errorText("not_found"));
+        // Unknown or someone else's: the chat pane shows the not-found page with a way on.
+        hub.dispatch({ type: "open/failed", id, missing: true });
+        if (this.last(hub.state().mode) === id) this.remember(hub.state().mode, null);
       } else if (err instanceof RequestError && (err.code === "connection_lost" || err.code === "not_connected")) {
         // Refetched after the reconnect.
       } else {

@@ -14,6 +14,8 @@ export interface AppHub {
   readonly client: Transport;
   readonly speech: SpeechOut;
   readonly fetchImpl: typeof fetch;
+  /** The page's path (`location.pathname`): `/c/<id>` names the conversation to open. */
+  path(): string;
   state(): State;
   dispatch(action: Action): void;
   notify(kind: "error" | "info", text: string): void;

@@ -68,6 +68,10 @@ export interface State {
   currentId: string | null;
   current: Conversation | null;
   loadingCurrent: boolean;
+  /** The conversation the address named was not found (or is not the student's): show the not-found page. */
+  missingId: string | null;
+  /** A message to scroll to once its conversation is shown (a search result). */
+  focusMessageId: string | null;
   streams: Record<string, StreamingAnswer>;
   pending: PendingTurn | null;
   /** Conversations whose answer is expected from storage (after a reconnect or reload). */
@@ -88,8 +92,10 @@ export type Action =
   | { type: "list/loading"; mode: TeachingMode }
   | { type: "list/page"; mode: TeachingMode; items: ConversationSummary[]; nextCursor: string | null; reset: boolean }
   | { type: "list/error"; mode: TeachingMode; error: string }
-  | { type: "open"; id: string }
-  | { type: "open/failed"; id: string }
+  | { type: "open"; id: string; focusMessageId?: string }
+  | { type: "open/failed"; id: string; missing?: boolean }
+  | { type: "focus"; messageId: string }
+  | { type: "focus/done" }
   | { type: "blank" }
   | { type: "pending"; pending: PendingTurn | null }
   | { type: "streams/interrupt" }
@@ -115,6 +121,8 @@ export function initialState(mode: TeachingMode = DEFAULT_TEACHING_MODE): State 
     currentId: null,
     current: null,
     loadingCurrent: false,
+    missingId: null,
+    focusMessageId: null,
     streams: {},
     pending: null,
     awaitingStored: {},
@@ -196,6 +204,12 @@ function bumpSummary(list: ListState, conversationId: string, message: Message, 
 }
 
 export function reducer(state: State, action: Action): State {
+  const next = reduce(state, action);
+  // Whatever made a conversation current replaces the not-found page.
+  return next.missingId !== null && next.currentId !== null ? { ...next, missingId: null } : next;
+}
+
+function reduce(state: State, action: Action): State {
   switch (action.type) {
     case "connection":
       return { ...state, connection: action.state, ready: action.state.status === "open" ? state.ready : false };
@@ -244,12 +258,18 @@ export function reducer(state: State, action: Action): State {
         currentId: action.id,
         current: state.current?.id === action.id ? state.current : null,
         loadingCurrent: true,
+        missingId: null,
+        focusMessageId: action.focusMessageId ?? null,
       };
     case "open/failed":
       if (state.currentId !== action.id) return state;
-      return { ...state, currentId: null, current: null, loadingCurrent: false };
+      return { ...state, currentId: null, current: null, loadingCurrent: false, missingId: action.missing ? action.id : null };
+    case "focus":
+      return { ...state, focusMessageId: action.messageId };
+    case "focus/done":
+      return state.focusMessageId === null ? state : { ...state, focusMessageId: null };
     case "blank":
-      return { ...state, currentId: null, current: null, loadingCurrent: false };
+      return { ...state, currentId: null, current: null, loadingCurrent: false, missingId: null };
     case "pending":
       return { ...state, pending: action.pending };
     case "streams/interrupt": {
@@ -419,7 +439,8 @@ function applyServerMessage(state: State, msg: ServerMessage): State {
   }
 }
 
-/** The answer streaming into the open conversation, unless it is already stored. */export function selectStream(state: State): StreamingAnswer | null {
+/** The answer streaming into the open conversation, unless it is already stored. */
+export function selectStream(state: State): StreamingAnswer | null {
   if (!state.currentId) return null;
   const s = state.streams[state.currentId];
   if (!s) return null;
