@@ -12,3 +12,4 @@ export * from "./guard/index.js";
 export * from "./prompts.js";
 export * from "./speech/index.js";
 export * from "./voice/index.js";
+export * from "./course/index.js";

@@ -1,5 +1,6 @@
 import { TEACHING_MODES } from "@tutor/protocol";
 import { describe, expect, it } from "vitest";
+import { exercises } from "./course/markup.js";
 import { EXPLAIN_CLOSE, EXPLAIN_OPEN, TITLE_MAX_WORDS, TITLE_PROMPT, systemPrompt, titleRequest } from "./prompts.js";
 
 describe("systemPrompt", () => {
@@ -39,6 +40,35 @@ describe("systemPrompt", () => {
     expect(qa).toMatch(/directly/i);
     expect(qa).toMatch(/runnable/i);
     expect(qa).toMatch(/language tag/i);
+  });
+
+  it("asks the teacher for the course markup: outline block, chapter headings, exercise + tests pairs", () => {
+    const teacher = systemPrompt("teacher");
+    expect(teacher).toMatch(/info string `outline`/);
+    expect(teacher).toContain("`N. Title — goal`");
+    expect(teacher).toContain("`## Chapter N: Title`");
+    expect(teacher).toContain("`LANG exercise`");
+    expect(teacher).toContain("`LANG tests`");
+    expect(teacher).toMatch(/`python` by default/);
+    expect(teacher).toMatch(/`javascript` when the student is learning JavaScript/);
+    expect(teacher).toMatch(/standard library only/i);
+    // The prompt's own example is an exercise the parser (and so the page) understands.
+    const [example] = exercises(teacher);
+    expect(example).toMatchObject({ language: "python" });
+    expect(example!.tests.split("\n").every((l) => /^assert .+, ".+"$/.test(l))).toBe(true);
+  });
+
+  it("makes the teacher hint before it solves when test results come in", () => {
+    const teacher = systemPrompt("teacher");
+    expect(teacher).toMatch(/praise what passes/);
+    expect(teacher).toMatch(/failing test and the line/);
+    expect(teacher).toMatch(/full solution only from the second failed attempt on .* or when the student asks/);
+  });
+
+  it("leaves Q&A without course markup", () => {
+    const qa = systemPrompt("qa");
+    expect(qa).not.toMatch(/```outline|LANG exercise|## Chapter/);
+    expect(exercises(qa)).toEqual([]);
   });
 
   it("keeps both modes on computing topics, honest, safe and in Markdown", () => {

@@ -85,6 +85,33 @@ export const title = z
   .min(1, "title must not be empty")
   .max(MAX_TITLE_CHARS, `title must be at most ${MAX_TITLE_CHARS} characters`);
 
+// ---------------------------------------------------------------- exercises and course progress
+/** Languages an exercise block may name; the browser runs python with Pyodide, javascript in a worker. */
+export const EXERCISE_LANGUAGES = ["python", "javascript"] as const;
+export type ExerciseLanguage = (typeof EXERCISE_LANGUAGES)[number];
+export const MAX_EXERCISE_CODE_CHARS = 20_000;
+export const MAX_EXERCISE_OUTPUT_CHARS = 4_000;
+export const CHAPTER_STATUSES = ["todo", "current", "done"] as const;
+export type ChapterStatus = (typeof CHAPTER_STATUSES)[number];
+
+export const Course = z.object({
+  chapters: z.array(z.object({ title: z.string(), status: z.enum(CHAPTER_STATUSES) })),
+  current: z.number().int().nullable(),
+  exercises_passed: z.number().int(),
+  exercises_total: z.number().int(),
+});
+export type Course = z.infer<typeof Course>;
+
+export const ExerciseResults = z
+  .object({
+    passed: z.number().int().min(0).max(10_000),
+    failed: z.number().int().min(0).max(10_000),
+    total: z.number().int().min(0).max(10_000),
+    output: z.string().max(MAX_EXERCISE_OUTPUT_CHARS, `results.output must be at most ${MAX_EXERCISE_OUTPUT_CHARS} characters`),
+  })
+  .refine((r) => r.passed + r.failed <= r.total, { message: "passed + failed must not exceed total", path: ["total"] });
+export type ExerciseResults = z.infer<typeof ExerciseResults>;
+
 // ---------------------------------------------------------------- shapes
 export const Message = z.object({
   id: z.string(),
@@ -103,6 +130,8 @@ export const ConversationSummary = z.object({
   updated_at: z.string(),
   message_count: z.number().int(),
   last_message: z.object({ type: z.enum(MESSAGE_TYPES), content: z.string() }).nullable(),
+  /** Teacher mode, once the tutor proposed an outline (see "Exercises and course progress"). */
+  course: Course.optional(),
 });
 export type ConversationSummary = z.infer<typeof ConversationSummary>;
 
@@ -221,6 +250,21 @@ export const clientMessages = {
     message_id: id.optional(),
   }),
   ping: z.object({ ...base, type: z.literal("ping") }),
+  /** The student's code for exercise `exercise_index` of answer `message_id`, with the results of its tests. */
+  exercise_submission: z.object({
+    ...base,
+    type: z.literal("exercise_submission"),
+    conversation_id: id,
+    message_id: id,
+    exercise_index: z.number().int().min(0).max(1_000),
+    language: z.enum(EXERCISE_LANGUAGES),
+    code: z
+      .string()
+      .min(1, "code must not be empty")
+      .max(MAX_EXERCISE_CODE_CHARS, `code must be at most ${MAX_EXERCISE_CODE_CHARS} characters`),
+    results: ExerciseResults,
+    speak: z.boolean().optional(),
+  }),
 } as const;
 
 export type ClientMessageType = keyof typeof clientMessages;
