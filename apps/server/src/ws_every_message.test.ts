@@ -110,6 +110,18 @@ describe("every protocol message over /ws", () => {
     expect(c.messages[voiceFrom]).toMatchObject({ type: "transcription", text: "", final: true, request_id: "mic-end" });
     expect(stt.requests).toHaveLength(0);
 
+    seen.add("exercise_submission");
+    const forged = await c.request({
+      type: "exercise_submission",
+      conversation_id: convId,
+      message_id: "not-an-answer",
+      exercise_index: 0,
+      language: "python",
+      code: "x = 1",
+      results: { passed: 1, failed: 0, total: 1, output: "" },
+    });
+    expect(forged).toMatchObject({ type: "error", code: "not_found" });
+
     seen.add("delete_conversation");
     const other = await c.request({ type: "new_conversation", teaching_mode: "teacher" }, "conversation_data");
     const deleted = await c.request({ type: "delete_conversation", conversation_id: convId }, "conversation_deleted");

@@ -43,6 +43,11 @@ export class ConversationService {
     return this.store.recentMessages(userId, conversationId, limit);
   }
 
+  /** One message of the user's conversation (undefined when not there or not theirs). */
+  message(userId: string, conversationId: string, messageId: string): Promise<Message | undefined> {
+    return this.store.getMessage(userId, conversationId, messageId);
+  }
+
   list(
     userId: string,
     opts: { limit?: number | undefined; cursor?: string | null | undefined; teachingMode?: TeachingMode | undefined },

@@ -1,6 +1,7 @@
 // Ports: the small interfaces the core owns. Adapters (packages/store,
 // packages/llm, apps/server) implement them; the core never imports an adapter.
 import type { Conversation, ConversationSummary, Message, MessageType, TeachingMode } from "@tutor/protocol";
+import type { CourseState } from "./course/state.js";
 
 // ---------------------------------------------------------------- storage
 
@@ -89,6 +90,14 @@ export interface Store {
   // messages
   /** Appends and bumps the conversation's updated_at. Undefined when not the user's. */
   addMessage(userId: string, conversationId: string, message: NewMessage): Promise<Message | undefined>;
+  /** One message of the user's conversation (undefined when not there or not theirs). */
+  getMessage(userId: string, conversationId: string, messageId: string): Promise<Message | undefined>;
+  /**
+   * Changes the conversation's course in one transaction: `update` gets the
+   * stored state (null: none) and returns the new one, or the same object to
+   * change nothing. Resolves true when something was written.
+   */
+  updateCourse(userId: string, conversationId: string, update: (state: CourseState | null) => CourseState | null): Promise<boolean>;
   /** The last `limit` messages, oldest first. */
   recentMessages(userId: string, conversationId: string, limit: number): Promise<Message[]>;
 

@@ -12,6 +12,7 @@ import {
 } from "@tutor/protocol";
 import type { AuthService, VerifiedToken } from "./auth.js";
 import type { ConversationService } from "./conversations.js";
+import { prepareSubmission } from "./course/submission.js";
 import { AuthError, TutorError } from "./errors.js";
 import { SHARED_MESSAGE_TYPES, type EventHub } from "./hub.js";
 import type { Logger } from "./ports.js";
@@ -49,6 +50,7 @@ interface Question {
   hidden?: boolean | undefined;
   speak?: boolean | undefined;
   requestId?: string | undefined;
+  exercisePassed?: string | undefined;
 }
 
 interface TurnHooks {
@@ -156,6 +158,11 @@ export class Session {
         return this.#authRequest(msg, rid);
       case "text_input":
         return this.#textInput(msg, rid);
+      case "exercise_submission": {
+        // Checked against the student's own answer, then an ordinary turn (guard, limits, history).
+        const q = await prepareSubmission(this.deps.conversations, this.#userId, msg);
+        return this.#runTurn({ ...q, conversationId: msg.conversation_id, speak: msg.speak, requestId: msg.request_id }, rid, msg.type);
+      }
       case "cancel_response": {
         const turn = this.#turn;
         if (turn && (!msg.conversation_id || !turn.conversationId || msg.conversation_id === turn.conversationId)) {
@@ -318,7 +325,16 @@ export class Session {
       if (controller.signal.aborted) return undefined;
       hooks.beforeRun?.(conversation.id);
       return this.deps.turns.run(
-        { userId, conversationId: conversation.id, conversation, text: q.text, hidden: q.hidden, speak: q.speak, requestId: q.requestId },
+        {
+          userId,
+          conversationId: conversation.id,
+          conversation,
+          text: q.text,
+          hidden: q.hidden,
+          speak: q.speak,
+          requestId: q.requestId,
+          exercisePassed: q.exercisePassed,
+        },
         emit,
         controller.signal,
       );

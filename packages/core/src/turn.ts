@@ -4,6 +4,7 @@
 import type { Conversation, ConversationSummary, Message, ServerMessage, TeachingMode } from "@tutor/protocol";
 import { DEFAULT_TEACHING_MODE, FIXED_ANSWERS, MAX_TEXT_CHARS } from "@tutor/protocol";
 import { ConversationService, NEW_CONVERSATION_TITLE, provisionalTitle } from "./conversations.js";
+import { applyAnswer, applyPass } from "./course/state.js";
 import { isAbortError, LlmError } from "./errors.js";
 import { TOPIC_REJECTION_TEXT, type TopicGuard } from "./guard/index.js";
 import { newId } from "./ids.js";
@@ -72,6 +73,8 @@ export interface TurnRequest {
   hidden?: boolean | undefined;
   speak?: boolean | undefined;
   requestId?: string | undefined;
+  /** An exercise_submission whose tests all passed: this exercise key counts as passed once the question is stored. */
+  exercisePassed?: string | undefined;
 }
 
 export type Emit = (message: ServerMessage) => void;
@@ -156,6 +159,10 @@ export class TurnRunner {
       const stored = await store.addMessage(req.userId, convId, { type: "user", content: req.text });
       if (!stored) throw new Error("conversation vanished while storing the question");
       emit({ type: "user_message", conversation_id: convId, message: stored, ...rid });
+      if (req.exercisePassed && conversation.teaching_mode === "teacher") {
+        const key = req.exercisePassed;
+        await store.updateCourse(req.userId, convId, (course) => applyPass(course, key));
+      }
       if (conversation.message_count === 0 && conversation.title === NEW_CONVERSATION_TITLE) {
         firstQuestion = true;
         await store.renameConversation(req.userId, convId, provisionalTitle(req.text));
@@ -211,6 +218,8 @@ export class TurnRunner {
       flags: { error?: boolean; cancelled?: boolean } = {},
     ): Promise<TurnOutcome> => {
       if (text) await store.addMessage(req.userId, convId, { id: messageId, type: "ai", content: text, model });
+      // The course follows the tutor's outline, chapter headings and exercises (course/).
+      if (text && mode === "teacher") await store.updateCourse(req.userId, convId, (course) => applyAnswer(course, messageId, text));
       emit({ type: "ai_response", ...base, text, ...(model ? { model } : {}), ...flags });
       return { conversationId: convId, messageId, text, model, status };
     };

@@ -39,6 +39,8 @@ export interface ConversationsTable {
    */
   message_count: Generated<number>;
   last_message_id: string | null;
+  /** Migration 003: the course of a teacher conversation, the core's CourseState as JSON (null: none yet). */
+  course: string | null;
 }
 
 export interface MessagesTable {
@@ -169,6 +171,14 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
             where exists (select 1 from messages m where m.conversation_id = conversations.id)
           `.execute(tx);
         });
+      },
+    },
+    "003_course": {
+      // The course progress read from a teacher conversation's answers and
+      // submissions (packages/core/src/course), kept with the conversation so
+      // a summary shows it without reading any message.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable("conversations").addColumn("course", "text").execute();
       },
     },
   };

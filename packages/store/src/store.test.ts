@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConflictError, type Store } from "@tutor/core";
+import { ConflictError, applyAnswer, applyPass, type CourseState, type Store } from "@tutor/core";
 import { pgAvailable, startPostgres, type PgHandle } from "@tutor/testkit";
 import { CompiledQuery, Migrator, sql, type Kysely } from "kysely";
 import { Client } from "pg";
@@ -108,8 +108,31 @@ for (const { name, make, run } of backends) {
     it("applies migrations once and reopens an existing database without error", async () => {
       const other = await createStore(await backend.options());
       const applied = await kysely(other).selectFrom("kysely_migration" as never).select(sql<string>`name`.as("name")).execute();
-      expect(applied.map((r) => r.name)).toEqual(["001_initial", "002_conversation_counters"]);
+      expect(applied.map((r) => r.name)).toEqual(["001_initial", "002_conversation_counters", "003_course"]);
       await other.close();
+    });
+
+    it("keeps a teacher conversation's course with it and shows it in summaries; messages and courses are owner-scoped", async () => {
+      const user = await newUser();
+      const stranger = await newUser();
+      const conv = await store.createConversation(user.id, { teachingMode: "teacher", title: "Course" });
+      const answer = await store.addMessage(user.id, conv.id, { type: "ai", content: "```outline\n1. A — a\n2. B — b\n```" });
+      expect(await store.getMessage(user.id, conv.id, answer!.id)).toEqual(answer);
+      expect(await store.getMessage(stranger.id, conv.id, answer!.id)).toBeUndefined();
+      expect((await store.getConversationSummary(user.id, conv.id))?.course).toBeUndefined();
+
+      const outline = applyAnswer(null, answer!.id, answer!.content)!;
+      expect(await store.updateCourse(stranger.id, conv.id, () => outline)).toBe(false);
+      expect(await store.updateCourse(user.id, conv.id, () => outline)).toBe(true);
+      expect(await store.updateCourse(user.id, conv.id, (s) => s)).toBe(false); // unchanged: no write
+      const withChapter = (s: CourseState | null) => applyAnswer(s, "m2", "## Chapter 2: B");
+      // Concurrent changes do not lose each other (one transaction each, row locked on PostgreSQL).
+      await Promise.all([store.updateCourse(user.id, conv.id, withChapter), store.updateCourse(user.id, conv.id, (s) => applyPass(s, "m2#0"))]);
+      const expected = { chapters: [{ title: "A", status: "done" }, { title: "B", status: "current" }], current: 1, exercises_passed: 1, exercises_total: 1 };
+      expect((await store.getConversationSummary(user.id, conv.id))?.course).toEqual(expected);
+      expect((await store.getConversation(user.id, conv.id))?.course).toEqual(expected);
+      const page = await store.listConversations(user.id, { limit: 5 });
+      expect(page.conversations.find((c) => c.id === conv.id)?.course).toEqual(expected);
     });
 
     it("keeps data across close and reopen", async () => {

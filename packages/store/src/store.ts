@@ -1,7 +1,18 @@
 // The Store port over Kysely. One implementation for both dialects: every
 // query is plain Kysely, and every conversation/message query is scoped by
 // the owner's id, so another user's row looks exactly like a missing one.
-import { ConflictError, TutorError, newId, type ListOptions, type NewMessage, type Store, type UserRecord } from "@tutor/core";
+import {
+  ConflictError,
+  TutorError,
+  newId,
+  readCourseState,
+  toCourse,
+  type CourseState,
+  type ListOptions,
+  type NewMessage,
+  type Store,
+  type UserRecord,
+} from "@tutor/core";
 import type { Conversation, ConversationSummary, Message, TeachingMode } from "@tutor/protocol";
 import { CompiledQuery, sql, type Kysely, type Selectable } from "kysely";
 import { UNIQUE_INDEX, type Database, type DialectName, type MessagesTable } from "./db.js";
@@ -37,13 +48,16 @@ function summaries(db: Db) {
       "c.message_count",
       "m.type as last_type",
       "m.content as last_content",
+      "c.course",
     ]);
 }
 
 type SummaryRow = Awaited<ReturnType<ReturnType<typeof summaries>["executeTakeFirstOrThrow"]>>;
 
 function toSummary(r: SummaryRow): ConversationSummary {
+  const course = r.teaching_mode === "teacher" ? toCourse(readCourseState(r.course)) : undefined;
   return {
+    ...(course ? { course } : {}),
     id: r.id,
     title: r.title,
     teaching_mode: r.teaching_mode,
@@ -167,6 +181,14 @@ function turnQueries(db: Db) {
       .set({ title: slot<string>("title"), updated_at: at })
       .where("id", "=", conv)
       .where("user_id", "=", user)
+      .compile(),
+    message: db
+      .selectFrom("messages as m")
+      .innerJoin("conversations as c", "c.id", "m.conversation_id")
+      .selectAll("m")
+      .where("c.user_id", "=", user)
+      .where("m.conversation_id", "=", conv)
+      .where("m.id", "=", slot<string>("id"))
       .compile(),
     lock: db.selectFrom("conversations").select("id").where("id", "=", conv).where("user_id", "=", user).forUpdate().compile(),
     bump: db
@@ -388,6 +410,36 @@ export class KyselyStore implements Store {
       if (!owned.numAffectedRows) return undefined;
       await tx.executeQuery(bind(q.insertMessage, { id: row.id, conv: conversationId, type: row.type, content: row.content, model: row.model, at }));
       return toMessage(row);
+    });
+  }
+
+  async getMessage(userId: string, conversationId: string, messageId: string): Promise<Message | undefined> {
+    const { rows } = await this.db.executeQuery(bind(this.#q.message, { user: userId, conv: conversationId, id: messageId }));
+    return rows[0] && toMessage(rows[0]);
+  }
+
+  updateCourse(userId: string, conversationId: string, update: (state: CourseState | null) => CourseState | null): Promise<boolean> {
+    // Read, change and write in one transaction, the row locked on PostgreSQL,
+    // so an answer and a submission landing together do not lose each other's change.
+    return this.db.transaction().execute(async (tx) => {
+      const row = await tx
+        .selectFrom("conversations")
+        .select("course")
+        .where("id", "=", conversationId)
+        .where("user_id", "=", userId)
+        .$if(this.dialect === "postgres", (q) => q.forUpdate())
+        .executeTakeFirst();
+      if (!row) return false;
+      const before = readCourseState(row.course);
+      const after = update(before);
+      if (after === before) return false;
+      await tx
+        .updateTable("conversations")
+        .set({ course: after ? JSON.stringify(after) : null })
+        .where("id", "=", conversationId)
+        .where("user_id", "=", userId)
+        .execute();
+      return true;
     });
   }
 

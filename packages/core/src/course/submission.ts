@@ -2,8 +2,10 @@
 // as the readable Markdown user message that is stored and sent to the
 // model. Pure: the session fetches the messages and passes them in.
 import type { ClientMessageOf, ExerciseResults, Message } from "@tutor/protocol";
+import type { ConversationService } from "../conversations.js";
 import { NotFoundError, TutorError } from "../errors.js";
 import { exercises, type Exercise } from "./markup.js";
+import { exerciseKey } from "./state.js";
 
 export type Submission = Pick<ClientMessageOf<"exercise_submission">, "message_id" | "exercise_index" | "language" | "code" | "results">;
 
@@ -82,4 +84,27 @@ export function previousAttempts(recent: readonly Message[], answerId: string, e
     if (h && Number(h[1]) === exerciseIndex + 1) count++;
   }
   return count;
+}
+
+/** How far back previous attempts are looked for: the turn's history window. */
+const ATTEMPT_WINDOW = 15;
+
+/**
+ * A submission checked against the student's own answer and turned into
+ * the question of a turn: its text, and the exercise key when every test
+ * passed (counted in the course once the question is stored).
+ */
+export async function prepareSubmission(
+  conversations: ConversationService,
+  userId: string,
+  sub: Submission & { conversation_id: string },
+): Promise<{ text: string; exercisePassed: string | undefined }> {
+  const answer = await conversations.message(userId, sub.conversation_id, sub.message_id);
+  checkSubmission(answer, sub);
+  const recent = await conversations.recent(userId, sub.conversation_id, ATTEMPT_WINDOW);
+  const attempt = previousAttempts(recent, sub.message_id, sub.exercise_index) + 1;
+  return {
+    text: submissionText(sub, attempt),
+    exercisePassed: allPassed(sub.results) ? exerciseKey(sub.message_id, sub.exercise_index) : undefined,
+  };
 }
