@@ -1,6 +1,9 @@
-// Tier 1 of the topic guard: a keyword model compiled once into Maps and
-// Sets, then one pass over the tokens per question. No I/O, no regex per call.
+// Tier 1 of the topic guard: word lists compiled once into Maps (one pass
+// over the tokens per question, no regex per call) and a linear classifier
+// over hashed n-grams (classifier.ts). decide.ts combines the two.
 import type { ChatMessage } from "../ports.js";
+import { LinearClassifier } from "./classifier.js";
+import { decide, isTopicless, type Analysis } from "./decide.js";
 import { TOPIC_REJECTION_TEXT } from "./rejection.js";
 import { tokenize } from "./tokenize.js";
 import {
@@ -14,13 +17,25 @@ import {
   STOPWORDS,
   WEAK_CS_TERMS,
 } from "./vocabulary.js";
+import {
+  AMBIGUOUS_MORE,
+  CS_AREA_TERMS,
+  CS_FOREIGN_TERMS,
+  FORMAT_WRAPPERS,
+  NON_CS_FOREIGN,
+  NON_CS_MORE,
+  OVERRIDE_PHRASES,
+  STOPWORDS_FOREIGN,
+  TASK_PHRASES,
+} from "./vocabulary-more.js";
 
 export type Tier1Decision = "allow" | "reject" | "uncertain";
 
 export interface Tier1Result {
   decision: Tier1Decision;
-  /** Machine-readable: cs_term:<term>, code:<signal>, cs_context:<a>+<b>, non_cs:<term>, mixed:<term>,
-   *  ambiguous:<term>, weak_cs:<term>, greeting, lesson_meta, no_words, no_signal, followup. */
+  /** Machine-readable: cs_term:<term>, code:<signal>, task:<phrase>, cs_context:<a>+<b>, classifier:<on|off>,
+   *  non_cs:<term>, wrapper:<term>, override:<phrase>, mixed:<term>, ambiguous:<term>, weak_cs:<term>,
+   *  greeting, lesson_meta, no_words, no_signal, followup. */
   reason: string;
 }
 
@@ -34,21 +49,30 @@ export interface Vocabulary {
   acknowledgements: readonly string[];
   stopwords: readonly string[];
   references: readonly string[];
+  /** Answer-delivery wrappers ("as JSON", "in a table"). */
+  format: readonly string[];
+  /** Attempts to lift the topic rule ("ignore the topic rule", "this counts as programming"). */
+  override: readonly string[];
+  /** Programming-task framing ("write a program", "app that"). */
+  task: readonly string[];
 }
 
 export const DEFAULT_VOCABULARY: Vocabulary = {
-  cs: CS_TERMS,
-  ambiguous: AMBIGUOUS_TERMS,
+  cs: [...CS_TERMS, ...CS_AREA_TERMS, ...CS_FOREIGN_TERMS],
+  ambiguous: [...AMBIGUOUS_TERMS, ...AMBIGUOUS_MORE],
   weak: WEAK_CS_TERMS,
-  nonCs: NON_CS_TERMS,
+  nonCs: [...NON_CS_TERMS, ...NON_CS_MORE, ...NON_CS_FOREIGN],
   greetings: GREETINGS,
   lessonMeta: LESSON_META,
   acknowledgements: ACKNOWLEDGEMENTS,
-  stopwords: STOPWORDS,
+  stopwords: [...STOPWORDS, ...STOPWORDS_FOREIGN],
   references: REFERENCE_WORDS,
+  format: FORMAT_WRAPPERS,
+  override: OVERRIDE_PHRASES,
+  task: TASK_PHRASES,
 };
 
-type Kind = "cs" | "ambiguous" | "non_cs" | "weak" | "meta" | "ack" | "greeting";
+type Kind = "override" | "format" | "task" | "cs" | "ambiguous" | "non_cs" | "weak" | "meta" | "ack" | "greeting";
 interface Entry {
   kind: Kind;
   term: string;
@@ -56,21 +80,6 @@ interface Entry {
 interface Phrase {
   words: string[];
   entry: Entry;
-}
-
-interface Analysis {
-  cs: string | null;
-  code: string | null;
-  ambiguous: string[];
-  weak: string[];
-  nonCs: string | null;
-  meta: boolean;
-  ack: boolean;
-  greeting: boolean;
-  /** Words that are neither known terms nor stopwords. */
-  uncovered: number;
-  reference: boolean;
-  words: number;
 }
 
 /** How many recent messages may settle an uncertain follow-up, and how much of each is read. */
@@ -113,10 +122,16 @@ export class KeywordModel {
   readonly #phrases = new Map<string, Phrase[]>();
   readonly #stop: Set<string>;
   readonly #refs: Set<string>;
+  readonly #classifier: LinearClassifier;
 
-  constructor(vocab: Vocabulary = DEFAULT_VOCABULARY) {
-    // Earlier lists win when a term is in two: a computing sense beats an everyday one.
+  constructor(vocab: Vocabulary = DEFAULT_VOCABULARY, classifier: LinearClassifier = new LinearClassifier()) {
+    this.#classifier = classifier;
+    // Earlier lists win when a term is in two: the intent phrases first, then
+    // a computing sense beats an everyday one.
     const lists: [Kind, readonly string[]][] = [
+      ["override", vocab.override],
+      ["format", vocab.format],
+      ["task", vocab.task],
       ["cs", vocab.cs],
       ["ambiguous", vocab.ambiguous],
       ["non_cs", vocab.nonCs],
@@ -148,13 +163,17 @@ export class KeywordModel {
 
   classify(text: string, history?: readonly ChatMessage[]): Tier1Result {
     const analysis = this.#analyse(text, false);
-    const result = this.#decide(analysis);
+    const result = decide(analysis);
     if (result.decision !== "uncertain" || !history || history.length === 0) return result;
-    // A follow-up ("why is that faster?") inherits the conversation's topic,
-    // but only when it carries a computing hint or points back at it.
-    const followUp = result.reason !== "no_signal" || analysis.reference;
-    if (followUp && this.#historyIsComputing(history)) return { decision: "allow", reason: "followup" };
+    // History only settles a message with no topic of its own ("why?", "and
+    // in Java?"); a message's own subject is never overridden by it.
+    if (isTopicless(analysis) && this.#historyIsComputing(history)) return { decision: "allow", reason: "followup" };
     return result;
+  }
+
+  /** The classifier's log-odds for a text (for tests and the bench). */
+  logit(text: string): number {
+    return this.#classifier.logit(tokenize(text).toks);
   }
 
   #historyIsComputing(history: readonly ChatMessage[]): boolean {
@@ -171,7 +190,7 @@ export class KeywordModel {
     return false;
   }
 
-  #analyse(text: string, stopOnStrong: boolean): Analysis {
+  #analyse(text: string, history: boolean): Analysis {
     const { toks, code } = tokenize(text);
     const a: Analysis = {
       cs: null,
@@ -179,12 +198,16 @@ export class KeywordModel {
       ambiguous: [],
       weak: [],
       nonCs: null,
+      format: null,
+      override: null,
+      task: null,
       meta: false,
       ack: false,
       greeting: false,
       uncovered: 0,
       reference: false,
       words: toks.length,
+      logit: 0,
     };
     const n = toks.length;
     let i = 0;
@@ -206,8 +229,10 @@ export class KeywordModel {
         else if (!this.#stop.has(tok)) a.uncovered++;
         i++;
       }
-      if (stopOnStrong && a.cs !== null) break;
+      if (history && a.cs !== null) return a;
     }
+    // History is judged by keywords alone; the classifier reads only the new message.
+    if (!history) a.logit = this.#classifier.logit(toks);
     return a;
   }
 
@@ -244,6 +269,15 @@ export class KeywordModel {
       case "non_cs":
         a.nonCs ??= e.term;
         break;
+      case "format":
+        a.format ??= e.term;
+        break;
+      case "override":
+        a.override ??= e.term;
+        break;
+      case "task":
+        a.task ??= e.term;
+        break;
       case "meta":
         a.meta = true;
         break;
@@ -254,28 +288,5 @@ export class KeywordModel {
         a.greeting = true;
         break;
     }
-  }
-
-  #decide(a: Analysis): Tier1Result {
-    if (a.cs !== null) return { decision: "allow", reason: `cs_term:${a.cs}` };
-    if (a.code !== null) return { decision: "allow", reason: a.code };
-    // Ambiguous and weak words count half each; talk about the lesson adds
-    // half when some computing hint is present ("quiz me on python").
-    const hints = [...a.ambiguous, ...a.weak];
-    const halves = hints.length + (a.meta && hints.length > 0 ? 1 : 0);
-    if (a.nonCs !== null) {
-      if (halves >= 2) return { decision: "uncertain", reason: `mixed:${a.nonCs}` };
-      return { decision: "reject", reason: `non_cs:${a.nonCs}` };
-    }
-    if (halves >= 2) {
-      const shown = hints.length >= 2 ? hints.slice(0, 2) : [...hints, "lesson"];
-      return { decision: "allow", reason: `cs_context:${shown.join("+")}` };
-    }
-    if (a.ambiguous.length > 0) return { decision: "uncertain", reason: `ambiguous:${a.ambiguous[0]}` };
-    if (a.weak.length > 0) return { decision: "uncertain", reason: `weak_cs:${a.weak[0]}` };
-    if (a.words === 0) return { decision: "allow", reason: "no_words" }; // "?", "👍": a reaction to the lesson
-    if (a.uncovered === 0 && (a.meta || a.ack)) return { decision: "allow", reason: "lesson_meta" };
-    if (a.uncovered === 0 && a.greeting) return { decision: "allow", reason: "greeting" };
-    return { decision: "uncertain", reason: "no_signal" };
   }
 }

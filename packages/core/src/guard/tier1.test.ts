@@ -80,7 +80,8 @@ const AMBIGUOUS_SETTLED: Row[] = [
 
 const AMBIGUOUS_OPEN: Row[] = [
   ["tell me about python", "uncertain", "ambiguous:python"],
-  ["what is java", "uncertain", "ambiguous:java"],
+  // The classifier reads a lone "java" in a question as the language (it was uncertain before the classifier).
+  ["what is java", "allow", "classifier:on"],
   ["what is a tree", "uncertain", "ambiguous:tree"],
   ["how much memory do I have", "uncertain", "ambiguous:memory"],
   ["what is shell", "uncertain", "ambiguous:shell"],
@@ -143,11 +144,16 @@ const LESSON: Row[] = [
   ["go back to the previous chapter", "allow", "lesson_meta"],
 ];
 
+// These three were "no_signal" before the off-topic lists covered literature, geography and other sciences.
+const NOW_OFF_TOPIC: Row[] = [
+  ["who wrote hamlet", "reject", "non_cs:hamlet"],
+  ["hello, what is the tallest mountain", "reject", "non_cs:"],
+  ["teach me about photosynthesis", "reject", "non_cs:photosynthesis"],
+];
+
 const NO_SIGNAL: Row[] = [
   ["why is that faster?", "uncertain", "no_signal"],
-  ["who wrote hamlet", "uncertain", "no_signal"],
-  ["hello, what is the tallest mountain", "uncertain", "no_signal"],
-  ["teach me about photosynthesis", "uncertain", "no_signal"],
+  ["who invented the telephone", "uncertain", "no_signal"],
 ];
 
 const TABLE: Row[] = [
@@ -158,6 +164,7 @@ const TABLE: Row[] = [
   ...OFF_TOPIC,
   ...SMALL_TALK,
   ...LESSON,
+  ...NOW_OFF_TOPIC,
   ...NO_SIGNAL,
 ];
 
@@ -191,8 +198,10 @@ describe("topic guard tier 1", () => {
       { role: "assistant", content: "Merge sort splits the array in halves..." },
     ];
     expect(guard.tier1("ok now give me a pasta recipe", history).decision).toBe("reject");
-    // no computing hint and nothing pointing back: left to tier 2
-    expect(guard.tier1("who wrote hamlet", history)).toEqual({ decision: "uncertain", reason: "no_signal" });
+    // a subject of its own (not computing, not known off-topic): left to tier 2, not settled by the history
+    expect(guard.tier1("who invented the telephone", history)).toEqual({ decision: "uncertain", reason: "no_signal" });
+    // a known off-topic subject is rejected whatever came before
+    expect(guard.tier1("who wrote hamlet", history)).toEqual({ decision: "reject", reason: "non_cs:hamlet" });
   });
 
   it("only looks at the last 4 messages, and ignores its own refusals and system prompts", () => {

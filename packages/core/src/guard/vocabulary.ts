@@ -14,7 +14,7 @@ export const CS_TERMS: readonly string[] = [
   "write a script", "programming language", "compiler", "interpreter", "compile code", "compiling", "transpile",
   "runtime", "runtime error", "syntax error", "stack trace", "traceback", "debugger", "debugging", "debug",
   "linter", "refactor", "refactoring", "unit test", "integration test", "test-driven development", "tdd",
-  "algorithm", "algorithmic", "data structure", "flowchart", "computational",
+  "algorithmic", "data structure", "flowchart", "computational",
   // data structures
   "array", "linked list", "doubly linked list", "singly linked list", "hash table", "hash map", "hashmap",
   "hashset", "hash set", "hash function", "binary tree", "binary search tree", "bst", "avl tree",
