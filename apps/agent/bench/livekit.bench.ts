@@ -101,7 +101,7 @@ export default async function run(): Promise<BenchResult> {
       },
       async (from) => {
         await ws.waitFor((m) => m.type === "ai_response_delta", 30_000, from);
-        await ws.waitFor((m) => m.type === "conversation_data", 30_000, from);
+        await ws.waitFor((m) => m.type === "conversation_updated", 30_000, from);
       },
     );
     const lkTurn = await turns(
@@ -112,7 +112,7 @@ export default async function run(): Promise<BenchResult> {
       },
       async (from) => {
         await student.waitFor((m) => m.type === "ai_response_delta", 30_000, from);
-        await student.waitFor((m) => m.type === "conversation_data", 30_000, from);
+        await student.waitFor((m) => m.type === "conversation_updated", 30_000, from);
       },
     );
     const row = (what: string, base: number[], lkv: number[]) => [what, ms(pct(base, 50)), ms(pct(base, 95)), ms(pct(lkv, 50)), ms(pct(lkv, 95))];

@@ -151,7 +151,7 @@ describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
     const { student } = await joinedStudent();
     fake.script(MAIN_MODEL, behave.reply(BST_ANSWER, { chunkDelayMs: 5 }));
     const final = await student.request({ type: "text_input", text: "What is a binary search tree?", teaching_mode: "qa" }, "ai_response", 60_000);
-    await student.waitFor((m) => m.type === "conversation_data" && m.request_id === final.request_id, 30_000);
+    await student.waitFor((m) => m.type === "conversation_updated" && m.request_id === final.request_id, 30_000);
     const msgs = student.replies(final.request_id as string);
     const types = msgs.map((m) => m.type);
     expect(types[0]).toBe("user_message");
@@ -169,7 +169,7 @@ describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
     const { student, bearer } = await joinedStudent();
     fake.script(MAIN_MODEL, behave.reply(BST_ANSWER));
     const final = await student.request({ type: "text_input", text: "What is a binary search tree?", teaching_mode: "qa" }, "ai_response", 60_000);
-    await student.waitFor((m) => m.type === "conversation_data" && m.request_id === final.request_id, 30_000);
+    await student.waitFor((m) => m.type === "conversation_updated" && m.request_id === final.request_id, 30_000);
     const r = await fetch(`${srv.url}/api/conversations/${final.conversation_id as string}`, { headers: { authorization: `Bearer ${bearer}` } });
     const { conversation } = (await r.json()) as { conversation: { messages: { type: string; content: string }[] } };
     expect(conversation.messages.map((m) => [m.type, m.content])).toEqual([
@@ -292,7 +292,7 @@ describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
       await student.openMic();
       await student.speak(concatAudio(silence(400), question, silence(1_400)));
       const answer = await student.waitFor((m) => m.type === "ai_response", 60_000, from);
-      await student.waitFor((m) => m.type === "conversation_data", 30_000, from);
+      await student.waitFor((m) => m.type === "conversation_updated", 30_000, from);
 
       const turn = student.messages.slice(from);
       const types = turn.map((m) => m.type);

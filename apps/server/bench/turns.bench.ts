@@ -89,7 +89,7 @@ async function openSession(wsUrl: string, i: number, run: string): Promise<Conn>
   return conn;
 }
 
-/** One turn; resolves with ms from send to the first delta, after the stored answer's conversation_data arrived. */
+/** One turn; resolves with ms from send to the first delta, after the stored answer's conversation_updated arrived. */
 function turn(conn: Conn, n: number, fresh: boolean, errors: { count: number; sample?: string }): Promise<number> {
   return new Promise((res) => {
     const rid = `t${n}`;
@@ -104,7 +104,7 @@ function turn(conn: Conn, n: number, fresh: boolean, errors: { count: number; sa
         errors.sample ??= JSON.stringify(m).slice(0, 200);
         answered = true;
       } else if (m.type === "ai_response") answered = true;
-      else if (m.type === "conversation_data" && answered) res(first);
+      else if (m.type === "conversation_updated" && answered) res(first);
     };
     conn.ws.send(
       JSON.stringify({ type: "text_input", request_id: rid, text: `What is a binary search tree? (${n})`, teaching_mode: "qa", new_conversation: fresh }),
@@ -275,7 +275,7 @@ export default async function run(): Promise<BenchResult> {
     columns: ["load", "path", "turns", "turns/s", "first delta p50 ms", "first delta p99 ms", "server overhead p50 ms", "server overhead p99 ms", "server CPU ms/turn", "errors"],
     rows,
     notes: [
-      "A 1,500-turn warm-up runs first and is not counted. Each turn: store the question, topic guard (tier 1), stream a 60-word answer in 20 chunks with web_tts sentences, store the answer, send conversation_data; a fresh conversation every 5th turn.",
+      "A 1,500-turn warm-up runs first and is not counted. Each turn: store the question, topic guard (tier 1), stream a 60-word answer in 20 chunks with web_tts sentences, store the answer, send conversation_updated (the summary); a fresh conversation every 5th turn.",
       "Rows without a rate are closed loop: every session asks again as soon as its answer is stored, so the server is saturated and latency there is mostly waiting in line (sessions ÷ turns/s); they measure throughput.",
       `Rows "at N turns/s" are open loop: the same sessions ask at a fixed offered rate for ${OPEN_LOOP_SECONDS} s (each session once per sessions/N s, phases spread), so latency is the server's own work, not a queue of its own making.`,
       "Server overhead = time from sending text_input to the first ai_response_delta, minus the baseline's median time to first token for the same fake LLM at the same load (the LLM's own time to first token as a client sees it).",

@@ -207,7 +207,7 @@ export default async function run(): Promise<BenchResult[]> {
         const due = t0 + (i + 1) * 20;
         if (due > performance.now()) await new Promise((res) => setTimeout(res, due - performance.now()));
       }
-      await c.wait((m) => m.type === "conversation_data", from);
+      await c.wait((m) => m.type === "conversation_updated", from);
       c.send({ type: "audio_end" });
       if (arrivals.length !== before + 1) throw new Error(`expected one transcription request per question, got ${arrivals.length - before}`);
       if (r === 0) continue; // warm-up
@@ -251,7 +251,7 @@ export default async function run(): Promise<BenchResult[]> {
       const from = c.messages.length;
       const rid = `tts${t}`;
       c.send({ type: "text_input", request_id: rid, text: "Explain binary search trees", teaching_mode: "qa" });
-      await c.wait((m) => m.type === "conversation_data" && m.request_id === rid, from);
+      await c.wait((m) => m.type === "conversation_updated" && m.request_id === rid, from);
       if (t === 0) continue; // warm-up
       const turnIndex = turnsBefore + t;
       const got = c.messages.slice(from).filter((x) => x.m.request_id === rid);

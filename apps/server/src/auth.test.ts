@@ -114,7 +114,7 @@ describe("accounts", () => {
   it("logout revokes the token", async () => {
     const r = await auth.register({ username: "leaver", password: "goodbye all" });
     const v = await auth.verify(r.token);
-    await auth.logout(v.jti);
+    await auth.logout(v);
     await expectAuthError(auth.verify(r.token), "token_invalid");
   });
 

@@ -209,7 +209,7 @@ describe("bad input over the WebSocket", () => {
   it("stores titles full of SQL, HTML, emoji and other scripts verbatim", async () => {
     const titles = ["'); DROP TABLE conversations; --", "<script>alert(1)</script>", "🌳🚀 деревья 二分探索木 שלום", "Robert'); --\u0000x".replace("\u0000", "")];
     for (const title of titles) {
-      const r = await ws.request({ type: "rename_conversation", conversation_id: convId, title }, "conversation_data");
+      const r = await ws.request({ type: "rename_conversation", conversation_id: convId, title }, "conversation_updated");
       expect((r.conversation as { title: string }).title).toBe(title);
       const got = await rest("GET", `/api/conversations/${convId}`);
       expect((got.body as unknown as { conversation: { title: string } }).conversation.title).toBe(title);

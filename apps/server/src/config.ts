@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { z } from "zod";
-import type { VoiceSettingsInput } from "@tutor/core";
+import { AUTH_DEFAULTS, type VoiceSettingsInput } from "@tutor/core";
 import { parseModelList, type ModelSpec } from "@tutor/llm";
 
 /** Every default in one place. */
@@ -20,6 +20,7 @@ export const DEFAULTS = {
   ttsVoice: "default",
   turnDeadlineMs: 45_000,
   shutdownGraceMs: 10_000,
+  pruneIntervalMs: 60 * 60 * 1000,
 } as const;
 
 export interface Config {
@@ -41,6 +42,8 @@ export interface Config {
   webDist: string;
   /** Not environment variables: fixed defaults, adjustable by embedding code and tests. */
   turn: { deadlineMs: number };
+  /** Sign-in lifetime (the core's AUTH_DEFAULTS, 24 h) and how often expired tokens and old login failures are pruned. Not environment variables. */
+  auth: { tokenTtlSeconds: number; pruneIntervalMs: number };
   /** Voice input tunables over the core's VOICE_DEFAULTS, and the VAD worker threads (default: per core). Not environment variables. */
   voice: { settings: VoiceSettingsInput; vadWorkers: number | undefined; vadModelPath?: string | undefined };
 }
@@ -193,6 +196,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     livekit: e.LIVEKIT_URL ? { url: e.LIVEKIT_URL, apiKey: e.LIVEKIT_API_KEY!, apiSecret: e.LIVEKIT_API_SECRET! } : undefined,
     webDist: resolve(import.meta.dirname, "../../web/dist"),
     turn: { deadlineMs: DEFAULTS.turnDeadlineMs },
+    auth: { tokenTtlSeconds: AUTH_DEFAULTS.tokenTtlSeconds, pruneIntervalMs: DEFAULTS.pruneIntervalMs },
     voice: { settings: {}, vadWorkers: undefined },
   };
 }

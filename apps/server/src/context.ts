@@ -45,7 +45,8 @@ export async function createContext(config: Config, logger: Logger, overrides: {
   const secret = await loadJwtSecret(config.jwtSecret, config.dataDir);
   const models = createModels(config, logger);
   const metrics = new Metrics();
-  const auth = new AuthService({ store, hasher: argon2Hasher, secret, logger });
+  const hubHandle = await createHub(store.dialect === "postgres" ? config.databaseUrl : undefined, logger, metrics);
+  const auth = new AuthService({ store, hasher: argon2Hasher, secret, logger, hub: hubHandle.hub, tokenTtlSeconds: config.auth.tokenTtlSeconds });
   const guard = new TopicGuard({ fast: models.fast, logger: logger.child({ component: "topic_guard" }) });
   const turns = new TurnRunner({
     store,
@@ -56,7 +57,6 @@ export async function createContext(config: Config, logger: Logger, overrides: {
     settings: { deadlineMs: config.turn.deadlineMs, tts: { provider: "web", voice: config.tts.defaultVoice, rate: 1, pitch: 1 } },
   });
   const voice = await createVoice(config, logger, metrics);
-  const hubHandle = await createHub(store.dialect === "postgres" ? config.databaseUrl : undefined, logger, metrics);
   return {
     config,
     logger,

@@ -40,14 +40,29 @@ export async function startServer(config: Config, logger = createLogger(config.l
     );
   }
 
+  // Housekeeping: expired tokens and old login failures, at start and then on a timer.
+  let pruning: Promise<unknown> = Promise.resolve();
+  const prune = () => {
+    pruning = ctx.auth.prune().catch((err: unknown) => logger.warn({ err, event: "prune_failed" }, "could not prune expired tokens"));
+  };
+  prune();
+  const pruneTimer = setInterval(prune, config.auth.pruneIntervalMs);
+  pruneTimer.unref();
+
   let closing: Promise<void> | undefined;
   const shutdown = (reason = "shutdown") =>
     (closing ??= (async () => {
       logger.info({ event: "shutdown", reason }, "shutting down: waiting for running answers");
+      clearInterval(pruneTimer);
       const grace = new Promise((r) => setTimeout(r, DEFAULTS.shutdownGraceMs).unref());
       await Promise.race([ctx.turns.drain(), grace]);
-      await built.app.close(); // closes sockets; a turn still running stores what it said
+      // Past the grace period: stop what still runs (WebSocket, SSE, voice); each turn stores what was said.
+      await ctx.turns.stopAll();
+      // Every session's close (voice input, its turn) is awaited before storage closes.
+      await Promise.all([...built.sessions].map((s) => s.close()));
+      await built.app.close();
       await Promise.race([ctx.turns.idle(), new Promise((r) => setTimeout(r, 2_000).unref())]);
+      await pruning;
       await closeContext(ctx);
       logger.info({ event: "stopped" }, "stopped");
     })());

@@ -99,7 +99,7 @@ describe("REST", () => {
     expect(types[0]).toBe("user_message");
     expect(types.filter((t) => t === "ai_response_delta").length).toBeGreaterThan(2);
     expect(types).toContain("web_tts");
-    expect(types.at(-1)).toBe("conversation_data");
+    expect(types.at(-1)).toBe("conversation_updated");
     const answer = events.find((e) => e.event === "ai_response")!.data;
     expect(answer.text).toBe("Pointers hold addresses. Dereferencing reads the value.");
     const stored = (await call("GET", `/api/conversations/${conv.id}`)).json.conversation;
@@ -133,7 +133,7 @@ describe("REST", () => {
     await ws.request({ type: "auth_request", data: { type: "verify", token } });
     const conv = (await call("POST", "/api/conversations", { teaching_mode: "teacher" })).json.conversation;
     await call("PATCH", `/api/conversations/${conv.id}`, { title: "Renamed elsewhere" });
-    const pushed = await ws.waitFor((m) => m.type === "conversation_data" && (m.conversation as { title: string }).title === "Renamed elsewhere");
+    const pushed = await ws.waitFor((m) => m.type === "conversation_updated" && (m.conversation as { title: string }).title === "Renamed elsewhere");
     expect(pushed).toBeTruthy();
     await ws.close();
   });

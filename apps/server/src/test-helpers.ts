@@ -133,7 +133,7 @@ export async function signUp(client: WsClient, name = `student${process.pid}_${+
 export async function ask(client: WsClient, fields: Record<string, unknown>, timeoutMs = 15_000): Promise<Msg[]> {
   const from = client.messages.length;
   const final = await client.request({ type: "text_input", ...fields }, "ai_response", timeoutMs);
-  // conversation_data follows the answer; wait for it so the turn is complete.
-  await client.waitFor((m) => m.type === "conversation_data" && m.request_id === final.request_id, timeoutMs, from);
+  // conversation_updated follows the answer; wait for it so the turn is complete.
+  await client.waitFor((m) => m.type === "conversation_updated" && m.request_id === final.request_id, timeoutMs, from);
   return client.replies(final.request_id as string);
 }

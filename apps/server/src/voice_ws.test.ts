@@ -102,7 +102,7 @@ describe.runIf(enabled)("voice over /ws", () => {
     start(c, { conversation_id: convId, request_id: "mic" });
     await stream(c, concatAudio(silence(400), question, silence(1_300)), true);
     const answer = await c.waitFor((m) => m.type === "ai_response", 15_000, from);
-    await c.waitFor((m) => m.type === "conversation_data", 10_000, from);
+    await c.waitFor((m) => m.type === "conversation_updated", 10_000, from);
     c.send({ type: "audio_end" });
 
     const turn = c.messages.slice(from);

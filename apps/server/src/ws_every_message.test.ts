@@ -77,7 +77,7 @@ describe("every protocol message over /ws", () => {
     ]);
 
     seen.add("rename_conversation");
-    const renamed = await c.request({ type: "rename_conversation", conversation_id: convId, title: "Trees <b>&</b> 🌳" }, "conversation_data");
+    const renamed = await c.request({ type: "rename_conversation", conversation_id: convId, title: "Trees <b>&</b> 🌳" }, "conversation_updated");
     expect((renamed.conversation as { title: string }).title).toBe("Trees <b>&</b> 🌳");
 
     seen.add("cancel_response");
@@ -161,8 +161,8 @@ describe("every protocol message over /ws", () => {
     await b.request({ type: "auth_request", data: { type: "verify", token } });
     const created = await a.request({ type: "new_conversation", teaching_mode: "teacher" }, "conversation_data");
     const id = (created.conversation as { id: string }).id;
-    await a.request({ type: "rename_conversation", conversation_id: id, title: "Shared title" }, "conversation_data");
-    const pushed = await b.waitFor((m) => m.type === "conversation_data" && (m.conversation as { title: string }).title === "Shared title");
+    await a.request({ type: "rename_conversation", conversation_id: id, title: "Shared title" }, "conversation_updated");
+    const pushed = await b.waitFor((m) => m.type === "conversation_updated" && (m.conversation as { title: string }).title === "Shared title");
     expect(pushed.request_id).toBeUndefined();
     await a.close();
     await b.close();
@@ -173,9 +173,9 @@ describe("every protocol message over /ws", () => {
     await signUp(c);
     fake.script(MAIN_MODEL, behave.reply("Sure. A BST is ordered."));
     const turn = await ask(c, { text: "could you please explain what a binary search tree is and why it is useful", teaching_mode: "qa" });
-    const data = turn.find((m) => m.type === "conversation_data")!;
+    const data = turn.find((m) => m.type === "conversation_updated")!;
     expect((data.conversation as { title: string }).title).toMatch(/^could you please explain what a binary search tree/);
-    const improved = await c.waitFor((m) => m.type === "conversation_data" && (m.conversation as { title: string }).title === "Binary Search Trees");
+    const improved = await c.waitFor((m) => m.type === "conversation_updated" && (m.conversation as { title: string }).title === "Binary Search Trees");
     expect(improved).toBeTruthy();
     await c.close();
   });

@@ -86,6 +86,7 @@ function conversation(id: string, count: number): Conversation {
     message_count: messages.length,
     last_message: last ? { type: last.type, content: last.content } : null,
     messages,
+    has_more: false,
   };
 }
 

@@ -3,6 +3,7 @@
 import { SignJWT, errors as joseErrors, jwtVerify } from "jose";
 import { rest, type PublicUser } from "@tutor/protocol";
 import { AuthError, ConflictError } from "./errors.js";
+import type { EventHub } from "./hub.js";
 import { newId } from "./ids.js";
 import { systemClock, type Clock, type Logger, type PasswordHasher, type Store, type UserRecord } from "./ports.js";
 
@@ -22,6 +23,8 @@ export interface AuthOptions {
   tokenTtlSeconds?: number;
   maxLoginFailures?: number;
   loginWindowSeconds?: number;
+  /** Where a logout is announced, so every connection signed in with that token ends (on every instance). */
+  hub?: EventHub | undefined;
 }
 
 export interface AuthResult {
@@ -42,13 +45,13 @@ export function publicUser(u: UserRecord): PublicUser {
 }
 
 export class AuthService {
-  readonly #o: Required<Omit<AuthOptions, "clock">> & { clock: Clock };
+  readonly #o: Required<Omit<AuthOptions, "clock" | "hub">> & { clock: Clock; hub: EventHub | undefined };
   // Verifying against this keeps a missing user as slow as a wrong password.
   #dummyHash: Promise<string> | undefined;
 
   constructor(options: AuthOptions) {
     if (options.secret.byteLength < 32) throw new Error("JWT secret must be at least 32 bytes");
-    this.#o = { clock: systemClock, ...AUTH_DEFAULTS, ...options };
+    this.#o = { clock: systemClock, ...AUTH_DEFAULTS, ...options, hub: options.hub };
   }
 
   async register(input: { username: string; password: string; email?: string | undefined }): Promise<AuthResult> {
@@ -133,8 +136,35 @@ export class AuthService {
     return { user: publicUser(user), userId: user.id, jti, expires_at: record.expires_at };
   }
 
-  async logout(jti: string): Promise<void> {
-    await this.#o.store.revokeToken(jti, new Date(this.#o.clock.now()).toISOString());
+  /** Revokes the token, then ends every connection signed in with it (`session_ended` reason `logout`). */
+  async logout(token: { jti: string; userId: string }): Promise<void> {
+    await this.#o.store.revokeToken(token.jti, new Date(this.#o.clock.now()).toISOString());
+    this.#o.hub?.publish(token.userId, { kind: "session_ended", userId: token.userId, jti: token.jti, reason: "logout" });
+  }
+
+  /**
+   * Is this sign-in still valid? For carriers that cannot hear the hub of the
+   * instance where a logout happened (a LiveKit job process on SQLite): the
+   * reason it ended, or undefined while it holds.
+   */
+  async ended(token: { jti: string; userId: string; expires_at: string }): Promise<"logout" | "expired" | "revoked" | undefined> {
+    if (Date.parse(token.expires_at) <= this.#o.clock.now()) return "expired";
+    const record = await this.#o.store.findToken(token.jti);
+    if (!record || record.user_id !== token.userId) return "revoked";
+    return record.revoked_at === null ? undefined : "logout";
+  }
+
+  /**
+   * Housekeeping: deletes tokens past their expiry (they can sign no one in)
+   * and login failures older than the throttling window (they count for
+   * nothing). The server runs it on a timer.
+   */
+  async prune(): Promise<{ tokens: number; loginFailures: number }> {
+    const now = this.#o.clock.now();
+    const tokens = await this.#o.store.pruneTokens(new Date(now).toISOString());
+    const loginFailures = await this.#o.store.pruneLoginFailures(new Date(now - this.#o.loginWindowSeconds * 1000).toISOString());
+    if (tokens || loginFailures) this.#o.logger.info({ event: "pruned", tokens, login_failures: loginFailures }, "pruned expired tokens and old login failures");
+    return { tokens, loginFailures };
   }
 
   async #issue(user: UserRecord): Promise<AuthResult> {

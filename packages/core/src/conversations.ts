@@ -1,5 +1,5 @@
 // Conversation management, always scoped to the signed-in user.
-import { DEFAULT_PAGE_SIZE, type Conversation, type ConversationSummary, type Message, type TeachingMode } from "@tutor/protocol";
+import { DEFAULT_MESSAGE_PAGE, DEFAULT_PAGE_SIZE, type Conversation, type ConversationSummary, type Message, type TeachingMode } from "@tutor/protocol";
 import { NotFoundError } from "./errors.js";
 import type { ConversationPage, Store } from "./ports.js";
 
@@ -25,8 +25,9 @@ export class ConversationService {
     );
   }
 
-  async get(userId: string, conversationId: string): Promise<Conversation> {
-    const c = await this.store.getConversation(userId, conversationId);
+  /** One page of messages: the newest `limit` (default 100) older than `before`, with `has_more`. */
+  async get(userId: string, conversationId: string, page: { limit?: number | undefined; before?: string | undefined } = {}): Promise<Conversation> {
+    const c = await this.store.getConversation(userId, conversationId, { limit: page.limit ?? DEFAULT_MESSAGE_PAGE, before: page.before });
     if (!c) throw new NotFoundError();
     return c;
   }
@@ -59,9 +60,10 @@ export class ConversationService {
     });
   }
 
-  async rename(userId: string, conversationId: string, title: string): Promise<Conversation> {
+  /** The renamed conversation's summary (what `conversation_updated` carries). */
+  async rename(userId: string, conversationId: string, title: string): Promise<ConversationSummary> {
     if (!(await this.store.renameConversation(userId, conversationId, title))) throw new NotFoundError();
-    return this.get(userId, conversationId);
+    return this.summary(userId, conversationId);
   }
 
   /** Deletes and answers which conversation the client should show now (never none). */

@@ -33,6 +33,12 @@ export interface ConversationPage {
   nextCursor: string | null;
 }
 
+/** Which messages of a conversation to return: the `limit` newest older than `before` (a message id), oldest first. */
+export interface MessagePage {
+  limit: number;
+  before?: string | undefined;
+}
+
 export interface NewMessage {
   /** Given when the id was already announced (streamed answers); else the store makes one with newId(). */
   id?: string;
@@ -66,6 +72,12 @@ export interface Store {
   loginFailures(key: string, since: string): Promise<{ count: number; oldest: string | null }>;
   clearLoginFailures(key: string): Promise<void>;
 
+  // housekeeping (run on a timer by the server; both return how many rows went)
+  /** Deletes tokens that expired before `before` (revoked or not: either way they can no longer sign anyone in). */
+  pruneTokens(before: string): Promise<number>;
+  /** Deletes login failures recorded before `before` (older than any throttling window). */
+  pruneLoginFailures(before: string): Promise<number>;
+
   // conversations
   createConversation(userId: string, input: { teachingMode: TeachingMode; title: string }): Promise<ConversationSummary>;
   /** The newest conversation of this mode that has no messages, if any. */
@@ -73,8 +85,11 @@ export interface Store {
   /** The most recently updated conversation of this mode, if any. */
   latestConversation(userId: string, teachingMode: TeachingMode): Promise<ConversationSummary | undefined>;
   getConversationSummary(userId: string, conversationId: string): Promise<ConversationSummary | undefined>;
-  /** With all messages, oldest first. */
-  getConversation(userId: string, conversationId: string): Promise<Conversation | undefined>;
+  /**
+   * With one page of messages (default: the newest DEFAULT_MESSAGE_PAGE), oldest first, and `has_more` (older ones exist).
+   * Throws NotFoundError("message") when `before` is not a message of this conversation.
+   */
+  getConversation(userId: string, conversationId: string, page?: MessagePage): Promise<Conversation | undefined>;
   /** Newest first by updated_at; one query for the page (counts and last message included). */
   listConversations(userId: string, options: ListOptions): Promise<ConversationPage>;
   /** Returns false when the conversation is not the user's / does not exist. */

@@ -9,12 +9,13 @@ import {
   type ClientMessageOf,
   type ErrorCode,
   type ServerMessage,
+  type SessionEndReason,
 } from "@tutor/protocol";
 import type { AuthService, VerifiedToken } from "./auth.js";
 import type { ConversationService } from "./conversations.js";
 import { prepareSubmission } from "./course/submission.js";
 import { AuthError, TutorError } from "./errors.js";
-import { SHARED_MESSAGE_TYPES, type EventHub } from "./hub.js";
+import { hubEventFor, type EventHub, type HubEvent } from "./hub.js";
 import type { Logger } from "./ports.js";
 import type { TurnOutcome, TurnRunner } from "./turn.js";
 import { VOICE_NOT_CONFIGURED, VoiceSession, type VoiceDeps, type VoiceQuestion } from "./voice/voice-session.js";
@@ -37,7 +38,16 @@ export interface SessionOptions {
   send: (message: ServerMessage) => void;
   /** A transport that already knows the user (LiveKit token) skips auth_request. */
   preAuthenticated?: VerifiedToken;
+  /**
+   * The sign-in ended (logout anywhere, expiry, revocation): `session_ended`
+   * has been sent and the connection is unauthenticated again. A transport
+   * that cannot sign in again (a LiveKit room) ends itself here.
+   */
+  onSessionEnded?: (reason: SessionEndReason) => void;
 }
+
+/** setTimeout's longest delay; a later expiry re-arms the timer when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type Rid = { request_id?: string };
 
@@ -70,6 +80,9 @@ export class Session {
   #unsubscribe: (() => void) | undefined;
   #currentConversationId: string | undefined;
   #turn: RunningTurn | undefined;
+  /** Bumped at every sign-out: a turn started under an older sign-in sends nothing more to this connection. */
+  #signInSeq = 0;
+  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   readonly #log: Logger;
   readonly #voice: VoiceSession | undefined;
@@ -110,7 +123,7 @@ export class Session {
    * audio arrives faster than the detector keeps up. Never throws.
    */
   handleAudio(chunk: Uint8Array): Promise<void> {
-    if (this.#auth && Date.parse(this.#auth.expires_at) <= Date.now()) this.#signOut();
+    if (this.#auth && Date.parse(this.#auth.expires_at) <= Date.now()) void this.endSignIn("expired");
     if (!this.#auth) {
       this.#error("unauthenticated", "sign in first (send auth_request)");
       return Promise.resolve();
@@ -126,7 +139,8 @@ export class Session {
 
   async handle(msg: ClientMessage): Promise<void> {
     const rid: Rid = msg.request_id === undefined ? {} : { request_id: msg.request_id };
-    if (this.#auth && Date.parse(this.#auth.expires_at) <= Date.now()) this.#signOut();
+    // The expiry timer normally got there first; this covers a timer that fired late.
+    if (this.#auth && Date.parse(this.#auth.expires_at) <= Date.now()) void this.endSignIn("expired");
     if (!this.#auth && !PRE_AUTH_TYPES.has(msg.type)) {
       return this.#error("unauthenticated", "sign in first (send auth_request)", msg.request_id);
     }
@@ -137,9 +151,29 @@ export class Session {
     }
   }
 
+  /**
+   * Ends this connection's sign-in (its token was logged out, expired or
+   * revoked): `session_ended` goes out, nothing more of that user reaches the
+   * connection, it is unauthenticated again, and a running answer stops
+   * (what was said is stored). Resolves once that answer is stored.
+   */
+  async endSignIn(reason: SessionEndReason): Promise<void> {
+    if (!this.#auth) return;
+    const turn = this.#turn;
+    this.#signOut();
+    this.#log.info({ event: "session_ended", reason }, "sign-in ended");
+    this.#send({ type: "session_ended", reason });
+    this.opts.onSessionEnded?.(reason);
+    if (turn) {
+      turn.controller.abort();
+      await turn.done;
+    }
+  }
+
   /** Ends the connection: stops a running answer (what was said is stored). */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#clearExpiry();
     this.#unsubscribe?.();
     const voice = this.#voice?.close();
     const turn = this.#turn;
@@ -168,16 +202,19 @@ export class Session {
         if (turn && (!msg.conversation_id || !turn.conversationId || msg.conversation_id === turn.conversationId)) {
           turn.controller.abort();
           await turn.done;
+        } else if (msg.conversation_id) {
+          // Not running here: the turn may run on another connection or instance (SSE, a LiveKit room).
+          this.deps.hub.publish(this.#userId, { kind: "cancel_turn", userId: this.#userId, conversationId: msg.conversation_id, origin: this.id });
         }
         return;
       }
       case "new_conversation": {
         const c = await this.deps.conversations.create(this.#userId, msg.teaching_mode ?? "teacher");
         this.#currentConversationId = c.id;
-        return this.#send({ type: "conversation_data", conversation: { ...c, messages: [] }, ...rid });
+        return this.#send({ type: "conversation_data", conversation: { ...c, messages: [], has_more: false }, ...rid });
       }
       case "get_conversation": {
-        const c = await this.deps.conversations.get(this.#userId, msg.conversation_id);
+        const c = await this.deps.conversations.get(this.#userId, msg.conversation_id, { limit: msg.limit, before: msg.before });
         this.#currentConversationId = c.id;
         return this.#send({ type: "conversation_data", conversation: c, ...rid });
       }
@@ -197,7 +234,7 @@ export class Session {
       }
       case "rename_conversation": {
         const c = await this.deps.conversations.rename(this.#userId, msg.conversation_id, msg.title);
-        return this.#shared({ type: "conversation_data", conversation: c }, rid);
+        return this.#shared({ type: "conversation_updated", conversation: c }, rid);
       }
       case "delete_conversation": {
         const { currentConversationId } = await this.deps.conversations.delete(this.#userId, msg.conversation_id);
@@ -263,10 +300,15 @@ export class Session {
           return this.#send({ type: "auth_response", action, success: true, user: v.user, token: data.token, expires_at: v.expires_at, ...rid });
         }
         case "logout": {
-          if (this.#auth) await this.deps.auth.logout(this.#auth.jti);
-          this.#voice?.reset();
-          await this.#stopTurn();
+          // Signed out here first, so the logout's own session_ended event ends only the token's other connections.
+          const signedIn = this.#auth;
+          const turn = this.#turn;
           this.#signOut();
+          if (signedIn) await this.deps.auth.logout(signedIn);
+          if (turn) {
+            turn.controller.abort();
+            await turn.done;
+          }
           return this.#send({ type: "auth_response", action, success: true, ...rid });
         }
       }
@@ -303,10 +345,15 @@ export class Session {
     const controller = new AbortController();
     const turn: RunningTurn = { controller, conversationId: q.conversationId, done: Promise.resolve(undefined) };
     this.#turn = turn;
+    const signIn = this.#signInSeq;
     const emit = (m: ServerMessage) => {
+      // The user's other connections still hear of what was stored, but once
+      // this sign-in has ended nothing more of the user reaches this one.
+      const event = hubEventFor(m, userId, this.id);
+      if (event) this.deps.hub.publish(event.userId, event);
+      if (signIn !== this.#signInSeq) return;
       hooks.observe?.(m);
-      if (SHARED_MESSAGE_TYPES.has(m.type)) this.#shared(m, rid);
-      else this.#send(m);
+      this.#send(m);
     };
     turn.done = (async () => {
       if (previous) {
@@ -376,13 +423,6 @@ export class Session {
     };
   }
 
-  async #stopTurn(): Promise<void> {
-    const turn = this.#turn;
-    if (!turn) return;
-    turn.controller.abort();
-    await turn.done;
-  }
-
   get #userId(): string {
     if (!this.#auth) throw new TutorError("unauthenticated", "sign in first (send auth_request)");
     return this.#auth.userId;
@@ -391,15 +431,16 @@ export class Session {
   #signIn(v: VerifiedToken): void {
     if (this.#auth?.userId !== v.userId) {
       this.#unsubscribe?.();
-      this.#unsubscribe = this.deps.hub.subscribe(v.userId, (e) => {
-        if (e.origin !== this.id) this.#send(e.message);
-      });
+      this.#unsubscribe = this.deps.hub.subscribe(v.userId, (e) => this.#onHubEvent(e));
       this.#currentConversationId = undefined;
     }
     this.#auth = v;
+    this.#armExpiry(v);
   }
 
   #signOut(): void {
+    this.#signInSeq++;
+    this.#clearExpiry();
     this.#voice?.reset();
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
@@ -407,10 +448,72 @@ export class Session {
     this.#currentConversationId = undefined;
   }
 
+  /** Expiry is enforced on an open connection by a timer, not only when a frame arrives. */
+  #armExpiry(v: VerifiedToken): void {
+    this.#clearExpiry();
+    const left = Date.parse(v.expires_at) - Date.now();
+    this.#expiryTimer = setTimeout(
+      () => {
+        if (this.#auth !== v) return;
+        if (Date.parse(v.expires_at) <= Date.now()) void this.endSignIn("expired");
+        else this.#armExpiry(v);
+      },
+      Math.min(Math.max(left, 0), MAX_TIMER_MS),
+    );
+    // An idle connection's timer must not keep a process alive on its own.
+    this.#expiryTimer.unref?.();
+  }
+
+  #clearExpiry(): void {
+    if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = undefined;
+  }
+
+  /** Another connection's (or instance's) event for this user, as protocol messages for this connection. */
+  #onHubEvent(e: HubEvent): void {
+    const auth = this.#auth;
+    if (!auth || e.userId !== auth.userId || this.#closed) return;
+    switch (e.kind) {
+      case "session_ended":
+        if (e.jti === undefined || e.jti === auth.jti) void this.endSignIn(e.reason);
+        return;
+      case "cancel_turn": {
+        const turn = this.#turn;
+        if (e.origin !== this.id && turn && turn.conversationId === e.conversationId) turn.controller.abort();
+        return;
+      }
+      case "conversation_deleted":
+        if (e.origin === this.id) return;
+        if (this.#currentConversationId === e.conversationId) this.#currentConversationId = e.currentConversationId ?? undefined;
+        return this.#send({ type: "conversation_deleted", conversation_id: e.conversationId, current_conversation_id: e.currentConversationId });
+      case "conversations_cleared":
+        if (e.origin === this.id) return;
+        return this.#send({
+          type: "conversations_cleared",
+          teaching_mode: e.teachingMode,
+          deleted_count: e.deletedCount,
+          new_conversation_id: e.newConversationId,
+        });
+      case "conversation_updated": {
+        if (e.origin === this.id) return;
+        const signIn = this.#signInSeq;
+        void this.deps.conversations.summary(auth.userId, e.conversationId).then(
+          (conversation) => {
+            if (signIn === this.#signInSeq) this.#send({ type: "conversation_updated", conversation });
+          },
+          // Deleted meanwhile: its conversation_deleted says so.
+          () => undefined,
+        );
+        return;
+      }
+    }
+  }
+
   /** Sends a direct reply and shows the update in the user's other connections. */
   #shared(message: ServerMessage, rid: Rid): void {
     this.#send({ ...message, ...rid } as ServerMessage);
-    if (this.#auth) this.deps.hub.publish(this.#auth.userId, { origin: this.id, message });
+    const event = this.#auth && hubEventFor(message, this.#auth.userId, this.id);
+    if (event) this.deps.hub.publish(event.userId, event);
   }
 
   #send(message: ServerMessage): void {

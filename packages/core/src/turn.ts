@@ -1,7 +1,7 @@
 // One tutoring turn (PROTOCOL.md "A tutoring turn"): resolve the conversation,
 // store the question, topic guard, stream the answer with speech chunks,
 // store the answer, title the conversation. Transports only pass `emit`.
-import type { Conversation, ConversationSummary, Message, ServerMessage, TeachingMode } from "@tutor/protocol";
+import type { ConversationSummary, Message, ServerMessage, TeachingMode } from "@tutor/protocol";
 import { DEFAULT_TEACHING_MODE, FIXED_ANSWERS, MAX_TEXT_CHARS } from "@tutor/protocol";
 import { ConversationService, NEW_CONVERSATION_TITLE, provisionalTitle } from "./conversations.js";
 import { applyAnswer, applyPass } from "./course/state.js";
@@ -100,6 +100,8 @@ export class TurnRunner {
   readonly #conversations: ConversationService;
   readonly #pending = new Set<Promise<unknown>>();
   readonly #active = new Set<Promise<TurnOutcome>>();
+  /** Aborted by stopAll (shutdown past its grace period): every running turn stores what was said. */
+  readonly #stopping = new AbortController();
 
   constructor(private readonly deps: TurnDeps) {
     this.settings = { ...TURN_DEFAULTS, ...deps.settings, tts: { ...TURN_DEFAULTS.tts, ...deps.settings?.tts } };
@@ -126,7 +128,7 @@ export class TurnRunner {
    * Aborting `signal` stops the model call and stores what was said so far.
    */
   run(req: TurnRequest, emit: Emit, signal: AbortSignal): Promise<TurnOutcome> {
-    const turn = this.#run(req, emit, signal);
+    const turn = this.#run(req, emit, AbortSignal.any([signal, this.#stopping.signal]));
     this.#active.add(turn);
     void turn.then(
       () => this.#active.delete(turn),
@@ -138,6 +140,15 @@ export class TurnRunner {
   /** Resolves when every turn running now has finished. */
   async drain(): Promise<void> {
     await Promise.allSettled([...this.#active]);
+  }
+
+  /**
+   * Stops every running turn (and any started later): each stores what was
+   * said so far, marked interrupted. Resolves when they are all stored.
+   */
+  async stopAll(): Promise<void> {
+    this.#stopping.abort();
+    await this.drain();
   }
 
   /** How many turns are running. */
@@ -187,7 +198,8 @@ export class TurnRunner {
       outcome = await this.#answer(req, conversation.teaching_mode, convId, messageId, history, emit, speech, signal, log, rid);
     }
 
-    emit({ type: "conversation_data", conversation: await this.#conversations.get(req.userId, convId), ...rid });
+    // The summary only: the client has both messages already, and a push must not grow with the conversation.
+    emit({ type: "conversation_updated", conversation: await this.#conversations.summary(req.userId, convId), ...rid });
     if (firstQuestion && outcome.status === "answered") this.#improveTitle(req.userId, convId, req.text, emit);
     return outcome;
   }
@@ -269,7 +281,8 @@ export class TurnRunner {
       out.flush({ speak: !(signal.aborted || isAbortError(err)) });
       if (signal.aborted || isAbortError(err)) {
         log.info({ event: "turn_cancelled", chars: text.length }, "turn cancelled");
-        return finish(text, model, "cancelled", { cancelled: true });
+        // Stored marked as interrupted, so a reload (or the model, in the history) can tell it is not whole.
+        return finish(text ? text + INTERRUPTED_NOTE : "", model, "cancelled", { cancelled: true });
       }
       log.warn({ event: "turn_failed", err: describe(err), chars: text.length }, "every model failed");
       // Keep what the student already saw; say clearly that it stopped.
@@ -309,8 +322,7 @@ export class TurnRunner {
         // The student may have renamed it meanwhile: theirs wins.
         if (!current || current.title !== provisional) return;
         await this.deps.store.renameConversation(userId, convId, title);
-        const updated: Conversation = await this.#conversations.get(userId, convId);
-        emit({ type: "conversation_data", conversation: updated });
+        emit({ type: "conversation_updated", conversation: await this.#conversations.summary(userId, convId) });
       } catch (err) {
         this.deps.logger.debug({ event: "title_failed", err: describe(err) }, "title improvement failed");
       }

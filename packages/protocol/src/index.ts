@@ -9,6 +9,9 @@ export const MAX_TITLE_CHARS = 200;
 export const MAX_REQUEST_ID_CHARS = 64;
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
+/** Messages per `get_conversation` page (PROTOCOL.md): default and most. */
+export const DEFAULT_MESSAGE_PAGE = 100;
+export const MAX_MESSAGE_PAGE = 200;
 
 export const TEACHING_MODES = ["teacher", "qa"] as const;
 export type TeachingMode = (typeof TEACHING_MODES)[number];
@@ -56,6 +59,10 @@ export type AuthErrorType = (typeof AUTH_ERROR_TYPES)[number];
 
 export const AUTH_ACTIONS = ["register", "login", "verify", "logout"] as const;
 export type AuthAction = (typeof AUTH_ACTIONS)[number];
+
+/** Why a connection's sign-in ended (`session_ended.reason`). */
+export const SESSION_END_REASONS = ["logout", "expired", "revoked"] as const;
+export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
 
 // ---------------------------------------------------------------- field rules
 export const USERNAME_RE = /^[A-Za-z0-9_.-]{3,32}$/;
@@ -135,7 +142,8 @@ export const ConversationSummary = z.object({
 });
 export type ConversationSummary = z.infer<typeof ConversationSummary>;
 
-export const Conversation = ConversationSummary.extend({ messages: z.array(Message) });
+/** A summary plus one page of messages, oldest first; `has_more`: older ones exist (ask with `before` = the oldest id). */
+export const Conversation = ConversationSummary.extend({ messages: z.array(Message), has_more: z.boolean() });
 export type Conversation = z.infer<typeof Conversation>;
 
 export const PublicUser = z.object({
@@ -151,7 +159,14 @@ export type PublicUser = z.infer<typeof PublicUser>;
 const base = { request_id: requestId.optional() };
 
 export const AuthData = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("register"), username, password, email: email.optional() }),
+  // Registration fields are checked by the auth service (rest.register), so a weak password or a bad
+  // username/email answers auth_response error_type "validation" naming the field, on every carrier.
+  z.object({
+    type: z.literal("register"),
+    username: z.string().max(256),
+    password: z.string().max(4 * PASSWORD_MAX),
+    email: z.string().max(1024).optional(),
+  }),
   // Login accepts any non-empty strings: a wrong shape is "invalid credentials", not a hint.
   z.object({
     type: z.literal("login"),
@@ -193,7 +208,14 @@ export const clientMessages = {
     type: z.literal("new_conversation"),
     teaching_mode: teachingMode.optional(),
   }),
-  get_conversation: z.object({ ...base, type: z.literal("get_conversation"), conversation_id: id }),
+  get_conversation: z.object({
+    ...base,
+    type: z.literal("get_conversation"),
+    conversation_id: id,
+    limit: z.number().int().min(1).max(MAX_MESSAGE_PAGE).optional(),
+    /** A message id: the page holds the messages older than it. */
+    before: id.optional(),
+  }),
   list_conversations: z.object({
     ...base,
     type: z.literal("list_conversations"),
@@ -377,8 +399,20 @@ export const serverMessages = {
     conversation_id: z.string().optional(),
     message_id: z.string().optional(),
   }),
-  error: z.object({ ...base, type: z.literal("error"), code: z.enum(ERROR_CODES), message: z.string() }),
+  error: z.object({
+    ...base,
+    type: z.literal("error"),
+    code: z.enum(ERROR_CODES),
+    message: z.string(),
+    /** With `rate_limited`: whole seconds until it is allowed again. */
+    retry_after_s: z.number().int().optional(),
+  }),
   pong: z.object({ ...base, type: z.literal("pong") }),
+  // ------------------------------------------------ access and bounded pushes (PROTOCOL.md "Access and limits")
+  /** After a turn, a rename or a course change, to every connection of the owner: the summary only. */
+  conversation_updated: z.object({ ...base, type: z.literal("conversation_updated"), conversation: ConversationSummary }),
+  /** The token this connection signed in with is no longer valid; the connection is unauthenticated again. */
+  session_ended: z.object({ ...base, type: z.literal("session_ended"), reason: z.enum(SESSION_END_REASONS) }),
 } as const;
 
 export type ServerMessageType = keyof typeof serverMessages;
@@ -451,6 +485,11 @@ export const rest = {
     teaching_mode: teachingMode.optional(),
   }),
   clearQuery: z.object({ teaching_mode: teachingMode }),
+  /** `GET /api/conversations/:id/messages` and `GET /api/conversations/:id`: one page of messages. */
+  messagesQuery: z.object({
+    limit: z.coerce.number().int().min(1).max(MAX_MESSAGE_PAGE).optional(),
+    before: id.optional(),
+  }),
   postMessage: z.object({
     text,
     teaching_mode: teachingMode.optional(),

@@ -3,17 +3,19 @@
 // the owner's id, so another user's row looks exactly like a missing one.
 import {
   ConflictError,
+  NotFoundError,
   TutorError,
   newId,
   readCourseState,
   toCourse,
   type CourseState,
   type ListOptions,
+  type MessagePage,
   type NewMessage,
   type Store,
   type UserRecord,
 } from "@tutor/core";
-import type { Conversation, ConversationSummary, Message, TeachingMode } from "@tutor/protocol";
+import { DEFAULT_MESSAGE_PAGE, type Conversation, type ConversationSummary, type Message, type TeachingMode } from "@tutor/protocol";
 import { CompiledQuery, sql, type Kysely, type Selectable } from "kysely";
 import { UNIQUE_INDEX, type Database, type DialectName, type MessagesTable } from "./db.js";
 
@@ -159,13 +161,26 @@ function turnQueries(db: Db) {
     summary: summaries(db).where("c.user_id", "=", user).where("c.id", "=", conv).compile(),
     latest: latest(false),
     empty: latest(true),
-    messages: db
+    // A page is the newest `limit` (+1 to tell whether older ones exist) before a
+    // message's (created_at, id): a keyset range scan over messages_conversation_created.
+    newest: db
       .selectFrom("messages")
       .selectAll()
       .where("conversation_id", "=", conv)
-      .orderBy("created_at")
-      .orderBy("id")
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(slot<number>("limit"))
       .compile(),
+    older: db
+      .selectFrom("messages")
+      .selectAll()
+      .where("conversation_id", "=", conv)
+      .where((eb) => eb(eb.refTuple("created_at", "id"), "<", eb.tuple(slot<string>("beforeAt"), slot<string>("beforeId"))))
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(slot<number>("limit"))
+      .compile(),
+    messageAt: db.selectFrom("messages").select(["created_at", "id"]).where("id", "=", slot<string>("id")).where("conversation_id", "=", conv).compile(),
     recent: db
       .selectFrom("messages as m")
       .innerJoin("conversations as c", "c.id", "m.conversation_id")
@@ -308,6 +323,16 @@ export class KyselyStore implements Store {
     await this.db.deleteFrom("login_failures").where("key", "=", key).execute();
   }
 
+  async pruneTokens(before: string): Promise<number> {
+    const r = await this.db.deleteFrom("tokens").where("expires_at", "<", iso(before)).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  async pruneLoginFailures(before: string): Promise<number> {
+    const r = await this.db.deleteFrom("login_failures").where("at", "<", iso(before)).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   // ---------------------------------------------------------------- conversations
 
   createConversation(userId: string, input: { teachingMode: TeachingMode; title: string }): Promise<ConversationSummary> {
@@ -329,16 +354,25 @@ export class KyselyStore implements Store {
     return rows[0] && toSummary(rows[0]);
   }
 
-  async getConversation(userId: string, conversationId: string): Promise<Conversation | undefined> {
+  async getConversation(userId: string, conversationId: string, page: MessagePage = { limit: DEFAULT_MESSAGE_PAGE }): Promise<Conversation | undefined> {
     const q = this.#q;
+    const limit = page.limit + 1;
     // One snapshot, so the summary's count and last message agree with the
     // messages returned (SQLite transactions are snapshots already;
     // PostgreSQL needs repeatable read).
     return this.db.transaction().setIsolationLevel("repeatable read").execute(async (tx) => {
       const { rows } = await tx.executeQuery(bind(q.summary, { user: userId, conv: conversationId }));
       if (!rows[0]) return undefined;
-      const messages = await tx.executeQuery(bind(q.messages, { conv: conversationId }));
-      return { ...toSummary(rows[0]), messages: messages.rows.map(toMessage) };
+      let found;
+      if (page.before === undefined) {
+        found = await tx.executeQuery(bind(q.newest, { conv: conversationId, limit }));
+      } else {
+        const at = (await tx.executeQuery(bind(q.messageAt, { id: page.before, conv: conversationId }))).rows[0];
+        if (!at) throw new NotFoundError("message");
+        found = await tx.executeQuery(bind(q.older, { conv: conversationId, beforeAt: at.created_at, beforeId: at.id, limit }));
+      }
+      const messages = found.rows.slice(0, page.limit).reverse().map(toMessage);
+      return { ...toSummary(rows[0]), messages, has_more: found.rows.length > page.limit };
     });
   }
 

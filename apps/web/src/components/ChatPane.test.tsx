@@ -30,6 +30,7 @@ function conversation(count: number): Conversation {
     message_count: count,
     last_message: null,
     messages,
+    has_more: false,
   };
 }
 

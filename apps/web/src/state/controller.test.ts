@@ -55,6 +55,7 @@ function conv(id: string, messages: Conversation["messages"]): Conversation {
     message_count: messages.length,
     last_message: last ? { type: last.type, content: last.content } : null,
     messages,
+    has_more: false,
   };
 }
 

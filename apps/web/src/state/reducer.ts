@@ -146,7 +146,7 @@ function byUpdatedDesc(a: ConversationSummary, b: ConversationSummary): number {
 }
 
 function summaryOf(c: Conversation): ConversationSummary {
-  const { messages: _messages, ...summary } = c;
+  const { messages: _messages, has_more: _hasMore, ...summary } = c;
   return summary;
 }
 
@@ -169,6 +169,7 @@ function provisional(id: string, mode: TeachingMode, now: string): Conversation 
     message_count: 0,
     last_message: null,
     messages: [],
+    has_more: false,
   };
 }
 
@@ -320,6 +321,15 @@ function applyServerMessage(state: State, msg: ServerMessage): State {
       }
       if (state.awaitingStored[c.id] && c.messages.at(-1)?.type === "ai") {
         next = { ...next, awaitingStored: omit(next.awaitingStored, c.id) };
+      }
+      return next;
+    }
+    case "conversation_updated": {
+      // The summary only (title, counts, last message): the messages came as user_message / ai_response.
+      const c = msg.conversation;
+      let next: State = { ...state, list: upsert(state.list, c, c.message_count > 0 || c.id === state.currentId) };
+      if (state.current && c.id === state.current.id) {
+        next = { ...next, current: { ...state.current, ...c, messages: state.current.messages, has_more: state.current.has_more } };
       }
       return next;
     }

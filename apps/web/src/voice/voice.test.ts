@@ -27,7 +27,7 @@ function config(stt: "server" | "browser"): PublicConfig {
 
 function conv(id: string): Conversation {
   const t = "2026-11-24T10:00:00.000Z";
-  return { id, title: "T", teaching_mode: "qa", created_at: t, updated_at: t, message_count: 0, last_message: null, messages: [] };
+  return { id, title: "T", teaching_mode: "qa", created_at: t, updated_at: t, message_count: 0, last_message: null, messages: [], has_more: false };
 }
 
 /** A microphone the test speaks into. */
