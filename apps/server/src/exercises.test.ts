@@ -56,7 +56,7 @@ describe.each(dialects)("exercises on $name", ({ name, available }) => {
   });
 
   const courseOf = (msgs: Record<string, unknown>[]) =>
-    (msgs.find((m) => m.type === "conversation_data")!.conversation as { course?: Course }).course;
+    (msgs.find((m) => m.type === "conversation_updated")!.conversation as { course?: Course }).course;
   const submit = (fields: Record<string, unknown>) =>
     c.request({
       type: "exercise_submission",
@@ -74,7 +74,7 @@ describe.each(dialects)("exercises on $name", ({ name, available }) => {
     const final = await submit(fields);
     expect(final.type).not.toBe("error");
     const rid = final.request_id as string;
-    await c.waitFor((m) => m.type === "conversation_data" && m.request_id === rid, 15_000, from);
+    await c.waitFor((m) => m.type === "conversation_updated" && m.request_id === rid, 15_000, from);
     return c.replies(rid);
   }
 

@@ -24,7 +24,7 @@ export const authRoutes: RoutePlugin = async (app, { ctx }) => {
     async (req) => ctx.auth.login(req.body, req.ip),
   );
   app.post("/api/auth/logout", { preHandler: signedIn, schema: { ...secured } }, async (req, reply) => {
-    await ctx.auth.logout(req.auth!.jti);
+    await ctx.auth.logout(req.auth!);
     return reply.code(204).send();
   });
   app.get(

@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { AuthError, TutorError, type Session } from "@tutor/core";
+import { AuthError, TutorError, hubEventFor, type Session } from "@tutor/core";
 import { PublicUser, type ErrorCode, type RestError, type ServerMessage } from "@tutor/protocol";
 import type { AppContext } from "../context.js";
 
@@ -45,7 +45,8 @@ export function userId(req: FastifyRequest): string {
 
 /** Shows a change made over REST in the user's open connections. */
 export function publish(ctx: AppContext, req: FastifyRequest, message: ServerMessage): void {
-  ctx.hub.publish(userId(req), { origin: `rest:${req.id}`, message });
+  const event = hubEventFor(message, userId(req), `rest:${req.id}`);
+  if (event) ctx.hub.publish(event.userId, event);
 }
 
 export function sendError(reply: FastifyReply, status: number, code: ErrorCode, message: string, errorType?: string) {

@@ -1,6 +1,6 @@
 // Conversation management over REST: list, create, read, rename, delete, clear.
 import { z } from "zod";
-import { Conversation, ConversationSummary, rest } from "@tutor/protocol";
+import { Conversation, ConversationSummary, Message, rest } from "@tutor/protocol";
 import { IdParams, publish, requireUser, secured, userId, type RoutePlugin } from "./common.js";
 
 export const conversationRoutes: RoutePlugin = async (app, { ctx }) => {
@@ -37,18 +37,39 @@ export const conversationRoutes: RoutePlugin = async (app, { ctx }) => {
   );
   app.get(
     "/api/conversations/:id",
-    { preHandler: signedIn, schema: { ...secured, params: IdParams, response: { 200: z.object({ conversation: Conversation }) } } },
-    async (req) => ({ conversation: await ctx.conversations.get(userId(req), req.params.id) }),
+    {
+      preHandler: signedIn,
+      schema: { ...secured, params: IdParams, querystring: rest.messagesQuery, response: { 200: z.object({ conversation: Conversation }) } },
+    },
+    async (req) => ({ conversation: await ctx.conversations.get(userId(req), req.params.id, req.query) }),
+  );
+  app.get(
+    "/api/conversations/:id/messages",
+    {
+      preHandler: signedIn,
+      schema: {
+        ...secured,
+        params: IdParams,
+        querystring: rest.messagesQuery,
+        description:
+          "One page of messages, oldest first: the newest `limit` (default 100, at most 200) older than the message `before`; `has_more` says whether older ones exist.",
+        response: { 200: z.object({ messages: z.array(Message), has_more: z.boolean() }) },
+      },
+    },
+    async (req) => {
+      const { messages, has_more } = await ctx.conversations.get(userId(req), req.params.id, req.query);
+      return { messages, has_more };
+    },
   );
   app.patch(
     "/api/conversations/:id",
     {
       preHandler: signedIn,
-      schema: { ...secured, params: IdParams, body: rest.renameConversation, response: { 200: z.object({ conversation: Conversation }) } },
+      schema: { ...secured, params: IdParams, body: rest.renameConversation, response: { 200: z.object({ conversation: ConversationSummary }) } },
     },
     async (req) => {
       const conversation = await ctx.conversations.rename(userId(req), req.params.id, req.body.title);
-      publish(ctx, req, { type: "conversation_data", conversation });
+      publish(ctx, req, { type: "conversation_updated", conversation });
       return { conversation };
     },
   );

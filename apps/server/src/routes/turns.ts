@@ -1,5 +1,5 @@
 // A tutoring turn over REST, as Server-Sent Events: one `event: <type>` per protocol message.
-import { SHARED_MESSAGE_TYPES, TutorError } from "@tutor/core";
+import { TutorError } from "@tutor/core";
 import { rest, type ServerMessage } from "@tutor/protocol";
 import { IdParams, publish, requireUser, secured, userId, type RoutePlugin } from "./common.js";
 
@@ -28,12 +28,26 @@ export const turnRoutes: RoutePlugin = async (app, { ctx }) => {
         "x-accel-buffering": "no",
       });
       const controller = new AbortController();
+      let ended = false;
       // The client went away: stop the model; what was said is stored.
       res.on("close", () => controller.abort());
       const write = (m: ServerMessage) => {
+        if (ended) return publish(ctx, req, m);
         if (!res.writableEnded && !res.destroyed) res.write(`event: ${m.type}\ndata: ${JSON.stringify(m)}\n\n`);
-        if (SHARED_MESSAGE_TYPES.has(m.type)) publish(ctx, req, m);
+        publish(ctx, req, m);
       };
+      // A logout of this token (anywhere) ends the stream like a WebSocket's session; a cancel_response
+      // for this conversation from another connection stops it. Either way what was said is stored.
+      const auth = req.auth!;
+      const unsubscribe = ctx.hub.subscribe(uid, (e) => {
+        if (e.kind === "session_ended" && (e.jti === undefined || e.jti === auth.jti)) {
+          if (!res.writableEnded && !res.destroyed) res.write(`event: session_ended\ndata: ${JSON.stringify({ type: "session_ended", reason: e.reason })}\n\n`);
+          ended = true;
+          controller.abort();
+        } else if (e.kind === "cancel_turn" && e.conversationId === conversation.id) {
+          controller.abort();
+        }
+      });
       try {
         const outcome = await ctx.turns.run(
           { userId: uid, conversationId: conversation.id, text: req.body.text, hidden: req.body.hidden, speak: req.body.speak },
@@ -46,6 +60,7 @@ export const turnRoutes: RoutePlugin = async (app, { ctx }) => {
         if (!e) req.log.error({ err }, "turn failed");
         write({ type: "error", code: e?.code ?? "internal", message: e?.message ?? "something went wrong on our side; please try again" });
       } finally {
+        unsubscribe();
         res.end();
       }
     },
