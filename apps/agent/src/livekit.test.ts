@@ -251,11 +251,12 @@ describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
   it("takes a long question sent as a text stream, and refuses one over the frame limit with too_large", async () => {
     const { student } = await joinedStudent();
     fake.script(MAIN_MODEL, behave.reply("That is a long program; the bug is on line 3."));
-    const code = "for (let i = 0; i <= n; i++) { total += values[i]; }\n".repeat(600); // ~33 KB
+    const code = "for (let i = 0; i <= n; i++) { total += values[i]; }\n".repeat(300); // ~16 KB: over the 15 KB packet size, within the default 8,192-token context
     await student.sendStream(JSON.stringify({ type: "text_input", text: `Why does this crash?\n${code}`, teaching_mode: "qa", request_id: "big" }));
     const echoed = await student.waitFor((m) => m.type === "user_message" && m.request_id === "big", 60_000);
     expect((echoed.message as { content: string }).content).toBe(`Why does this crash?\n${code}`);
-    await student.waitFor((m) => m.type === "ai_response" && m.request_id === "big", 60_000);
+    const answer = await student.waitFor((m) => m.type === "ai_response" && m.request_id === "big", 60_000);
+    expect(answer.text).toBe("That is a long program; the bug is on line 3.");
     const from = student.messages.length;
     await student.sendStream(JSON.stringify({ type: "text_input", text: "x".repeat(300 * 1024) }));
     expect((await student.waitFor((m) => m.type === "error", 30_000, from)).code).toBe("too_large");
