@@ -121,4 +121,23 @@ describe("bounded replies", () => {
     expect(b.messages.slice(bFrom).map((m) => m.type)).toEqual(["conversation_updated"]);
     await Promise.all([a.close(), b.close()]);
   });
+
+  it("closes a connection that stops reading once its send buffer passes 4 MiB, with close code 4008; others go on", async () => {
+    const c = await WsClient.connect(srv.wsUrl);
+    const { userId } = await signUp(c);
+    const conv = await longConversation(userId, 200);
+    // The client stops reading from its socket, then keeps asking for ~95 KB pages.
+    const tcp = (c.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    tcp.pause();
+    for (let i = 0; i < 200; i++) c.send({ type: "get_conversation", conversation_id: conv.id, limit: 200 });
+    await new Promise((r) => setTimeout(r, 1_500));
+    tcp.resume();
+    expect((await c.closed).code).toBe(4008);
+    // Far fewer than the 200 pages asked for were queued for it.
+    expect(c.messages.filter((m) => m.type === "conversation_data").length).toBeLessThan(150);
+
+    const other = await WsClient.connect(srv.wsUrl);
+    expect((await other.request({ type: "ping" }, "pong")).type).toBe("pong");
+    await other.close();
+  });
 });

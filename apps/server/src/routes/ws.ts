@@ -7,6 +7,15 @@ import { turnStatus, type RoutePlugin } from "./common.js";
 /** The largest WebSocket message we read at all; 256 KiB..this gets a `too_large` reply, beyond it the socket closes (1009). */
 export const WS_MAX_PAYLOAD = 4 * 1024 * 1024;
 const HEARTBEAT_MS = 30_000;
+/**
+ * A client that stops reading must not grow our memory: once this much is
+ * waiting to go out, nothing more is queued and the socket closes with
+ * WS_CLOSE_SLOW_CONSUMER (the close frame waits behind the queue; a client
+ * that still reads nothing is cut off after SLOW_CONSUMER_GRACE_MS).
+ */
+export const WS_SEND_BUFFER_LIMIT = 4 * 1024 * 1024;
+export const WS_CLOSE_SLOW_CONSUMER = 4008;
+const SLOW_CONSUMER_GRACE_MS = 10_000;
 
 export const wsRoutes: RoutePlugin = async (app, { ctx, sessions }) => {
   app.get("/ws", { websocket: true, schema: { hide: true } }, (socket, req) => {
@@ -17,6 +26,7 @@ export const wsRoutes: RoutePlugin = async (app, { ctx, sessions }) => {
     // corked at the first and uncorked once the current tick is done.
     const tcp = req.socket;
     let corked = false;
+    let overflowed = false;
     const uncork = () => {
       corked = false;
       tcp.uncork();
@@ -27,7 +37,15 @@ export const wsRoutes: RoutePlugin = async (app, { ctx, sessions }) => {
       send: (m) => {
         if (m.type === "error") ctx.metrics.protocolErrors.inc({ code: m.code });
         else if (m.type === "ai_response") ctx.metrics.turns.inc({ status: turnStatus(m) });
-        if (socket.readyState !== socket.OPEN) return;
+        if (socket.readyState !== socket.OPEN || overflowed) return;
+        if (socket.bufferedAmount > WS_SEND_BUFFER_LIMIT) {
+          overflowed = true;
+          connLog.warn({ event: "ws_slow_consumer", buffered: socket.bufferedAmount }, "client is not reading: closing");
+          ctx.metrics.protocolErrors.inc({ code: "slow_consumer" });
+          socket.close(WS_CLOSE_SLOW_CONSUMER, "slow consumer: the client stopped reading");
+          setTimeout(() => socket.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
+          return;
+        }
         if (!corked) {
           corked = true;
           tcp.cork();
