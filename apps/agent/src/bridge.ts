@@ -18,7 +18,7 @@ import {
   type TextStreamReader,
 } from "@livekit/rtc-node";
 import { Session, type Logger, type SessionDeps, type VerifiedToken } from "@tutor/core";
-import { AUDIO_ENCODING, AUDIO_SAMPLE_RATE, LIVEKIT_TOPIC, MAX_FRAME_BYTES, type ServerMessage } from "@tutor/protocol";
+import { AUDIO_ENCODING, AUDIO_SAMPLE_RATE, LIVEKIT_TOPIC, MAX_FRAME_BYTES, type ServerMessage, type SessionEndReason } from "@tutor/protocol";
 /** 20 ms frames: the small end of the WebSocket transport's 20–100 ms, for a quick barge-in. */
 const AUDIO_FRAME_MS = 20;
 /** LiveKit's advice for reliable packets; browsers and the SFU negotiate more, but not always. */
@@ -54,13 +54,14 @@ export class RoomBridge {
   }
 
   /** Serves `user` (already verified by the caller): one Session for the room, fed what arrived so far. */
-  start(deps: SessionDeps, user: VerifiedToken, student: RemoteParticipant): Session {
+  start(deps: SessionDeps, user: VerifiedToken, student: RemoteParticipant, onSessionEnded?: (reason: SessionEndReason) => void): Session {
     if (this.#session) return this.#session;
     const session = new Session(deps, {
       id: `livekit:${this.#room.name ?? "room"}`,
       address: `livekit:${this.#identity}`,
       send: (m) => this.send(m),
       preAuthenticated: user,
+      onSessionEnded,
     });
     this.#session = session;
     this.#voice = deps.voice !== undefined;

@@ -19,6 +19,9 @@ import {
 } from "@tutor/server";
 import { RoomBridge } from "./bridge.js";
 
+/** How often a room re-reads its app session (logout, revocation) when no hub event may reach it. */
+const ACCESS_CHECK_MS = 1_000;
+
 interface ProcData extends Record<string, unknown> {
   app: AppContext;
   logger: Logger;
@@ -75,10 +78,29 @@ export default defineAgent<ProcData>({
       return ctx.shutdown("session ended");
     }
 
-    bridge.start(sessionDeps(app, bridgeLog), user, student);
+    // The app session ends (logout anywhere, expiry, revocation): session_ended goes to the student, the
+    // answer running stops and is stored, and the agent leaves — a room cannot sign in again.
+    let accessCheck: NodeJS.Timeout | undefined;
+    const session = bridge.start(sessionDeps(app, bridgeLog), user, student, (reason) => {
+      clearInterval(accessCheck);
+      bridgeLog.info({ event: "session_ended", reason }, "the app session behind this room ended; leaving");
+      void bridge.close().finally(() => ctx.shutdown("session ended"));
+    });
+    // A logout on the app server reaches this process through the PostgreSQL hub when there is one; on
+    // SQLite (one machine, separate processes) nothing carries it here, so the token is also re-read.
+    accessCheck = setInterval(() => {
+      void app.auth.ended(user).then(
+        (reason) => {
+          if (reason) void session.endSignIn(reason);
+        },
+        (err: unknown) => bridgeLog.warn({ err, event: "access_check_failed" }, "could not check the app session"),
+      );
+    }, ACCESS_CHECK_MS);
+    accessCheck.unref();
     bridgeLog.info({ event: "room_session_started" }, "serving the student");
     ctx.room.on(RoomEvent.ParticipantDisconnected, (p: RemoteParticipant) => {
       if (p.identity !== identity) return;
+      clearInterval(accessCheck);
       bridgeLog.info({ event: "student_left" }, "the student left; closing the room session");
       void bridge.close().finally(() => ctx.shutdown("student left"));
     });

@@ -20,6 +20,7 @@ import {
   type FakeLlm,
   type FakeStt,
 } from "@tutor/testkit";
+import { FIXED_ANSWERS } from "@tutor/protocol";
 import { FAST_MODEL, MAIN_MODEL, startTestServer, type TestServer } from "@tutor/server/test-helpers";
 import { DEV_KEY, DEV_SECRET, Student, childCommands, liveKitServerOrSkip, startAgent, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
 
@@ -86,15 +87,16 @@ describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
     await dispose();
   });
 
-  async function register(): Promise<{ token: string; userId: string }> {
+  async function register(): Promise<{ token: string; userId: string; username: string }> {
+    const username = `lkstudent${process.pid}_${++userSeq}`;
     const r = await fetch(`${srv.url}/api/auth/register`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: `lkstudent${process.pid}_${++userSeq}`, password: "correct horse battery" }),
+      body: JSON.stringify({ username, password: "correct horse battery" }),
     });
     expect(r.status).toBe(201);
     const body = (await r.json()) as { token: string; user: { id: string } };
-    return { token: body.token, userId: body.user.id };
+    return { token: body.token, userId: body.user.id, username };
   }
 
   async function liveKitToken(bearer: string) {
@@ -102,14 +104,14 @@ describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
     return { status: r.status, body: (await r.json()) as { url: string; token: string; room: string; expires_at: string; error?: { code: string } } };
   }
 
-  async function joinedStudent(): Promise<{ student: Student; userId: string; bearer: string }> {
-    const { token: bearer, userId } = await register();
+  async function joinedStudent(): Promise<{ student: Student; userId: string; bearer: string; username: string }> {
+    const { token: bearer, userId, username } = await register();
     const { status, body } = await liveKitToken(bearer);
     expect(status).toBe(200);
     const student = new Student();
     students.push(student);
     await student.join(body.url, body.token);
-    return { student, userId, bearer };
+    return { student, userId, bearer, username };
   }
 
   it("gives a signed-in user a short-lived token for a room of their own", async () => {
@@ -212,6 +214,43 @@ describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
     const final = await student.waitFor((m) => m.type === "ai_response" && m.request_id === "long", 30_000, from);
     expect(final.cancelled).toBe(true);
     expect((final.text as string).length).toBeLessThan("Recursion is a function calling itself. ".length * 40);
+  });
+
+  it("ends the room's session when the student logs out on the app server: session_ended, the answer stored, the agent gone", async () => {
+    const { student, bearer, username } = await joinedStudent();
+    const sentence = "Hash tables map keys to buckets with a hash function. ";
+    fake.script(MAIN_MODEL, behave.reply(sentence.repeat(80), { chunkDelayMs: 40 }));
+    await student.send({ type: "text_input", text: "Explain hash tables slowly", teaching_mode: "qa", request_id: "h" });
+    const first = await student.waitFor((m) => m.type === "ai_response_delta", 60_000);
+    const out = await fetch(`${srv.url}/api/auth/logout`, { method: "POST", headers: { authorization: `Bearer ${bearer}` } });
+    expect(out.status).toBe(204);
+    const t0 = Date.now();
+    const ended = await student.waitFor((m) => m.type === "session_ended", 5_000);
+    expect(ended.reason).toBe("logout");
+    expect(Date.now() - t0).toBeLessThan(2_500);
+    const afterEnd = student.messages.indexOf(ended);
+
+    // What was said is stored, marked interrupted (read with a new sign-in).
+    const login = await fetch(`${srv.url}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username, password: "correct horse battery" }),
+    });
+    const fresh = ((await login.json()) as { token: string }).token;
+    let messages: { type: string; content: string }[] = [];
+    for (let i = 0; i < 100 && messages.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const r = await fetch(`${srv.url}/api/conversations/${first.conversation_id as string}`, { headers: { authorization: `Bearer ${fresh}` } });
+      messages = ((await r.json()) as { conversation: { messages: typeof messages } }).conversation.messages;
+    }
+    expect(messages.map((m) => m.type)).toEqual(["user", "ai"]);
+    expect(messages[1]!.content.endsWith(FIXED_ANSWERS.interruptedNote)).toBe(true);
+    expect(sentence.repeat(80).startsWith(messages[1]!.content.slice(0, -FIXED_ANSWERS.interruptedNote.length))).toBe(true);
+
+    // Nothing more reaches the room: a question gets no answer, and no more of the old one arrives.
+    await student.send({ type: "text_input", text: "Are you still there?", request_id: "after" }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(student.messages.slice(afterEnd + 1).filter((m) => m.type !== "error")).toEqual([]);
   });
 
   it("keeps what was said when the student leaves in the middle of an answer", async () => {
