@@ -1,5 +1,5 @@
 // Conversation management, always scoped to the signed-in user.
-import { DEFAULT_MESSAGE_PAGE, DEFAULT_PAGE_SIZE, type Conversation, type ConversationSummary, type Message, type TeachingMode } from "@tutor/protocol";
+import { DEFAULT_MESSAGE_PAGE, DEFAULT_PAGE_SIZE, DEFAULT_SEARCH_LIMIT, type SearchResult, type Conversation, type ConversationSummary, type Message, type TeachingMode } from "@tutor/protocol";
 import { NotFoundError } from "./errors.js";
 import type { ConversationPage, Store } from "./ports.js";
 
@@ -73,6 +73,11 @@ export class ConversationService {
     const next =
       (await this.store.latestConversation(userId, victim.teaching_mode)) ?? (await this.create(userId, victim.teaching_mode));
     return { currentConversationId: next.id };
+  }
+
+  /** The user's messages matching `query`, newest first (invalid_message when it has no word). */
+  search(userId: string, query: string, opts: { limit?: number | undefined; teachingMode?: TeachingMode | undefined } = {}): Promise<SearchResult[]> {
+    return this.store.searchMessages(userId, { query, limit: opts.limit ?? DEFAULT_SEARCH_LIMIT, teachingMode: opts.teachingMode });
   }
 
   async clear(userId: string, teachingMode: TeachingMode): Promise<{ deletedCount: number; conversation: ConversationSummary }> {

@@ -13,3 +13,4 @@ export * from "./prompts.js";
 export * from "./speech/index.js";
 export * from "./voice/index.js";
 export * from "./course/index.js";
+export * from "./search.js";

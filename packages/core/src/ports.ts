@@ -1,7 +1,17 @@
 // Ports: the small interfaces the core owns. Adapters (packages/store,
 // packages/llm, apps/server) implement them; the core never imports an adapter.
-import type { Conversation, ConversationSummary, Message, MessageType, TeachingMode } from "@tutor/protocol";
+import type { Conversation, ConversationSummary, ExportedConversation, Message, MessageType, SearchResult, TeachingMode } from "@tutor/protocol";
 import type { CourseState } from "./course/state.js";
+
+/** A conversation as exported: its summary fields and every message. */
+export interface ExportedConversationRecord {
+  id: string;
+  title: string;
+  teaching_mode: TeachingMode;
+  created_at: string;
+  updated_at: string;
+  messages: Message[];
+}
 
 // ---------------------------------------------------------------- storage
 
@@ -115,6 +125,22 @@ export interface Store {
   updateCourse(userId: string, conversationId: string, update: (state: CourseState | null) => CourseState | null): Promise<boolean>;
   /** The last `limit` messages, oldest first. */
   recentMessages(userId: string, conversationId: string, limit: number): Promise<Message[]>;
+
+  // search, export / import, account (issue 12)
+  /**
+   * The user's messages matching every word of `query` (the last as a prefix),
+   * newest first, with a marked snippet. Throws invalid_message when the query has no word.
+   */
+  searchMessages(userId: string, options: { query: string; limit: number; teachingMode?: TeachingMode | undefined }): Promise<SearchResult[]>;
+  /** The user's conversations with every message, oldest message first; one conversation when `conversationId` is given ([] when not theirs). */
+  exportConversations(userId: string, conversationId?: string): Promise<ExportedConversationRecord[]>;
+  /** Adds the conversations under new ids, in one transaction; nothing existing is touched. */
+  importConversations(userId: string, conversations: ExportedConversation[]): Promise<{ conversationIds: string[]; messageCount: number }>;
+  setPasswordHash(userId: string, passwordHash: string): Promise<void>;
+  /** Revokes every live token of the user except `exceptJti`; returns the revoked jtis. */
+  revokeUserTokens(userId: string, at: string, exceptJti?: string): Promise<string[]>;
+  /** Removes the user and every row of theirs (tokens, conversations, messages, search index) in one transaction. */
+  deleteUser(userId: string): Promise<boolean>;
 
   /** A cheap round trip, for /readyz. */
   ping(): Promise<void>;

@@ -232,6 +232,10 @@ export class Session {
           ...rid,
         });
       }
+      case "search_conversations": {
+        const results = await this.deps.conversations.search(this.#userId, msg.query, { limit: msg.limit, teachingMode: msg.teaching_mode });
+        return this.#send({ type: "search_results", query: msg.query, results, ...rid });
+      }
       case "rename_conversation": {
         const c = await this.deps.conversations.rename(this.#userId, msg.conversation_id, msg.title);
         return this.#shared({ type: "conversation_updated", conversation: c }, rid);

@@ -155,6 +155,26 @@ export const PublicUser = z.object({
 });
 export type PublicUser = z.infer<typeof PublicUser>;
 
+// ---------------------------------------------------------------- search (issue 12)
+export const MAX_SEARCH_QUERY_CHARS = 200;
+export const MAX_SEARCH_LIMIT = 50;
+export const DEFAULT_SEARCH_LIMIT = 20;
+export const searchQuery = z
+  .string()
+  .min(1, "query must not be empty")
+  .max(MAX_SEARCH_QUERY_CHARS, `query must be at most ${MAX_SEARCH_QUERY_CHARS} characters`);
+
+/** One hit: the message, its conversation, and a snippet with each match as <mark>…</mark> (no other markup). */
+export const SearchResult = z.object({
+  conversation_id: z.string(),
+  title: z.string(),
+  teaching_mode: teachingMode,
+  message_id: z.string(),
+  snippet: z.string(),
+  timestamp: z.string(),
+});
+export type SearchResult = z.infer<typeof SearchResult>;
+
 // ---------------------------------------------------------------- client -> server
 const base = { request_id: requestId.optional() };
 
@@ -287,6 +307,14 @@ export const clientMessages = {
     results: ExerciseResults,
     speak: z.boolean().optional(),
   }),
+  // ---- search (issue 12)
+  search_conversations: z.object({
+    ...base,
+    type: z.literal("search_conversations"),
+    query: searchQuery,
+    limit: z.number().int().min(1).max(MAX_SEARCH_LIMIT).optional(),
+    teaching_mode: teachingMode.optional(),
+  }),
 } as const;
 
 export type ClientMessageType = keyof typeof clientMessages;
@@ -413,6 +441,7 @@ export const serverMessages = {
   conversation_updated: z.object({ ...base, type: z.literal("conversation_updated"), conversation: ConversationSummary }),
   /** The token this connection signed in with is no longer valid; the connection is unauthenticated again. */
   session_ended: z.object({ ...base, type: z.literal("session_ended"), reason: z.enum(SESSION_END_REASONS) }),
+  search_results: z.object({ ...base, type: z.literal("search_results"), query: z.string(), results: z.array(SearchResult) }),
 } as const;
 
 export type ServerMessageType = keyof typeof serverMessages;
@@ -490,6 +519,14 @@ export const rest = {
     limit: z.coerce.number().int().min(1).max(MAX_MESSAGE_PAGE).optional(),
     before: id.optional(),
   }),
+  searchQuery: z.object({
+    q: searchQuery,
+    limit: z.coerce.number().int().min(1).max(MAX_SEARCH_LIMIT).optional(),
+    teaching_mode: teachingMode.optional(),
+  }),
+  exportQuery: z.object({ format: z.enum(["md", "json"]).optional() }),
+  changePassword: z.object({ current_password: z.string().min(1).max(PASSWORD_MAX), new_password: password }),
+  deleteAccount: z.object({ password: z.string().min(1).max(PASSWORD_MAX) }),
   postMessage: z.object({
     text,
     teaching_mode: teachingMode.optional(),
@@ -564,3 +601,37 @@ export function storedAnswerFlags(content: string): { topic_rejected?: true; err
   }
   return {};
 }
+
+// ---------------------------------------------------------------- export / import (issue 12)
+export const EXPORT_VERSION = 1;
+/** The largest `POST /api/import` body. */
+export const MAX_IMPORT_BYTES = 8 * 1024 * 1024;
+
+export const ExportedMessage = z.object({
+  id: z.string().optional(),
+  type: z.enum(MESSAGE_TYPES),
+  content: z.string().max(1_000_000),
+  timestamp: z.iso.datetime({ offset: true }),
+  model: z.string().max(200).optional(),
+});
+export const ExportedConversation = z.object({
+  title: z.string().trim().min(1).max(MAX_TITLE_CHARS),
+  teaching_mode: teachingMode,
+  created_at: z.iso.datetime({ offset: true }),
+  updated_at: z.iso.datetime({ offset: true }),
+  messages: z.array(ExportedMessage).max(100_000),
+});
+export type ExportedConversation = z.infer<typeof ExportedConversation>;
+
+/**
+ * `GET /api/export` (the whole account) and `GET /api/conversations/:id/export?format=json`
+ * (one conversation): the document `POST /api/import` takes back. Ids are the
+ * exporting server's; an import makes new ones.
+ */
+export const ExportDocument = z.object({
+  version: z.literal(EXPORT_VERSION, { error: `version must be ${EXPORT_VERSION}` }),
+  exported_at: z.string(),
+  user: z.object({ username: z.string() }).optional(),
+  conversations: z.array(ExportedConversation.extend({ id: z.string().optional() })).max(10_000),
+});
+export type ExportDocument = z.infer<typeof ExportDocument>;

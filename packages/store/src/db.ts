@@ -181,6 +181,40 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.alterTable("conversations").addColumn("course", "text").execute();
       },
     },
+    "004_search": {
+      // Full-text search over messages (questions and answers). SQLite: an
+      // FTS5 external-content table over messages.rowid, kept by triggers (so
+      // every insert, delete and cascade — conversation, clear, account —
+      // keeps it in the message's own transaction). PostgreSQL: a generated
+      // tsvector column with a GIN index, plus created_at for newest-first
+      // scans of common words. Both tokenize the same way: words of any
+      // script, lower-cased, no stemming (code identifiers stay whole).
+      async up(db: Kysely<unknown>) {
+        await atomically(db, dialect, async (tx) => {
+          if (dialect === "postgres") {
+            await sql`alter table messages add column search tsvector generated always as (to_tsvector('simple', content)) stored`.execute(tx);
+            await sql`create index messages_search on messages using gin (search)`.execute(tx);
+            await sql`create index messages_created on messages (created_at, id)`.execute(tx);
+            return;
+          }
+          await sql`create virtual table messages_fts using fts5(
+            content, content='messages', content_rowid='rowid',
+            tokenize="unicode61 remove_diacritics 0", prefix='2 3'
+          )`.execute(tx);
+          await sql`create trigger messages_fts_insert after insert on messages begin
+            insert into messages_fts(rowid, content) values (new.rowid, new.content);
+          end`.execute(tx);
+          await sql`create trigger messages_fts_delete after delete on messages begin
+            insert into messages_fts(messages_fts, rowid, content) values ('delete', old.rowid, old.content);
+          end`.execute(tx);
+          await sql`create trigger messages_fts_update after update of content on messages begin
+            insert into messages_fts(messages_fts, rowid, content) values ('delete', old.rowid, old.content);
+            insert into messages_fts(rowid, content) values (new.rowid, new.content);
+          end`.execute(tx);
+          await sql`insert into messages_fts(messages_fts) values ('rebuild')`.execute(tx);
+        });
+      },
+    },
   };
 }
 

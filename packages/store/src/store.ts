@@ -16,6 +16,7 @@ import {
   type UserRecord,
 } from "@tutor/core";
 import { DEFAULT_MESSAGE_PAGE, type Conversation, type ConversationSummary, type Message, type TeachingMode } from "@tutor/protocol";
+import { accountMethods } from "./account.js";
 import { CompiledQuery, sql, type Kysely, type Selectable } from "kysely";
 import { UNIQUE_INDEX, type Database, type DialectName, type MessagesTable } from "./db.js";
 
@@ -30,7 +31,7 @@ function now(): string {
 }
 
 /** Normalises a caller's timestamp so text comparisons in SQLite are chronological. */
-function iso(at: string): string {
+export function iso(at: string): string {
   return new Date(at).toISOString();
 }
 
@@ -70,7 +71,7 @@ function toSummary(r: SummaryRow): ConversationSummary {
   };
 }
 
-function toMessage(r: Selectable<MessagesTable>): Message {
+export function toMessage(r: Selectable<MessagesTable>): Message {
   const m: Message = { id: r.id, type: r.type, content: r.content, timestamp: r.created_at };
   if (r.model != null) m.model = r.model;
   return m;
@@ -97,6 +98,9 @@ function conflictField(err: unknown): "username" | "email" | undefined {
   if (where.includes(UNIQUE_INDEX.email)) return "email";
   return undefined;
 }
+
+/** Explicit, so PostgreSQL's generated search column never travels with a message. */
+const MESSAGE_COLUMNS = ["id", "conversation_id", "type", "content", "model", "created_at"] as const;
 
 /** A stand-in compiled where a per-call value goes (a template holds nothing else); NUL-prefixed to stand out. */
 const slot = <T>(name: string) => `\0${name}` as unknown as T;
@@ -165,7 +169,7 @@ function turnQueries(db: Db) {
     // message's (created_at, id): a keyset range scan over messages_conversation_created.
     newest: db
       .selectFrom("messages")
-      .selectAll()
+      .select(MESSAGE_COLUMNS)
       .where("conversation_id", "=", conv)
       .orderBy("created_at", "desc")
       .orderBy("id", "desc")
@@ -173,7 +177,7 @@ function turnQueries(db: Db) {
       .compile(),
     older: db
       .selectFrom("messages")
-      .selectAll()
+      .select(MESSAGE_COLUMNS)
       .where("conversation_id", "=", conv)
       .where((eb) => eb(eb.refTuple("created_at", "id"), "<", eb.tuple(slot<string>("beforeAt"), slot<string>("beforeId"))))
       .orderBy("created_at", "desc")
@@ -184,7 +188,7 @@ function turnQueries(db: Db) {
     recent: db
       .selectFrom("messages as m")
       .innerJoin("conversations as c", "c.id", "m.conversation_id")
-      .selectAll("m")
+      .select(MESSAGE_COLUMNS.map((col) => `m.${col}` as const))
       .where("c.user_id", "=", user)
       .where("m.conversation_id", "=", conv)
       .orderBy("m.created_at", "desc")
@@ -200,7 +204,7 @@ function turnQueries(db: Db) {
     message: db
       .selectFrom("messages as m")
       .innerJoin("conversations as c", "c.id", "m.conversation_id")
-      .selectAll("m")
+      .select(MESSAGE_COLUMNS.map((col) => `m.${col}` as const))
       .where("c.user_id", "=", user)
       .where("m.conversation_id", "=", conv)
       .where("m.id", "=", slot<string>("id"))
@@ -247,6 +251,7 @@ export class KyselyStore implements Store {
     readonly dialect: DialectName,
   ) {
     this.#q = turnQueries(db);
+    this.#account = accountMethods({ db, dialect });
   }
 
   async createUser(input: { username: string; email: string | null; passwordHash: string }): Promise<UserRecord> {
@@ -481,6 +486,16 @@ export class KyselyStore implements Store {
     const { rows } = await this.db.executeQuery(bind(this.#q.recent, { user: userId, conv: conversationId, limit }));
     return rows.reverse().map(toMessage);
   }
+
+  // ---------------------------------------------------------------- search, export / import, account (account.ts)
+
+  readonly #account: ReturnType<typeof accountMethods>;
+  searchMessages: Store["searchMessages"] = (userId, options) => this.#account.searchMessages(userId, options);
+  exportConversations: Store["exportConversations"] = (userId, conversationId) => this.#account.exportConversations(userId, conversationId);
+  importConversations: Store["importConversations"] = (userId, conversations) => this.#account.importConversations(userId, conversations);
+  setPasswordHash: Store["setPasswordHash"] = (userId, hash) => this.#account.setPasswordHash(userId, hash);
+  revokeUserTokens: Store["revokeUserTokens"] = (userId, at, exceptJti) => this.#account.revokeUserTokens(userId, at, exceptJti);
+  deleteUser: Store["deleteUser"] = (userId) => this.#account.deleteUser(userId);
 
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.db);

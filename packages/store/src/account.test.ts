@@ -1,0 +1,159 @@
+// Search, export/import and account deletion on a real SQLite file and a real PostgreSQL.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TutorError, type Store } from "@tutor/core";
+import type { ExportedConversation } from "@tutor/protocol";
+import { pgAvailable, startPostgres, type PgHandle } from "@tutor/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createStore } from "./index.js";
+
+const requirePg = process.env.REQUIRE_SERVICES === "1";
+if (requirePg && !pgAvailable()) throw new Error("REQUIRE_SERVICES=1 but PostgreSQL is not available");
+
+const backends = [
+  { name: "sqlite", run: true },
+  { name: "postgres", run: pgAvailable() },
+] as const;
+
+let seq = 0;
+const tick = () => new Promise((r) => setTimeout(r, 2));
+
+describe.each(backends.filter((b) => b.run))("account data on $name", ({ name }) => {
+  let store: Store;
+  let dir: string;
+  let pg: PgHandle | undefined;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "tutor-account-"));
+    if (name === "postgres") pg = await startPostgres();
+    store = await createStore({ dataDir: dir, ...(pg ? { databaseUrl: pg.url } : {}) });
+  });
+  afterAll(async () => {
+    await store?.close();
+    await pg?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const user = async () => (await store.createUser({ username: `u${Date.now().toString(36)}${++seq}`, email: null, passwordHash: "h" })).id;
+  const conversation = async (userId: string, mode: "qa" | "teacher", texts: [string, string][]) => {
+    const c = await store.createConversation(userId, { teachingMode: mode, title: texts[0]?.[0] ?? "empty" });
+    const ids: string[] = [];
+    for (const [q, a] of texts) {
+      ids.push((await store.addMessage(userId, c.id, { type: "user", content: q }))!.id);
+      await tick();
+      ids.push((await store.addMessage(userId, c.id, { type: "ai", content: a, model: "m1" }))!.id);
+      await tick();
+    }
+    return { id: c.id, ids };
+  };
+
+  it("finds questions and answers, newest first, with the matches marked", async () => {
+    const u = await user();
+    const old = await conversation(u, "qa", [["What is recursion?", "Recursion is a function calling itself."]]);
+    const other = await conversation(u, "qa", [["What is a queue?", "First in, first out."]]);
+    const recent = await conversation(u, "teacher", [["Teach me recursion please", "We start with the base case of recursion."]]);
+    const hits = await store.searchMessages(u, { query: "recursion", limit: 20 });
+    expect(hits.map((h) => h.message_id)).toEqual([recent.ids[1], recent.ids[0], old.ids[1], old.ids[0]]);
+    expect(hits.some((h) => h.conversation_id === other.id)).toBe(false);
+    expect(hits[0]).toMatchObject({ conversation_id: recent.id, teaching_mode: "teacher", title: "Teach me recursion please" });
+    expect(hits[0]!.snippet).toBe("We start with the base case of <mark>recursion</mark>.");
+    expect(hits[3]!.snippet).toBe("What is <mark>recursion</mark>?");
+    expect(Date.parse(hits[0]!.timestamp)).toBeGreaterThan(Date.parse(hits[3]!.timestamp));
+    // The mode filter and the limit.
+    expect((await store.searchMessages(u, { query: "recursion", limit: 20, teachingMode: "qa" })).map((h) => h.conversation_id)).toEqual([old.id, old.id]);
+    expect(await store.searchMessages(u, { query: "recursion", limit: 1 })).toHaveLength(1);
+  });
+
+  it("matches the last word as a prefix while the student types, and every word", async () => {
+    const u = await user();
+    const c = await conversation(u, "qa", [["How does a hash table grow?", "It rehashes into a bigger array."]]);
+    expect((await store.searchMessages(u, { query: "rec", limit: 5 })).length).toBe(0);
+    expect((await store.searchMessages(u, { query: "rehas", limit: 5 })).map((h) => h.message_id)).toEqual([c.ids[1]]);
+    const two = await store.searchMessages(u, { query: "hash tab", limit: 5 });
+    expect(two.map((h) => h.message_id)).toEqual([c.ids[0]]);
+    expect(two[0]!.snippet).toBe("How does a <mark>hash</mark> <mark>table</mark> grow?");
+    // A word must be whole unless it is the last one.
+    expect(await store.searchMessages(u, { query: "has table", limit: 5 })).toEqual([]);
+  });
+
+  it("never shows another student's messages", async () => {
+    const a = await user();
+    const b = await user();
+    await conversation(a, "qa", [["secret topic zebra", "zebra answer"]]);
+    expect(await store.searchMessages(b, { query: "zebra", limit: 20 })).toEqual([]);
+    expect(await store.searchMessages(a, { query: "zebra", limit: 20 })).toHaveLength(2);
+  });
+
+  it("treats hostile queries as words or refuses them as invalid_message", async () => {
+    const u = await user();
+    await conversation(u, "qa", [['Use "quotes" OR NEAR stars* and 100% -minus', "日本語のテキスト and café"]]);
+    for (const q of ['"', '"unbalanced', "*", "OR", "NEAR(a b)", "-minus", "%", "a:b", "col:quotes", "(((", "'; drop table messages; --", "\\", "quotes OR", "NOT quotes", "^quotes", "100%"]) {
+      try {
+        const hits = await store.searchMessages(u, { query: q, limit: 5 });
+        expect(Array.isArray(hits)).toBe(true);
+      } catch (err) {
+        expect(err).toBeInstanceOf(TutorError);
+        expect((err as TutorError).code).toBe("invalid_message");
+      }
+    }
+    await expect(store.searchMessages(u, { query: '" * % -', limit: 5 })).rejects.toMatchObject({ code: "invalid_message" });
+    expect(await store.searchMessages(u, { query: "OR", limit: 5 })).toHaveLength(1);
+    expect(await store.searchMessages(u, { query: "near", limit: 5 })).toHaveLength(1);
+    expect(await store.searchMessages(u, { query: "-minus", limit: 5 })).toHaveLength(1);
+    expect((await store.searchMessages(u, { query: "café", limit: 5 }))[0]!.snippet).toContain("<mark>café</mark>");
+  });
+
+  it("keeps the index on insert, conversation delete, clear and account deletion", async () => {
+    const u = await user();
+    const one = await conversation(u, "qa", [["walrus one", "walrus answer"]]);
+    await conversation(u, "teacher", [["walrus two", "more walrus"]]);
+    expect(await store.searchMessages(u, { query: "walrus", limit: 20 })).toHaveLength(4);
+    await store.deleteConversation(u, one.id);
+    expect(await store.searchMessages(u, { query: "walrus", limit: 20 })).toHaveLength(2);
+    await store.clearConversations(u, "teacher", "fresh");
+    expect(await store.searchMessages(u, { query: "walrus", limit: 20 })).toHaveLength(0);
+    await conversation(u, "qa", [["walrus three", "walrus again"]]);
+    expect(await store.deleteUser(u)).toBe(true);
+    expect(await store.findUserById(u)).toBeUndefined();
+    expect(await store.searchMessages(u, { query: "walrus", limit: 20 })).toHaveLength(0);
+    expect(await store.deleteUser(u)).toBe(false);
+  });
+
+  it("exports, imports under new ids without touching anything, and exports the same again", async () => {
+    const a = await user();
+    await conversation(a, "qa", [["What is a stack?", "Last in, first out.\n\n```js\nconst s = [];\n```"]]);
+    await conversation(a, "teacher", [["Teach me graphs", "A graph has nodes and edges."], ["And trees?", "A tree is a graph without cycles."]]);
+    const exported = await store.exportConversations(a);
+    expect(exported).toHaveLength(2);
+    const b = await user();
+    const mine = await conversation(b, "qa", [["my own", "stays"]]);
+    const docs: ExportedConversation[] = exported.map(({ id: _id, messages, ...c }) => ({ ...c, messages: messages.map(({ id: _m, ...m }) => m) }));
+    const r = await store.importConversations(b, docs);
+    expect(r.conversationIds).toHaveLength(2);
+    expect(r.messageCount).toBe(6);
+    expect(r.conversationIds.some((id) => exported.some((e) => e.id === id))).toBe(false);
+    const again = (await store.exportConversations(b)).filter((c) => c.id !== mine.id);
+    const strip = (cs: typeof exported) =>
+      cs.map((c) => ({ title: c.title, mode: c.teaching_mode, messages: c.messages.map((m) => ({ type: m.type, content: m.content, model: m.model })) }));
+    expect(strip(again)).toEqual(strip(exported));
+    // Imported conversations are listed, counted and searchable like any.
+    const page = await store.listConversations(b, { limit: 10 });
+    expect(page.conversations.find((c) => c.id === r.conversationIds[1])).toMatchObject({ message_count: 4, last_message: { type: "ai", content: "A tree is a graph without cycles." } });
+    expect((await store.searchMessages(b, { query: "cycles", limit: 5 }))[0]!.conversation_id).toBe(r.conversationIds[1]);
+    expect((await store.getConversation(b, mine.id))!.messages).toHaveLength(2);
+    // A foreign conversation exports as nothing.
+    expect(await store.exportConversations(b, exported[0]!.id)).toEqual([]);
+  });
+
+  it("revokes every other token of the user and changes the password hash", async () => {
+    const u = await user();
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    for (const jti of [`${u}-a`, `${u}-b`, `${u}-c`]) await store.insertToken({ jti, userId: u, expiresAt: later });
+    expect((await store.revokeUserTokens(u, new Date().toISOString(), `${u}-a`)).sort()).toEqual([`${u}-b`, `${u}-c`]);
+    expect((await store.findToken(`${u}-a`))!.revoked_at).toBeNull();
+    expect((await store.findToken(`${u}-b`))!.revoked_at).not.toBeNull();
+    await store.setPasswordHash(u, "new-hash");
+    expect((await store.findUserById(u))!.password_hash).toBe("new-hash");
+  });
+});
