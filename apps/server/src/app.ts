@@ -22,6 +22,7 @@ import type { AppContext } from "./context.js";
 import { authRoutes } from "./routes/auth.js";
 import { authErrorCode, sendError, type RouteOptions } from "./routes/common.js";
 import { conversationRoutes } from "./routes/conversations.js";
+import { dataRoutes } from "./routes/data.js";
 import { liveKitRoutes } from "./routes/livekit.js";
 import { operationsRoutes } from "./routes/operations.js";
 import { turnRoutes } from "./routes/turns.js";
@@ -123,6 +124,7 @@ export async function buildApp(ctx: AppContext, logger: Pino): Promise<BuiltApp>
   await app.register(operationsRoutes, opts);
   await app.register(authRoutes, opts);
   await app.register(conversationRoutes, opts);
+  await app.register(dataRoutes, opts);
   await app.register(turnRoutes, opts);
   await app.register(liveKitRoutes, opts);
   await app.register(wsRoutes, opts);

@@ -122,6 +122,12 @@ describe("every protocol message over /ws", () => {
     });
     expect(forged).toMatchObject({ type: "error", code: "not_found" });
 
+    seen.add("search_conversations");
+    const found = await c.request({ type: "search_conversations", query: "recurs", limit: 5 }, "search_results");
+    expect(found.query).toBe("recurs");
+    expect(Array.isArray(found.results)).toBe(true);
+    expect(await c.request({ type: "search_conversations", query: "***" })).toMatchObject({ type: "error", code: "invalid_message" });
+
     seen.add("delete_conversation");
     const other = await c.request({ type: "new_conversation", teaching_mode: "teacher" }, "conversation_data");
     const deleted = await c.request({ type: "delete_conversation", conversation_id: convId }, "conversation_deleted");

@@ -167,6 +167,35 @@ export class AuthService {
     return { tokens, loginFailures };
   }
 
+  /**
+   * Changes the password (the current one is required) and revokes every
+   * other token of the account; returns the revoked jtis, whose connections
+   * the caller ends. A wrong current password changes nothing.
+   */
+  async changePassword(token: VerifiedToken, input: { current_password: string; new_password: string }): Promise<string[]> {
+    const user = await this.#checkPassword(token.userId, input.current_password);
+    await this.#o.store.setPasswordHash(user.id, await this.#o.hasher.hash(input.new_password));
+    const revoked = await this.#o.store.revokeUserTokens(user.id, new Date(this.#o.clock.now()).toISOString(), token.jti);
+    this.#o.logger.info({ event: "password_changed", user_id: user.id, tokens_revoked: revoked.length }, "password changed");
+    return revoked;
+  }
+
+  /** Deletes the account and everything of it (password required). */
+  async deleteAccount(token: VerifiedToken, password: string): Promise<void> {
+    const user = await this.#checkPassword(token.userId, password);
+    await this.#o.store.deleteUser(user.id);
+    this.#o.logger.info({ event: "account_deleted", user_id: user.id }, "account deleted");
+  }
+
+  async #checkPassword(userId: string, password: string): Promise<UserRecord> {
+    const user = await this.#o.store.findUserById(userId);
+    if (!user) throw new AuthError("verify", "token_invalid", "this account no longer exists");
+    if (!(await this.#o.hasher.verify(user.password_hash, password))) {
+      throw new AuthError("login", "invalid_credentials", "the password is wrong");
+    }
+    return user;
+  }
+
   async #issue(user: UserRecord): Promise<AuthResult> {
     const now = this.#o.clock.now();
     const jti = newId(now);

@@ -1,4 +1,4 @@
-// Auth and account: register, login, logout, who am I.
+// Auth and account: register, login, logout, who am I, change the password, delete the account.
 import { z } from "zod";
 import { PublicUser, rest } from "@tutor/protocol";
 import { AuthBody, ErrorBody, requireUser, secured, type RoutePlugin } from "./common.js";
@@ -31,5 +31,22 @@ export const authRoutes: RoutePlugin = async (app, { ctx }) => {
     "/api/auth/me",
     { preHandler: signedIn, schema: { ...secured, response: { 200: z.object({ user: PublicUser }) } } },
     async (req) => ({ user: req.auth!.user }),
+  );
+  // A wrong password answers 401 invalid_credentials and changes nothing.
+  app.post(
+    "/api/auth/password",
+    { config: authLimit, preHandler: signedIn, schema: { ...secured, body: rest.changePassword, response: { 200: z.object({ revoked_sessions: z.number() }), "4xx": ErrorBody } } },
+    async (req) => {
+      const revoked = await ctx.auth.changePassword(req.auth!, req.body);
+      return { revoked_sessions: revoked.length };
+    },
+  );
+  app.delete(
+    "/api/auth/me",
+    { config: authLimit, preHandler: signedIn, schema: { ...secured, body: rest.deleteAccount } },
+    async (req, reply) => {
+      await ctx.auth.deleteAccount(req.auth!, req.body.password);
+      return reply.code(204).send();
+    },
   );
 };

@@ -1,6 +1,6 @@
-// Conversation management over REST: list, create, read, rename, delete, clear.
+// Conversation management over REST: list, create, read, rename, delete, clear, search.
 import { z } from "zod";
-import { Conversation, ConversationSummary, Message, rest } from "@tutor/protocol";
+import { Conversation, ConversationSummary, Message, SearchResult, rest } from "@tutor/protocol";
 import { IdParams, publish, requireUser, secured, userId, type RoutePlugin } from "./common.js";
 
 export const conversationRoutes: RoutePlugin = async (app, { ctx }) => {
@@ -23,6 +23,17 @@ export const conversationRoutes: RoutePlugin = async (app, { ctx }) => {
       });
       return { conversations: page.conversations, next_cursor: page.nextCursor };
     },
+  );
+  app.get(
+    "/api/search",
+    {
+      preHandler: signedIn,
+      schema: { ...secured, querystring: rest.searchQuery, response: { 200: z.object({ query: z.string(), results: z.array(SearchResult) }) } },
+    },
+    async (req) => ({
+      query: req.query.q,
+      results: await ctx.conversations.search(userId(req), req.query.q, { limit: req.query.limit, teachingMode: req.query.teaching_mode }),
+    }),
   );
   app.post(
     "/api/conversations",

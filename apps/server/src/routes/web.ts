@@ -12,17 +12,17 @@ export async function registerWebApp(app: App, ctx: AppContext): Promise<void> {
   const hasWeb = existsSync(join(ctx.config.webDist, "index.html"));
   if (hasWeb) {
     await app.register(fastifyStatic, { root: ctx.config.webDist, wildcard: false, index: "index.html" });
-    // A conversation's address (PROTOCOL.md): the app opens it after sign-in, whatever the Accept header.
-    app.get("/c/*", { schema: { hide: true } }, (_req, reply) => reply.type("text/html").sendFile("index.html"));
   }
+  const notBuilt =
+    "<!doctype html><title>CS Tutor</title><p>The web app is not built yet. Run <code>npm start</code> (it builds it) or <code>npm run build</code>.</p>";
+  // A conversation's address (PROTOCOL.md): the app opens it after sign-in, whatever the Accept header.
+  app.get("/c/*", { schema: { hide: true } }, (_req, reply) => (hasWeb ? reply.type("text/html").sendFile("index.html") : reply.type("text/html").send(notBuilt)));
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split("?")[0] ?? "";
     const wantsPage = req.method === "GET" && !path.startsWith("/api/") && path !== "/ws" && (req.headers.accept ?? "").includes("text/html");
     if (wantsPage && hasWeb) return reply.type("text/html").sendFile("index.html");
     if (wantsPage) {
-      return reply
-        .type("text/html")
-        .send("<!doctype html><title>CS Tutor</title><p>The web app is not built yet. Run <code>npm start</code> (it builds it) or <code>npm run build</code>.</p>");
+      return reply.type("text/html").send(notBuilt);
     }
     return sendError(reply, 404, "not_found", `no route for ${req.method} ${path}`);
   });
