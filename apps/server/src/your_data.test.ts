@@ -135,6 +135,9 @@ describe("account", () => {
   it("changes the password only with the current one; other tokens end, this one goes on", async () => {
     const a = await student("What is a byte?");
     const other = await call("POST", "/api/auth/login", null, { username: a.username, password: "correct horse battery" });
+    // Another tab signed in with the other token, and one with this token.
+    const otherTab = await WsClient.connect(srv.wsUrl);
+    expect(await otherTab.request({ type: "auth_request", data: { type: "verify", token: other.json.token } })).toMatchObject({ success: true });
     const password = other.status === 200 ? "correct horse battery" : undefined;
     expect(password, "signUp's password").toBeDefined();
     const wrong = await call("POST", "/api/auth/password", a.token, { current_password: "not it at all", new_password: "a new long password" });
@@ -148,6 +151,12 @@ describe("account", () => {
     expect(ok.json.revoked_sessions).toBeGreaterThanOrEqual(1);
     expect((await call("GET", "/api/auth/me", a.token)).status).toBe(200);
     expect((await call("GET", "/api/auth/me", other.json.token)).status).toBe(401);
+    // The other tab's sign-in ended; this socket (the changing token) goes on.
+    expect(await otherTab.waitFor((m) => m.type === "session_ended", 5_000)).toMatchObject({ reason: "revoked" });
+    expect(await otherTab.request({ type: "list_conversations" })).toMatchObject({ type: "error", code: "unauthenticated" });
+    expect((await a.ws.request({ type: "list_conversations" })).type).toBe("conversations_list");
+    expect(a.ws.messages.some((m) => m.type === "session_ended")).toBe(false);
+    await otherTab.close();
     expect((await call("POST", "/api/auth/login", null, { username: a.username, password })).status).toBe(401);
     expect((await call("POST", "/api/auth/login", null, { username: a.username, password: "a new long password" })).status).toBe(200);
     await a.ws.close();
@@ -158,6 +167,8 @@ describe("account", () => {
     expect((await call("DELETE", "/api/auth/me", a.token, { password: "wrong wrong wrong" })).status).toBe(401);
     expect((await call("GET", `/api/search?q=bit`, a.token)).json.results.length).toBeGreaterThan(0);
     expect((await call("DELETE", "/api/auth/me", a.token, { password: "correct horse battery" })).status).toBe(204);
+    expect(await a.ws.waitFor((m) => m.type === "session_ended", 5_000)).toMatchObject({ reason: "revoked" });
+    expect(await a.ws.request({ type: "list_conversations" })).toMatchObject({ type: "error", code: "unauthenticated" });
     expect((await call("GET", "/api/auth/me", a.token)).status).toBe(401);
     expect((await call("POST", "/api/auth/login", null, { username: a.username, password: "correct horse battery" })).status).toBe(401);
     const again = await call("POST", "/api/auth/register", null, { username: a.username, password: "correct horse battery" });

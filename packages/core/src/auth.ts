@@ -176,6 +176,8 @@ export class AuthService {
     const user = await this.#checkPassword(token.userId, input.current_password);
     await this.#o.store.setPasswordHash(user.id, await this.#o.hasher.hash(input.new_password));
     const revoked = await this.#o.store.revokeUserTokens(user.id, new Date(this.#o.clock.now()).toISOString(), token.jti);
+    // Every connection signed in with one of them ends (on every instance); this one goes on.
+    for (const jti of revoked) this.#o.hub?.publish(user.id, { kind: "session_ended", userId: user.id, jti, reason: "revoked" });
     this.#o.logger.info({ event: "password_changed", user_id: user.id, tokens_revoked: revoked.length }, "password changed");
     return revoked;
   }
@@ -184,6 +186,8 @@ export class AuthService {
   async deleteAccount(token: VerifiedToken, password: string): Promise<void> {
     const user = await this.#checkPassword(token.userId, password);
     await this.#o.store.deleteUser(user.id);
+    // No jti: every connection of the account ends, this one included.
+    this.#o.hub?.publish(user.id, { kind: "session_ended", userId: user.id, reason: "revoked" });
     this.#o.logger.info({ event: "account_deleted", user_id: user.id }, "account deleted");
   }
 
