@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
@@ -13,6 +13,18 @@ interface Run {
   code: number | null;
   out: Record<string, unknown>[];
   stderr: string;
+}
+
+function runRaw(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
+  });
 }
 
 function run(cmd: string, args: string[], input: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<Run> {
@@ -120,5 +132,44 @@ describe("npm run guard (operator CLI)", () => {
     const badArg = await run(TSX, [SCRIPT, "--tier2"], [], { cwd: emptyDir, env: cleanEnv() });
     expect(badArg.code).toBe(2);
     expect(badArg.stderr).toMatch(/usage/);
+  });
+
+  it("--eval FILE prints the confusion table by family, for tier 1 alone and for tier 1+2 with the fast model", async () => {
+    const file = join(emptyDir, "labelled.jsonl");
+    await writeFile(
+      file,
+      [
+        { text: "How does binary search work?", label: "allow", family: "cs" },
+        { text: "best lasagna recipe", label: "reject", family: "offtopic" },
+        { text: "tell me about python", label: "reject", family: "two_meaning" },
+        { text: "why?", history: [{ role: "user", content: "is quicksort stable?" }], label: "allow", family: "followup_on" },
+      ]
+        .map((o) => JSON.stringify(o))
+        .join("\n"),
+    );
+    const alone = await runRaw(TSX, [SCRIPT, "--tier1-only", "--eval", file], { cwd: emptyDir, env: cleanEnv() });
+    expect(alone.code).toBe(0);
+    expect(alone.stdout).toMatch(/^two_meaning\s+1\s+0\s+0\s+0\s+0\s+1\s+0\s+0\.0%/m); // reject-labelled, left uncertain
+    expect(alone.stdout).toMatch(/tier 1 decides 75\.0% of 4 messages, 100\.0% right on those; clear computing questions rejected: 0/);
+    expect(alone.stdout).not.toMatch(/tier 1\+2/);
+    expect(alone.stderr).toMatch(/tier 1\+2 not measured/);
+
+    llm.reset();
+    llm.script("fast-model", behave.reply("NO"));
+    const both = await runRaw(TSX, [SCRIPT, "--eval", file], { cwd: emptyDir, env: cleanEnv({ LLM_BASE_URL: llm.url, LLM_MODELS: "tutor-model,fast-model" }) });
+    expect(both.code).toBe(0);
+    expect(both.stdout).toMatch(/tier 1\+2 with the fast model/);
+    expect(both.stdout).toMatch(/tier 1\+2: 100\.0% of all messages decided right/);
+    expect(llm.calls("fast-model")).toBe(1); // only the uncertain message
+  });
+
+  it("--eval refuses a malformed labelled file with the line number (exit 2)", async () => {
+    const file = join(emptyDir, "bad.jsonl");
+    await writeFile(file, `${JSON.stringify({ text: "hi", label: "allow", family: "x" })}\n${JSON.stringify({ text: "hi", label: "maybe" })}\n`);
+    const res = await runRaw(TSX, [SCRIPT, "--tier1-only", "--eval", file], { cwd: emptyDir, env: cleanEnv() });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/line 2: label must be "allow" or "reject"/);
+    const missing = await runRaw(TSX, [SCRIPT, "--eval"], { cwd: emptyDir, env: cleanEnv() });
+    expect(missing.code).toBe(2);
   });
 });

@@ -1,22 +1,29 @@
-// `npm run guard [-- --tier1-only]`: the topic guard as an operator tool.
+// `npm run guard [-- --tier1-only] [--eval FILE]`: the topic guard as an operator tool.
 // stdin:  one JSON object per line, {"history":[{"role","content"}…],"text":"…"}
 // stdout: one JSON object per input line, in order,
 //         {"decision","allowed","tier","reason"} or {"error","line"}.
 // Tier 2 uses the configured fast model (same environment and .env.local as
 // the server). Logs go to stderr so stdout stays machine-readable.
+// --eval FILE: scores a labelled JSON-lines file ({text, history?, label, family})
+// and prints the confusion table by family, for tier 1 alone and, when a fast
+// model is configured, for tier 1+2.
+import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { pino } from "pino";
 import { z } from "zod";
 import { MAX_TEXT_CHARS } from "@tutor/protocol";
-import { TopicGuard, silentLogger, type ChatModel, type Logger } from "@tutor/core";
+import { LabelledSetError, TopicGuard, formatScore, parseLabelled, score, silentLogger, type ChatModel, type Logger } from "@tutor/core";
 import { ConfigError, loadConfig, readEnv } from "../config.js";
 import { createModels } from "../llm.js";
 import { createLogger } from "../logger.js";
 
-const USAGE = `usage: npm run guard [-- --tier1-only]
+const USAGE = `usage: npm run guard [-- --tier1-only] [--eval FILE]
 Reads JSON lines {"history":[{"role":"user"|"assistant","content":"…"}],"text":"…"} on stdin
 and prints one JSON line per input: {"decision","allowed","tier","reason"} (or {"error","line"}).
-  --tier1-only  keywords only: no model call; "decision" may be "uncertain" (allowed: true)`;
+  --tier1-only  tier 1 only: no model call; "decision" may be "uncertain" (allowed: true)
+  --eval FILE   score a labelled JSON-lines file ({"text","history"?,"label":"allow"|"reject","family"})
+                and print the confusion table by family: tier 1 alone, then tier 1+2 when a fast
+                model is configured (not with --tier1-only)`;
 
 const Input = z.object({
   text: z.string().min(1, "text must not be empty").max(MAX_TEXT_CHARS, `text must be at most ${MAX_TEXT_CHARS} characters`),
@@ -74,8 +81,46 @@ async function runGuardCli(
   }
 }
 
+/** --eval: the tables go to stdout; a malformed file is an error with its line number (exit 2). */
+async function runEval(file: string, fast: ChatModel | null, logger: Logger): Promise<number> {
+  let items;
+  try {
+    items = parseLabelled(await readFile(file, "utf8"));
+  } catch (err) {
+    if (err instanceof LabelledSetError || (err as NodeJS.ErrnoException).code !== undefined) {
+      process.stderr.write(`guard --eval ${file}: ${(err as Error).message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const tier1 = new TopicGuard();
+  const alone = await score(items, (m) => {
+    const t = tier1.tier1(m.text, m.history);
+    return { tier1: t, allowed: t.decision !== "reject" };
+  });
+  process.stdout.write(`tier 1 alone (${file})\n${formatScore(alone)}\n`);
+  if (fast) {
+    const guard = new TopicGuard({ fast, logger });
+    const both = await score(items, async (m) => {
+      const t = guard.tier1(m.text, m.history);
+      const d = await guard.check(m.text, m.history ?? []);
+      return { tier1: t, allowed: d.allowed };
+    });
+    process.stdout.write(`\ntier 1+2 with the fast model\n${formatScore(both, { tier2: true })}\n`);
+  } else {
+    process.stderr.write("guard: no fast model configured (or --tier1-only): tier 1+2 not measured\n");
+  }
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const unknown = argv.filter((a) => a !== "--tier1-only");
+  const evalAt = argv.indexOf("--eval");
+  const evalFile = evalAt >= 0 ? argv[evalAt + 1] : undefined;
+  if (evalAt >= 0 && (evalFile === undefined || evalFile.startsWith("--"))) {
+    process.stderr.write(`--eval needs a file\n${USAGE}\n`);
+    return 2;
+  }
+  const unknown = argv.filter((a, k) => a !== "--tier1-only" && !(evalAt >= 0 && (k === evalAt || k === evalAt + 1)));
   if (unknown.length > 0) {
     process.stderr.write(`${unknown.includes("--help") || unknown.includes("-h") ? "" : `unknown argument: ${unknown[0]}\n`}${USAGE}\n`);
     return unknown.includes("--help") || unknown.includes("-h") ? 0 : 2;
@@ -94,13 +139,15 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${err.message}\n`);
       return 2;
     }
-    if (!fast) {
+    if (!fast && evalFile === undefined) {
       process.stderr.write(
         "guard: no language model configured (set LLM_BASE_URL and LLM_MODELS, or GROQ_API_KEY): " +
           "uncertain questions are allowed with reason no_fast_model\n",
       );
     }
   }
+
+  if (evalFile !== undefined) return runEval(evalFile, fast, logger);
 
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
   await runGuardCli(rl, (line) => process.stdout.write(`${line}\n`), { tier1Only, fast, logger });

@@ -78,7 +78,7 @@ export function decide(a: Analysis): Tier1Result {
   if (halves >= 2) {
     // Two-meaning words only ("tree branch", "apple tree") need the classifier's agreement.
     const onlyAmbiguous = a.weak.length === 0 && a.task === null;
-    if (z < CLASSIFIER_REJECT || (onlyAmbiguous && z < 0)) return uncertain(`ambiguous:${[...a.ambiguous, ...a.weak][0] ?? a.task}`);
+    if (z < CLASSIFIER_REJECT || (onlyAmbiguous && z < HINT_ALLOW)) return uncertain(`ambiguous:${[...a.ambiguous, ...a.weak][0] ?? a.task}`);
     const shown = [...a.ambiguous, ...a.weak, ...(a.task !== null ? [a.task] : []), "lesson"].slice(0, 2);
     return allow(`cs_context:${shown.join("+")}`);
   }

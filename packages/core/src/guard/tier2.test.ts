@@ -3,7 +3,7 @@ import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { isAbortError } from "../errors.js";
 import type { ChatMessage, Logger } from "../ports.js";
-import { TopicGuard } from "./index.js";
+import { TIER2_SYSTEM, TopicGuard, parseTier2Answer } from "./index.js";
 
 const MODEL = "fast-model";
 const UNCERTAIN = "tell me about python"; // tier 1: ambiguous, so tier 2 decides
@@ -60,6 +60,32 @@ describe("topic guard tier 2 (fast model over HTTP)", () => {
     expect(sent).toMatch(/YES or NO/);
     for (const m of ["m3", "m4", "m5", "m6"]) expect(sent).toContain(m);
     for (const m of ["m1", "m2"]) expect(sent).not.toContain(m);
+  });
+
+  it("states the hard families with examples in the system prompt and sends history as a transcript", async () => {
+    llm.script(MODEL, behave.reply("NO"));
+    await guard.check(UNCERTAIN, [
+      { role: "user", content: "what is a list comprehension" },
+      { role: "assistant", content: "A compact way to build a list." },
+    ]);
+    const req = llm.requests.at(-1)!;
+    expect(req.messages[0]).toEqual({ role: "system", content: TIER2_SYSTEM });
+    for (const family of [/own subject decides/, /no subject of its own/, /JSON, a table, a code\s+comment, pseudocode/, /real programming task/, /counts as programming/, /two meanings/, /Chemistry, biology, physics/, /any language or have typos/]) {
+      expect(TIER2_SYSTEM).toMatch(family);
+    }
+    expect(req.messages[1]!.content).toMatch(/Student: what is a list comprehension\n\nTutor: A compact way/);
+  });
+
+  it("parses the answer strictly: only a lone YES or NO counts", () => {
+    expect(parseTier2Answer("NO")).toBe("NO");
+    expect(parseTier2Answer(" no.")).toBe("NO");
+    expect(parseTier2Answer("Yes!")).toBe("YES");
+    for (const a of ["No, it is about cooking", "NO YES", "Not sure", "N/A", "", "nope", "YES, but"]) expect(parseTier2Answer(a)).toBeNull();
+  });
+
+  it("allows when the model hedges (\"No, but...\" is not a clear NO)", async () => {
+    llm.script(MODEL, behave.reply("No, but it is"));
+    expect(await guard.check(UNCERTAIN, [])).toMatchObject({ allowed: true, reason: "tier2_failed_open" });
   });
 
   it("does not call the model when keywords decide", async () => {
