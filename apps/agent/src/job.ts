@@ -80,22 +80,21 @@ export default defineAgent<ProcData>({
 
     // The app session ends (logout anywhere, expiry, revocation): session_ended goes to the student, the
     // answer running stops and is stored, and the agent leaves — a room cannot sign in again.
-    let accessCheck: NodeJS.Timeout | undefined;
-    const session = bridge.start(sessionDeps(app, bridgeLog), user, student, (reason) => {
-      clearInterval(accessCheck);
-      bridgeLog.info({ event: "session_ended", reason }, "the app session behind this room ended; leaving");
-      void bridge.close().finally(() => ctx.shutdown("session ended"));
-    });
     // A logout on the app server reaches this process through the PostgreSQL hub when there is one; on
     // SQLite (one machine, separate processes) nothing carries it here, so the token is also re-read.
-    accessCheck = setInterval(() => {
+    const accessCheck = setInterval(() => {
       void app.auth.ended(user).then(
         (reason) => {
-          if (reason) void session.endSignIn(reason);
+          if (reason) void bridge.session?.endSignIn(reason);
         },
         (err: unknown) => bridgeLog.warn({ err, event: "access_check_failed" }, "could not check the app session"),
       );
     }, ACCESS_CHECK_MS);
+    bridge.start(sessionDeps(app, bridgeLog), user, student, (reason) => {
+      clearInterval(accessCheck);
+      bridgeLog.info({ event: "session_ended", reason }, "the app session behind this room ended; leaving");
+      void bridge.close().finally(() => ctx.shutdown("session ended"));
+    });
     accessCheck.unref();
     bridgeLog.info({ event: "room_session_started" }, "serving the student");
     ctx.room.on(RoomEvent.ParticipantDisconnected, (p: RemoteParticipant) => {
