@@ -18,6 +18,7 @@ import {
   type AppContext,
 } from "@tutor/server";
 import { RoomBridge } from "./bridge.js";
+import { startMetricsPush } from "./metrics.js";
 
 /** How often a room re-reads its app session (logout, revocation) when no hub event may reach it. */
 const ACCESS_CHECK_MS = 1_000;
@@ -25,6 +26,7 @@ const ACCESS_CHECK_MS = 1_000;
 interface ProcData extends Record<string, unknown> {
   app: AppContext;
   logger: Logger;
+  metrics: ReturnType<typeof startMetricsPush>;
 }
 
 export default defineAgent<ProcData>({
@@ -33,18 +35,19 @@ export default defineAgent<ProcData>({
     const logger = createLogger(config.logLevel).child({ component: "agent", pid: process.pid });
     proc.userData.logger = logger;
     proc.userData.app = await createContext(config, logger);
+    proc.userData.metrics = startMetricsPush(proc.userData.app.metrics.registry);
   },
 
   entry: async (ctx: JobContext<ProcData>) => {
     const entered = performance.now();
-    const { app, logger: procLog } = ctx.proc.userData;
+    const { app, logger: procLog, metrics } = ctx.proc.userData;
     const log = procLog.child({ room: ctx.job.room?.name ?? "", job: ctx.job.id });
 
     const meta = DispatchMetadata.safeParse(safeJson(ctx.job.metadata));
     if (!meta.success) {
       // Only our server dispatches `tutor`, always with metadata; anything else is not ours to serve.
       log.warn({ event: "bad_dispatch" }, "dispatch without valid metadata; leaving");
-      ctx.addShutdownCallback(() => closeContext(app));
+      ctx.addShutdownCallback(() => closeContext(app).finally(() => metrics.final()));
       return ctx.shutdown("bad dispatch");
     }
     const { identity, user_id: userId } = meta.data;
@@ -56,6 +59,7 @@ export default defineAgent<ProcData>({
     ctx.addShutdownCallback(async () => {
       await bridge.close();
       await closeContext(app);
+      await metrics.final();
     });
     await ctx.connect(undefined, AutoSubscribe.AUDIO_ONLY);
     log.info({ event: "room_joined", connect_ms: Math.round(performance.now() - entered) }, "joined the room");

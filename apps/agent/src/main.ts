@@ -8,6 +8,7 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AgentServer, InferenceRunner, ServerOptions, initializeLogger } from "@livekit/agents";
 import { ConfigError, LIVEKIT_AGENT_NAME, createLogger, loadConfig, readEnv, type Config } from "@tutor/server";
+import { PUSH_ENV, WorkerMetrics } from "./metrics.js";
 
 export interface WorkerSettings {
   /** Rooms this worker serves at once (one job process each); LiveKit sends new rooms elsewhere, or nowhere, beyond it. */
@@ -16,6 +17,10 @@ export interface WorkerSettings {
   idleProcesses: number;
   /** Port of the worker's health endpoint on 127.0.0.1 (0: any free port). */
   healthPort: number;
+  /** Port of the worker's Prometheus /metrics (0: any free port; `off`: none). */
+  metricsPort: number | "off";
+  /** Address /metrics listens on (127.0.0.1; 0.0.0.0 for a scraper on another machine). */
+  metricsHost: string;
 }
 
 export const WORKER_DEFAULTS: WorkerSettings = {
@@ -23,6 +28,8 @@ export const WORKER_DEFAULTS: WorkerSettings = {
   // The library's production default. Processes are wired one at a time, so these are what a burst of students gets at once.
   idleProcesses: Math.min(availableParallelism(), 4),
   healthPort: 8081,
+  metricsPort: 8082,
+  metricsHost: "127.0.0.1",
 };
 
 /**
@@ -77,8 +84,20 @@ export function createWorker(livekit: NonNullable<Config["livekit"]>, settings: 
   );
 }
 
-export function parseArgs(argv: string[]): WorkerSettings & { ifConfigured: boolean } {
-  const out = { ...WORKER_DEFAULTS, ifConfigured: false };
+/**
+ * Command-line flags over the environment's AGENT_METRICS_PORT / AGENT_METRICS_HOST
+ * (names of the agent alone: the app server's configuration has neither).
+ */
+export function parseArgs(argv: string[], env: Record<string, string | undefined> = {}): WorkerSettings & { ifConfigured: boolean } {
+  const out: WorkerSettings & { ifConfigured: boolean } = { ...WORKER_DEFAULTS, ifConfigured: false };
+  const port = (flag: string, v: string | undefined): number | "off" => {
+    if (v === "off") return "off";
+    const n = Number(v);
+    if (v === undefined || v === "" || !Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${flag} must be a port 0..65535 or off`);
+    return n;
+  };
+  if (env.AGENT_METRICS_PORT !== undefined) out.metricsPort = port("AGENT_METRICS_PORT", env.AGENT_METRICS_PORT.trim());
+  if (env.AGENT_METRICS_HOST?.trim()) out.metricsHost = env.AGENT_METRICS_HOST.trim();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.split("=", 2) as [string, string | undefined];
@@ -92,7 +111,8 @@ export function parseArgs(argv: string[]): WorkerSettings & { ifConfigured: bool
     else if (flag === "--max-rooms") out.maxRooms = Math.max(1, Math.floor(value()));
     else if (flag === "--idle-processes") out.idleProcesses = Math.floor(value());
     else if (flag === "--health-port") out.healthPort = Math.floor(value());
-    else throw new ConfigError(`unknown option ${arg} (known: --if-configured, --max-rooms N, --idle-processes N, --health-port N)`);
+    else if (flag === "--metrics-port") out.metricsPort = port(flag, inline ?? argv[++i]);
+    else throw new ConfigError(`unknown option ${arg} (known: --if-configured, --max-rooms N, --idle-processes N, --health-port N, --metrics-port N|off)`);
   }
   return out;
 }
@@ -101,8 +121,9 @@ async function main(): Promise<void> {
   let config: Config;
   let args: ReturnType<typeof parseArgs>;
   try {
-    args = parseArgs(process.argv.slice(2));
-    config = loadConfig(readEnv());
+    const env = readEnv();
+    args = parseArgs(process.argv.slice(2), env);
+    config = loadConfig(env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`cs-tutor agent: ${err.message}\n`);
@@ -122,6 +143,19 @@ async function main(): Promise<void> {
   initializeLogger({ pretty: false, level: config.logLevel });
 
   const worker = createWorker(config.livekit, args);
+  let metrics: WorkerMetrics | undefined;
+  if (args.metricsPort !== "off") {
+    metrics = new WorkerMetrics(() => worker.activeJobs.length);
+    try {
+      const port = await metrics.listen(args.metricsHost, args.metricsPort);
+      // Job processes are forked by worker.run(), after this, and inherit it: that is where they push their figures.
+      process.env[PUSH_ENV] = metrics.pushUrl(args.metricsHost, port);
+      logger.info({ event: "agent_metrics", url: `http://${args.metricsHost}:${port}/metrics` }, `agent metrics on http://${args.metricsHost}:${port}/metrics`);
+    } catch (err) {
+      logger.fatal({ err }, `cannot serve /metrics on ${args.metricsHost}:${args.metricsPort} (AGENT_METRICS_PORT, --metrics-port; off to disable)`);
+      process.exit(1);
+    }
+  }
   worker.event.on("worker_registered", (id: string) =>
     logger.info({ event: "agent_registered", worker_id: id, url: config.livekit!.url }, `tutor agent registered with ${config.livekit!.url}`),
   );
@@ -132,7 +166,7 @@ async function main(): Promise<void> {
       stopping = true;
       logger.info({ event: "agent_stopping", signal }, "stopping: leaving rooms");
       worker.close().then(
-        () => process.exit(0),
+        () => (metrics?.close() ?? Promise.resolve()).finally(() => process.exit(0)),
         (err: unknown) => {
           logger.error({ err }, "agent shutdown failed");
           process.exit(1);

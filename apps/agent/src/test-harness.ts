@@ -137,6 +137,8 @@ async function waitUntil<T>(probe: () => Promise<T | undefined>, timeoutMs: numb
 
 export interface AgentProcess {
   pid: number;
+  /** The worker's Prometheus endpoint (on a free port unless AGENT_METRICS_PORT was given). */
+  metricsUrl: string | undefined;
   output(): string;
   stop(): Promise<void>;
 }
@@ -156,14 +158,16 @@ export async function startAgent(env: Record<string, string>, args: string[] = [
     command = ["--enable-source-maps", AGENT_BUNDLE];
   }
   const child = spawn(process.execPath, [...command, ...args], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, AGENT_METRICS_PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";
+  let metricsUrl: string | undefined;
   let registered!: () => void;
   const isRegistered = new Promise<void>((r) => (registered = r));
   const onData = (d: Buffer) => {
     log = (log + d.toString()).slice(-50_000);
+    metricsUrl ??= /"event":"agent_metrics","url":"([^"]+)"/.exec(log)?.[1];
     if (log.includes('"event":"agent_registered"')) registered();
   };
   child.stdout!.on("data", onData);
@@ -177,7 +181,7 @@ export async function startAgent(env: Record<string, string>, args: string[] = [
     throw err;
   }
   exited.catch(() => undefined);
-  return { pid: child.pid!, output: () => log, stop: () => stopChild(child, 15_000) };
+  return { pid: child.pid!, metricsUrl, output: () => log, stop: () => stopChild(child, 15_000) };
 }
 
 type Msg = ServerMessage & Record<string, unknown>;
