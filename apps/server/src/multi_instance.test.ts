@@ -148,6 +148,49 @@ describe.runIf(pgAvailable() || requirePg)("several app servers on one PostgreSQ
     }
   });
 
+  it("/readyz reports the database and the PostgreSQL hub", async () => {
+    const r = await fetch(`${servers[0]!.url}/readyz`);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ status: "ready", database: "ok", hub: { kind: "postgres", connected: true } });
+    const metrics = await (await fetch(`${servers[1]!.url}/metrics`)).text();
+    expect(metrics).toMatch(/^tutor_hub_connected 1$/m);
+    // Earlier tests sent events from A and C that B received.
+    expect(metrics).toMatch(/^tutor_hub_events_total\{direction="received",kind="[a-z_]+"\} [1-9]/m);
+    expect(metrics).toMatch(/^tutor_hub_lag_seconds_count [1-9]/m);
+  });
+
+  it("pg_ctl restart under traffic: no instance exits, the hubs reconnect, open tabs get a fresh list, events flow again", async () => {
+    if (!db.restart) return expect.fail("needs the private cluster (TEST_DATABASE_URL cannot be restarted)");
+    const { tabs } = await studentOnEach();
+    const [a, b] = tabs as [WsClient, WsClient, WsClient];
+    const created = await a.request({ type: "new_conversation", teaching_mode: "qa" }, "conversation_data");
+    const id = (created.conversation as { id: string }).id;
+    const from = tabs.map((t) => t.messages.length);
+    let n = 0;
+    let stop = false;
+    // Renames keep coming through A while PostgreSQL restarts; some fail (database away), none may crash anything.
+    const traffic = (async () => {
+      while (!stop) {
+        a.send({ type: "rename_conversation", conversation_id: id, title: `t${n++}` });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 200));
+    await db.restart();
+    // Every tab, on every instance, is re-synchronised: an unsolicited conversations_list.
+    await Promise.all(tabs.map((t, i) => t.waitFor((m) => m.type === "conversations_list" && m.request_id === undefined, 20_000, from[i])));
+    stop = true;
+    await traffic;
+    for (const srv of servers) {
+      const r = await fetch(`${srv.url}/readyz`);
+      expect(r.status, `${srv.name} ready again`).toBe(200);
+    }
+    expect(await Promise.race([...servers.map((s) => s.exited.then(() => s.name)), new Promise((r) => setTimeout(() => r("none"), 100))])).toBe("none");
+    const after = b.messages.length;
+    await a.request({ type: "rename_conversation", conversation_id: id, title: "after the restart" }, undefined);
+    await b.waitFor((m) => (m.conversation as { title?: string } | undefined)?.title === "after the restart", SEEN_WITHIN_MS, after);
+  }, 60_000);
+
   it("kill -9 of an instance mid-answer: the student goes on elsewhere, every acknowledged message is there, the cut answer is never half-written", async () => {
     const victim = await launch("server-victim");
     servers.push(victim);

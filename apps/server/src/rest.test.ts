@@ -140,7 +140,7 @@ describe("REST", () => {
 
   it("serves health, readiness, config, metrics and the OpenAPI document", async () => {
     expect((await call("GET", "/healthz", undefined, null)).json).toEqual({ status: "ok" });
-    expect((await call("GET", "/readyz", undefined, null)).json).toEqual({ status: "ready" });
+    expect((await call("GET", "/readyz", undefined, null)).json).toEqual({ status: "ready", database: "ok", hub: { kind: "in_process", connected: true } });
     const cfg = (await call("GET", "/api/config", undefined, null)).json;
     expect(cfg).toMatchObject({ llm: { configured: true, models: [MAIN_MODEL, FAST_MODEL] }, livekit: { enabled: false }, limits: { max_text_chars: 50000 } });
     const metrics = await call("GET", "/metrics", undefined, null);

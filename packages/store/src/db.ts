@@ -262,6 +262,9 @@ export function connect(options: OpenOptions): { db: Kysely<Database>; dialect: 
       throw new Error("DATABASE_URL must start with postgres:// or postgresql://");
     }
     const pool = new pg.Pool({ connectionString: url, types: { getTypeParser: typeParser } });
+    // An idle pooled connection cut by the server (a PostgreSQL restart) is an 'error' event on the pool:
+    // unhandled it would end the process. The pool drops that client; the next query opens a new one.
+    pool.on("error", (err) => (options.logger ?? silentLogger).warn({ event: "db_connection_lost", err: err.message }, "an idle database connection was closed by the server"));
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: "postgres" };
   }
   mkdirSync(options.dataDir, { recursive: true });

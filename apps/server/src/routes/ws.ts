@@ -18,6 +18,12 @@ export const WS_CLOSE_SLOW_CONSUMER = 4008;
 const SLOW_CONSUMER_GRACE_MS = 10_000;
 
 export const wsRoutes: RoutePlugin = async (app, { ctx, sessions }) => {
+  // The hub's listening connection came back (e.g. a PostgreSQL restart): events of other instances may
+  // have been missed meanwhile, so every signed-in connection gets a fresh conversations_list, as if it asked.
+  const offResync = ctx.hubHandle.onResync(() => {
+    for (const session of sessions) if (session.user) void session.handleValue({ type: "list_conversations" });
+  });
+  app.addHook("onClose", async () => offResync());
   app.get("/ws", { websocket: true, schema: { hide: true } }, (socket, req) => {
     const connLog = req.log.child({ conn: req.id });
     let alive = true;
