@@ -76,6 +76,11 @@ describe.runIf(pgAvailable() || requirePg)("several app servers on one PostgreSQ
   }, 180_000);
 
   afterAll(async () => {
+    // An instance that died on its own is the bug a failing test is about: show why.
+    for (const srv of servers) {
+      const exit = await Promise.race([srv.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10))]);
+      if (exit) console.error(`${srv.name} exited (${JSON.stringify(exit)}):\n${srv.output().slice(-3_000)}`);
+    }
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     await Promise.all(servers.map((s) => s.stop()));
     await fake?.close();
@@ -129,6 +134,19 @@ describe.runIf(pgAvailable() || requirePg)("several app servers on one PostgreSQ
     await one.tabs[0]!.request({ type: "rename_conversation", conversation_id: renamedId, title: "mine" }, undefined);
     await one.tabs[1]!.waitFor((m) => (m.conversation as { title?: string } | undefined)?.title === "mine", SEEN_WITHIN_MS);
     expect(other.tabs.map((t) => t.messages.length)).toEqual(before);
+  });
+
+  it("logout on one instance ends the sessions of that token on the others within 2 s", async () => {
+    const { token, tabs } = await studentOnEach();
+    const [, b, c] = tabs as [WsClient, WsClient, WsClient];
+    const from = [b.messages.length, c.messages.length];
+    const r = await fetch(`${servers[0]!.url}/api/auth/logout`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+    expect(r.status).toBe(204);
+    const ended = (m: { type: string; reason?: string }) => m.type === "session_ended" && m.reason === "logout";
+    await Promise.all([b.waitFor(ended, SEEN_WITHIN_MS, from[0]), c.waitFor(ended, SEEN_WITHIN_MS, from[1])]);
+    // The connection on C is signed out: it may not act for the student any more.
+    const refused = await c.request({ type: "list_conversations" }, "error");
+    expect(refused.code).toBe("unauthenticated");
   });
 
   it("the login throttle is shared: failures on one instance lock the account on the others", async () => {

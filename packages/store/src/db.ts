@@ -262,9 +262,13 @@ export function connect(options: OpenOptions): { db: Kysely<Database>; dialect: 
       throw new Error("DATABASE_URL must start with postgres:// or postgresql://");
     }
     const pool = new pg.Pool({ connectionString: url, types: { getTypeParser: typeParser } });
-    // An idle pooled connection cut by the server (a PostgreSQL restart) is an 'error' event on the pool:
-    // unhandled it would end the process. The pool drops that client; the next query opens a new one.
-    pool.on("error", (err) => (options.logger ?? silentLogger).warn({ event: "db_connection_lost", err: err.message }, "an idle database connection was closed by the server"));
+    // A connection cut by the server (a PostgreSQL restart) emits 'error' on its client; the pool listens
+    // only while the client is idle, and an 'error' nobody listens to ends the process. The query running
+    // on it fails on its own; the pool drops the client and the next query opens a new one.
+    const log = options.logger ?? silentLogger;
+    const lost = (err: Error) => log.warn({ event: "db_connection_lost", err: err.message }, "a database connection was closed by the server");
+    pool.on("error", lost);
+    pool.on("connect", (client) => client.on("error", lost));
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: "postgres" };
   }
   mkdirSync(options.dataDir, { recursive: true });

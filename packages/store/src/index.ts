@@ -13,4 +13,4 @@ export async function createStore(options: { databaseUrl?: string | undefined; d
   return new KyselyStore(db, dialect);
 }
 
-export { PgEventHub, HUB_CHANNEL, NOTIFY_MAX_BYTES, hubEventKind, type HubObserver, type HubDropReason, type PgHubOptions } from "./pg-hub.js";
+export { PgEventHub, isHubEvent, HUB_CHANNEL, NOTIFY_MAX_BYTES, hubEventKind, type HubObserver, type HubDropReason, type PgHubOptions } from "./pg-hub.js";

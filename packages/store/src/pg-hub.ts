@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { silentLogger, type EventHub, type HubEvent, type Logger } from "@tutor/core";
+import { SESSION_END_REASONS, TEACHING_MODES } from "@tutor/protocol";
 
 /** PostgreSQL's NOTIFY payload limit is 8000 bytes (with the default block size). */
 export const NOTIFY_MAX_BYTES = 7999;
@@ -35,7 +36,7 @@ export interface PgHubOptions {
   maxQueued?: number | undefined;
   /** A `select 1` this often finds a connection that died without telling us. */
   heartbeatMs?: number | undefined;
-  /** Accepts a decoded event (shape check); a payload it refuses is counted as bad. */
+  /** Accepts a decoded event (shape check; default `isHubEvent`); a payload it refuses is counted as bad. */
   isEvent?: ((value: unknown) => value is HubEvent) | undefined;
 }
 
@@ -48,7 +49,35 @@ interface Envelope {
   e: HubEvent;
 }
 
-const DEFAULT_IS_EVENT = (v: unknown): v is HubEvent => typeof v === "object" && v !== null && !Array.isArray(v);
+const str = (v: unknown): v is string => typeof v === "string" && v.length > 0 && v.length <= 200;
+
+/**
+ * Is this decoded payload a HubEvent the core can act on? Another instance
+ * (possibly of another version) or anyone with NOTIFY rights may have sent it.
+ */
+export function isHubEvent(v: unknown): v is HubEvent {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const e = v as Record<string, unknown>;
+  if (!str(e.userId)) return false;
+  switch (e.kind) {
+    case "conversation_updated":
+    case "cancel_turn":
+      return str(e.conversationId) && str(e.origin);
+    case "conversation_deleted":
+      return str(e.conversationId) && str(e.origin) && (e.currentConversationId === null || str(e.currentConversationId));
+    case "conversations_cleared":
+      return (
+        str(e.origin) &&
+        (TEACHING_MODES as readonly unknown[]).includes(e.teachingMode) &&
+        Number.isInteger(e.deletedCount) &&
+        str(e.newConversationId)
+      );
+    case "session_ended":
+      return (SESSION_END_REASONS as readonly unknown[]).includes(e.reason) && (e.jti === undefined || str(e.jti));
+    default:
+      return false;
+  }
+}
 
 /** A short name for metrics: the event's kind (or, for message-carrying events, its message type). */
 export function hubEventKind(e: unknown): string {
@@ -85,7 +114,7 @@ export class PgEventHub implements EventHub {
       reconnectMs: options.reconnectMs ?? { min: 200, max: 10_000 },
       maxQueued: options.maxQueued ?? 1000,
       heartbeatMs: options.heartbeatMs ?? 15_000,
-      isEvent: options.isEvent ?? DEFAULT_IS_EVENT,
+      isEvent: options.isEvent ?? isHubEvent,
       observer: options.observer ?? {},
       logger: (options.logger ?? silentLogger).child({ component: "hub" }),
     };
@@ -188,6 +217,8 @@ export class PgEventHub implements EventHub {
     const r = v as Record<string, unknown>;
     if (typeof r.i !== "string" || typeof r.u !== "string" || r.u === "" || typeof r.t !== "number" || !Number.isFinite(r.t)) return undefined;
     if (!this.#opts.isEvent(r.e)) return undefined;
+    // Routed by the envelope's user, acted on by the event's: they must agree, or it could reach the wrong user.
+    if ((r.e as { userId?: unknown }).userId !== undefined && (r.e as { userId?: unknown }).userId !== r.u) return undefined;
     return { i: r.i, t: r.t, u: r.u, e: r.e };
   }
 

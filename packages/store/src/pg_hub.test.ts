@@ -27,8 +27,9 @@ function observer(c: Counts): HubObserver {
   };
 }
 
-/** A small event of the shape the core publishes (ids and kinds). */
-const ev = (n: number, origin = "conn-a"): HubEvent => ({ origin, n }) as unknown as HubEvent;
+/** A real event of the core's union; `n` rides in the conversation id so order can be checked. */
+const ev = (n: number, userId = "u1"): HubEvent => ({ kind: "conversation_updated", userId, conversationId: `c${n}`, origin: "conn-a" });
+const num = (e: HubEvent) => Number((e as { conversationId: string }).conversationId.slice(1));
 
 async function until(pred: () => boolean, ms = 5_000, what = "condition"): Promise<void> {
   const end = Date.now() + ms;
@@ -75,7 +76,7 @@ describe.runIf(run)("PgEventHub (PostgreSQL LISTEN/NOTIFY)", () => {
     const offA = a.subscribe("u1", (e) => onA.push(e));
     const offB = b.subscribe("u1", (e) => onB.push(e));
     const offOther = b.subscribe("u2", (e) => other.push(e));
-    a.publish("u1", ev(1));
+    a.publish("u1", ev(1, "u1"));
     // Local delivery is synchronous: no round trip through PostgreSQL.
     expect(onA).toEqual([ev(1)]);
     await until(() => onB.length === 1, 5_000, "the event on B");
@@ -90,8 +91,8 @@ describe.runIf(run)("PgEventHub (PostgreSQL LISTEN/NOTIFY)", () => {
 
   it("keeps order between two instances and counts lag", async () => {
     const got: number[] = [];
-    const off = b.subscribe("u-order", (e) => got.push((e as unknown as { n: number }).n));
-    for (let i = 0; i < 200; i++) a.publish("u-order", ev(i));
+    const off = b.subscribe("u-order", (e) => got.push(num(e)));
+    for (let i = 0; i < 200; i++) a.publish("u-order", ev(i, "u-order"));
     await until(() => got.length === 200, 10_000, "200 events");
     expect(got).toEqual([...Array(200).keys()]);
     expect(cb.lags.length).toBeGreaterThan(0);
@@ -101,7 +102,7 @@ describe.runIf(run)("PgEventHub (PostgreSQL LISTEN/NOTIFY)", () => {
   it("events for users with no connection here are dropped quietly (counted, not delivered)", async () => {
     const before = cb.unrouted;
     const off = b.subscribe("someone-else", () => expect.fail("delivered to the wrong user"));
-    a.publish("nobody-here", ev(7));
+    a.publish("nobody-here", ev(7, "nobody-here"));
     await until(() => cb.unrouted === before + 1, 5_000, "unrouted count");
     off();
   });
@@ -117,11 +118,15 @@ describe.runIf(run)("PgEventHub (PostgreSQL LISTEN/NOTIFY)", () => {
       JSON.stringify({ i: "x", t: "yesterday", u: "u-bad", e: {} }),
       JSON.stringify({ i: "x", t: Date.now(), u: "", e: {} }),
       JSON.stringify([1, 2, 3]),
+      JSON.stringify({ i: "x", t: Date.now(), u: "u-bad", e: { kind: "rm_rf", userId: "u-bad" } }), // unknown kind
+      JSON.stringify({ i: "x", t: Date.now(), u: "u-bad", e: { kind: "session_ended", userId: "u-bad", reason: "because" } }),
+      // Routed to u-bad but naming another user: never delivered.
+      JSON.stringify({ i: "x", t: Date.now(), u: "u-bad", e: { kind: "session_ended", userId: "victim", reason: "logout" } }),
     ]);
-    a.publish("u-bad", ev(9));
+    a.publish("u-bad", ev(9, "u-bad"));
     await until(() => got.length === 1, 5_000, "the good event after the bad ones");
-    expect(got).toEqual([ev(9)]);
-    expect(cb.dropped.filter((r) => r === "bad_payload").length - before).toBe(6);
+    expect(got).toEqual([ev(9, "u-bad")]);
+    expect(cb.dropped.filter((r) => r === "bad_payload").length - before).toBe(9);
     off();
   });
 
@@ -130,12 +135,12 @@ describe.runIf(run)("PgEventHub (PostgreSQL LISTEN/NOTIFY)", () => {
     const remote: unknown[] = [];
     const offA = a.subscribe("u-big", (e) => local.push(e));
     const offB = b.subscribe("u-big", (e) => remote.push(e));
-    const big = { origin: "x", blob: "x".repeat(9000) } as unknown as HubEvent;
+    const big: HubEvent = { kind: "conversation_updated", userId: "u-big", conversationId: "c1", origin: "x".repeat(9000) };
     a.publish("u-big", big);
-    a.publish("u-big", ev(1));
+    a.publish("u-big", ev(1, "u-big"));
     await until(() => remote.length === 1, 5_000, "the small event");
     expect(local).toHaveLength(2);
-    expect(remote).toEqual([ev(1)]);
+    expect(remote).toEqual([ev(1, "u-big")]);
     expect(ca.dropped).toContain("too_large");
     offA();
     offB();
@@ -144,7 +149,7 @@ describe.runIf(run)("PgEventHub (PostgreSQL LISTEN/NOTIFY)", () => {
   it("survives a NOTIFY storm from outside without delaying the store's queries", async () => {
     const store = await createStore({ databaseUrl: db.url, dataDir: "/nonexistent" });
     try {
-      const storm = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ i: "storm", t: Date.now(), u: `u${i}`, e: { origin: "x" } }));
+      const storm = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ i: "storm", t: Date.now(), u: `u${i}`, e: ev(i, `u${i}`) }));
       const badStorm = Array.from({ length: 1000 }, () => "garbage");
       const before = cb.unrouted;
       const stormDone = Promise.all([rawNotify(db.url, storm), rawNotify(db.url, badStorm)]);
@@ -154,7 +159,7 @@ describe.runIf(run)("PgEventHub (PostgreSQL LISTEN/NOTIFY)", () => {
       await until(() => cb.unrouted - before === 3000, 20_000, "3000 unrouted events");
       const got: unknown[] = [];
       const off = b.subscribe("after-storm", (e) => got.push(e));
-      a.publish("after-storm", ev(1));
+      a.publish("after-storm", ev(1, "after-storm"));
       await until(() => got.length === 1, 5_000, "an event after the storm");
       off();
     } finally {
@@ -169,9 +174,9 @@ describe.runIf(run)("PgEventHub (PostgreSQL LISTEN/NOTIFY)", () => {
     const offRa = a.onResync(() => resyncA.push(Date.now()));
     const offRb = b.onResync(() => resyncB.push(Date.now()));
     const got: number[] = [];
-    const off = b.subscribe("u-restart", (e) => got.push((e as unknown as { n: number }).n));
+    const off = b.subscribe("u-restart", (e) => got.push(num(e)));
     let n = 0;
-    const traffic = setInterval(() => a.publish("u-restart", ev(n++)), 5);
+    const traffic = setInterval(() => a.publish("u-restart", ev(n++, "u-restart")), 5);
     try {
       await until(() => got.length > 5, 5_000, "traffic before the restart");
       await db.restart();
