@@ -1,0 +1,2 @@
+export * from "./local-chat.js";
+export * from "./manager.js";
