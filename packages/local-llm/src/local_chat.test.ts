@@ -4,7 +4,8 @@ import { mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LlmError, type ChatRequest } from "@tutor/core";
+import type { LlmError} from "@tutor/core";
+import { type ChatRequest } from "@tutor/core";
 import { writeTinyGguf } from "@tutor/testkit";
 import { loadLocalModel, type LocalChatModel } from "./local-chat.js";
 

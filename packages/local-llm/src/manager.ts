@@ -68,18 +68,19 @@ export class LocalModelManager {
     this.#opts = opts;
     this.#log = (opts.logger ?? silentLogger).child({ component: "local_model" });
     const name = opts.source.kind === "path" ? basename(opts.source.path).replace(/\.gguf$/i, "") : (opts.source.model ?? DEFAULT_HUB_MODEL).file.replace(/\.gguf$/i, "");
-    const self = this;
+    const loaded = () => this.#loaded;
+    const require = (n: string) => this.#require(n);
     this.model = {
       name,
       get contextTokens() {
-        return self.#loaded?.contextTokens ?? opts.contextTokens;
+        return loaded()?.contextTokens ?? opts.contextTokens;
       },
       stream(request: ChatRequest, signal: AbortSignal) {
-        return self.#require(name).stream(request, signal);
+        return require(name).stream(request, signal);
       },
       complete(request: ChatRequest, signal: AbortSignal) {
         try {
-          return self.#require(name).complete(request, signal);
+          return require(name).complete(request, signal);
         } catch (err) {
           return Promise.reject(err);
         }
