@@ -20,6 +20,15 @@ describe("configuration", () => {
     expect(c.dataDir).toBe(resolve("./data"));
   });
 
+  it("LOCAL_MODEL: auto by default with no other model, off by default with one, a path or off when given", () => {
+    expect(loadConfig({ DATA_DIR: "/srv/tutor" }).localModel).toMatchObject({ kind: "auto", dir: "/srv/tutor/models", hubEndpoint: DEFAULTS.modelHubEndpoint });
+    expect(loadConfig({ GROQ_API_KEY: "gsk_test" }).localModel).toEqual({ kind: "off" });
+    expect(loadConfig({ GROQ_API_KEY: "gsk_test", LOCAL_MODEL: "auto" }).localModel).toMatchObject({ kind: "auto" });
+    expect(loadConfig({ LOCAL_MODEL: "/models/x.gguf" }).localModel).toEqual({ kind: "path", path: "/models/x.gguf" });
+    expect(loadConfig({ LOCAL_MODEL: "off" }).localModel).toEqual({ kind: "off" });
+    expect(loadConfig({ LLM_CONTEXT_TOKENS: "2048" }).contextTokens).toBe(2048);
+  });
+
   it("uses Groq when GROQ_API_KEY is set, with the default model order and fast model", () => {
     const c = loadConfig({ GROQ_API_KEY: "gsk_test" });
     expect(c.llm).toMatchObject({ configured: true, provider: "groq", baseUrl: DEFAULTS.groqBaseUrl, fastModel: "llama-3.1-8b-instant" });
@@ -45,7 +54,8 @@ describe("configuration", () => {
     [{ LOG_LEVEL: "loud" }, /LOG_LEVEL/],
     [{ TTS_PROVIDER: "robot" }, /TTS_PROVIDER/],
     [{ TTS_PROVIDER: "http://127.0.0.1:8880/v1" }, /TTS_PROVIDER must be 'web'.*not available in this build/],
-    [{ LOCAL_MODEL: "/models/x.gguf" }, /LOCAL_MODEL/],
+    [{ LOCAL_MODEL: "/models/x.bin" }, /LOCAL_MODEL: must be the path of a \.gguf file, 'auto'.*or 'off'/],
+    [{ LLM_CONTEXT_TOKENS: "100" }, /LLM_CONTEXT_TOKENS must be at least 512/],
   ])("refuses %o naming the variable", (env, message) => {
     expect(() => loadConfig(env as Record<string, string>)).toThrow(ConfigError);
     expect(() => loadConfig(env as Record<string, string>)).toThrow(message);

@@ -1,7 +1,7 @@
 // Configuration is read and validated once, at start; the result is passed
 // down. A bad value stops start-up with a message naming the variable.
 import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { z } from "zod";
 import { AUTH_DEFAULTS, type VoiceSettingsInput } from "@tutor/core";
@@ -21,6 +21,8 @@ export const DEFAULTS = {
   turnDeadlineMs: 45_000,
   shutdownGraceMs: 10_000,
   pruneIntervalMs: 60 * 60 * 1000,
+  /** Where LOCAL_MODEL=auto downloads from (Hugging Face; node-llama-cpp's downloader resolves hf: URIs against it). */
+  modelHubEndpoint: "https://huggingface.co/",
 } as const;
 
 export interface Config {
@@ -35,15 +37,25 @@ export interface Config {
     | { configured: false; provider: "none" };
   /** LLM_CONTEXT_TOKENS: the models' context window (unset: what a model reports, else the core's 8192). */
   contextTokens: number | undefined;
+  /**
+   * LOCAL_MODEL: the in-process GGUF model, last in the chain. `auto` (the
+   * default when no other model is configured) downloads the default model
+   * into DATA_DIR/models from `hubEndpoint` (not an environment variable:
+   * tests point it at a local server). `threads`/`sequences`: not environment variables.
+   */
+  localModel:
+    | { kind: "off" }
+    | { kind: "path"; path: string; threads?: number | undefined; sequences?: number | undefined }
+    | { kind: "auto"; dir: string; hubEndpoint: string; threads?: number | undefined; sequences?: number | undefined };
   stt: { provider: "server"; baseUrl: string; apiKey: string; model: string } | { provider: "browser" };
   tts: { provider: string; defaultVoice: string };
   livekit: { url: string; apiKey: string; apiSecret: string } | undefined;
   /** Where the built web app lives (served at /). */
   webDist: string;
   /** Not environment variables: fixed defaults, adjustable by embedding code and tests. */
-  turn: { deadlineMs: number };
   /** Sign-in lifetime (the core's AUTH_DEFAULTS, 24 h) and how often expired tokens and old login failures are pruned. Not environment variables. */
   auth: { tokenTtlSeconds: number; pruneIntervalMs: number };
+  turn: { deadlineMs: number; maxTokens?: number | undefined };
   /** Voice input tunables over the core's VOICE_DEFAULTS, and the VAD worker threads (default: per core). Not environment variables. */
   voice: { settings: VoiceSettingsInput; vadWorkers: number | undefined; vadModelPath?: string | undefined };
 }
@@ -137,13 +149,6 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
   }
   const e = parsed.data;
 
-  if (e.LOCAL_MODEL) {
-    throw new ConfigError(
-      "LOCAL_MODEL: the in-process GGUF model is not available in this build; " +
-        "serve the model with an OpenAI-compatible server (llama.cpp's llama-server, Ollama, vLLM) and set LLM_BASE_URL and LLM_MODELS",
-    );
-  }
-
   let llm: Config["llm"] = { configured: false, provider: "none" };
   if (e.LLM_BASE_URL) {
     if (!e.LLM_MODELS) throw new ConfigError("LLM_MODELS: required with LLM_BASE_URL (comma list of name[:temperature])");
@@ -170,6 +175,15 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     throw new ConfigError("LLM_MODELS: set LLM_BASE_URL (or GROQ_API_KEY) to say where these models are served");
   }
 
+  const dataDir = resolve(e.DATA_DIR);
+  const local = e.LOCAL_MODEL ?? (llm.configured ? "off" : "auto");
+  let localModel: Config["localModel"] = { kind: "off" };
+  if (local.toLowerCase() === "auto") localModel = { kind: "auto", dir: join(dataDir, "models"), hubEndpoint: DEFAULTS.modelHubEndpoint };
+  else if (local.toLowerCase() !== "off") {
+    if (!/\.gguf$/i.test(local)) throw new ConfigError("LOCAL_MODEL: must be the path of a .gguf file, 'auto' (download the default model) or 'off'");
+    localModel = { kind: "path", path: resolve(local) };
+  }
+
   let stt: Config["stt"] = { provider: "browser" };
   if (e.STT_BASE_URL) {
     stt = { provider: "server", baseUrl: e.STT_BASE_URL.replace(/\/+$/, ""), apiKey: e.STT_API_KEY ?? "", model: e.STT_MODEL ?? DEFAULTS.groqSttModel };
@@ -185,12 +199,13 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
   return {
     host: e.HOST,
     port: e.PORT,
-    dataDir: resolve(e.DATA_DIR),
+    dataDir,
     databaseUrl: e.DATABASE_URL,
     jwtSecret: e.JWT_SECRET,
     logLevel: e.LOG_LEVEL,
     llm,
     contextTokens: e.LLM_CONTEXT_TOKENS,
+    localModel,
     stt,
     tts: { provider: e.TTS_PROVIDER, defaultVoice: e.TTS_DEFAULT_VOICE },
     livekit: e.LIVEKIT_URL ? { url: e.LIVEKIT_URL, apiKey: e.LIVEKIT_API_KEY!, apiSecret: e.LIVEKIT_API_SECRET! } : undefined,

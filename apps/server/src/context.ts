@@ -43,7 +43,9 @@ export interface AppContext {
 export async function createContext(config: Config, logger: Logger, overrides: { store?: Store } = {}): Promise<AppContext> {
   const store = overrides.store ?? (await createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger }));
   const secret = await loadJwtSecret(config.jwtSecret, config.dataDir);
-  const models = createModels(config, logger);
+  const models = await createModels(config, logger);
+  // In the background: a download or load must not hold up start-up (turns answer "getting ready" meanwhile).
+  void models.local?.start();
   const metrics = new Metrics();
   const hubHandle = await createHub(store.dialect === "postgres" ? config.databaseUrl : undefined, logger, metrics);
   const auth = new AuthService({ store, hasher: argon2Hasher, secret, logger, hub: hubHandle.hub, tokenTtlSeconds: config.auth.tokenTtlSeconds });
@@ -54,7 +56,7 @@ export async function createContext(config: Config, logger: Logger, overrides: {
     chain: models.chain,
     fast: models.fast,
     logger: logger.child({ component: "turn" }),
-    settings: { deadlineMs: config.turn.deadlineMs, tts: { provider: "web", voice: config.tts.defaultVoice, rate: 1, pitch: 1 } },
+    settings: { deadlineMs: config.turn.deadlineMs, ...(config.turn.maxTokens ? { maxTokens: config.turn.maxTokens } : {}), tts: { provider: "web", voice: config.tts.defaultVoice, rate: 1, pitch: 1 } },
   });
   const voice = await createVoice(config, logger, metrics);
   return {
@@ -79,11 +81,36 @@ export async function closeContext(ctx: AppContext): Promise<void> {
   await ctx.hubHandle.close();
   await ctx.store.close();
   await ctx.voice?.close();
+  await ctx.models.local?.close();
 }
 
 /** What every transport's Session gets (WebSocket here, LiveKit in apps/agent): one list, so they cannot drift apart. */
 export function sessionDeps(ctx: AppContext, logger: Logger): SessionDeps {
   return { auth: ctx.auth, conversations: ctx.conversations, turns: ctx.turns, hub: ctx.hub, logger, voice: ctx.voice?.deps };
+}
+
+/** /api/config now: the fixed part plus what the local model is doing (its download progress changes). */
+export function liveConfig(ctx: AppContext): PublicConfig {
+  const local = ctx.models.local;
+  if (!local) return ctx.publicConfig;
+  const status = local.status();
+  const message = local.message();
+  const llm = ctx.publicConfig.llm;
+  return {
+    ...ctx.publicConfig,
+    llm: {
+      configured: true,
+      provider: llm.configured ? llm.provider : "local",
+      models: [...llm.models, local.model.name],
+      ...(message ? { message } : {}),
+      local: {
+        model: local.model.name,
+        state: status.state,
+        ...(status.state === "downloading" ? { progress: Math.floor(status.progress * 100) } : {}),
+        ...(message ? { message } : {}),
+      },
+    },
+  };
 }
 
 /** `serverVoice`: voice input actually started (STT configured and the VAD loaded). */

@@ -30,6 +30,8 @@ export async function startTestServer(
     PORT: "0",
     DATA_DIR: dataDir,
     LOG_LEVEL: "silent",
+    // No download from a model hub in tests; tests of the local model set LOCAL_MODEL themselves.
+    LOCAL_MODEL: "off",
     ...(opts.fake
       ? { LLM_BASE_URL: opts.fake.url, LLM_API_KEY: "test-key", LLM_MODELS: `${MAIN_MODEL},${FAST_MODEL}`, LLM_FAST_MODEL: FAST_MODEL }
       : {}),

@@ -5,7 +5,7 @@ import type { ConversationSummary, Message, ServerMessage, TeachingMode } from "
 import { DEFAULT_TEACHING_MODE, FIXED_ANSWERS, MAX_TEXT_CHARS } from "@tutor/protocol";
 import { ConversationService, NEW_CONVERSATION_TITLE, provisionalTitle } from "./conversations.js";
 import { applyAnswer, applyPass } from "./course/state.js";
-import { isAbortError, LlmError } from "./errors.js";
+import { isAbortError } from "./errors.js";
 import { TOPIC_REJECTION_TEXT, type TopicGuard } from "./guard/index.js";
 import { newId } from "./ids.js";
 import { ChainError, type ModelChain } from "./llm/chain.js";
@@ -411,9 +411,9 @@ class Speech {
 function failureAnswer(err: unknown): string {
   if (!(err instanceof ChainError)) return FALLBACK_ANSWER;
   if (err.attempts.some((a) => a.kind === "context_length")) return CONTEXT_TOO_LONG_ANSWER;
-  const cause = err.cause;
-  if (err.reason === "exhausted" && cause instanceof LlmError && cause.kind === "not_ready") return cause.message;
-  return FALLBACK_ANSWER;
+  // Whatever else failed, a local model that is getting ready (or broken) says why: that is what the student can act on.
+  const notReady = err.attempts.findLast((a) => a.kind === "not_ready" && a.message);
+  return notReady?.message ?? FALLBACK_ANSWER;
 }
 
 function cleanTitle(raw: string): string {

@@ -542,7 +542,22 @@ export interface RestError {
 
 /** `GET /api/config`: what the client may use. */
 export const PublicConfig = z.object({
-  llm: z.object({ configured: z.boolean(), provider: z.string(), models: z.array(z.string()), message: z.string().optional() }),
+  llm: z.object({
+    configured: z.boolean(),
+    provider: z.string(),
+    models: z.array(z.string()),
+    message: z.string().optional(),
+    /** The in-process model (LOCAL_MODEL), when on: what it is doing ("Preparing the tutor's model: 43%") or what is wrong. */
+    local: z
+      .object({
+        model: z.string(),
+        state: z.enum(["downloading", "loading", "ready", "failed"]),
+        /** 0..100 while downloading. */
+        progress: z.number().optional(),
+        message: z.string().optional(),
+      })
+      .optional(),
+  }),
   stt: z.object({ provider: z.enum(["server", "browser"]), model: z.string().optional() }),
   tts: z.object({ provider: z.string(), default_voice: z.string() }),
   livekit: z.object({ enabled: z.boolean(), url: z.string().optional() }),

@@ -133,7 +133,8 @@ async function main(argv: string[]): Promise<number> {
     try {
       const config = loadConfig(readEnv());
       logger = createLogger(config.logLevel, pino.destination(2));
-      fast = createModels(config, logger).fast;
+      // The CLI asks the configured server models only (the in-process model would first have to download and load).
+      fast = (await createModels({ ...config, localModel: { kind: "off" } }, logger)).fast;
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       process.stderr.write(`${err.message}\n`);

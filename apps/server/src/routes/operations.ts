@@ -1,5 +1,6 @@
 // For operators and clients' start-up: health, readiness, metrics, public configuration.
 import { PublicConfig } from "@tutor/protocol";
+import { liveConfig } from "../context.js";
 import type { RoutePlugin } from "./common.js";
 
 export const operationsRoutes: RoutePlugin = async (app, { ctx }) => {
@@ -21,7 +22,7 @@ export const operationsRoutes: RoutePlugin = async (app, { ctx }) => {
     const ready = database === "ok" && hub.connected;
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "unavailable", database, hub });
   });
-  app.get("/api/config", { schema: { response: { 200: PublicConfig } } }, async () => ctx.publicConfig);
+  app.get("/api/config", { schema: { response: { 200: PublicConfig } } }, async () => liveConfig(ctx));
   app.get("/metrics", { logLevel: "warn", schema: { hide: true } }, async (_req, reply) => {
     void reply.type(ctx.metrics.registry.contentType);
     return ctx.metrics.registry.metrics();

@@ -72,6 +72,8 @@ export interface ChainAttempt {
   model: string;
   kind: LlmErrorKind;
   status?: number;
+  /** With `not_ready`: the model's message for the student ("getting ready: downloading its model (43%)"). */
+  message?: string;
 }
 
 /**
@@ -308,7 +310,12 @@ export class ModelChain {
           attempts.push({ model: model.name, kind: "timeout" });
           throw new ChainError("deadline", attempts, { cause: e });
         }
-        attempts.push({ model: model.name, kind: e.kind, ...(e.status !== undefined ? { status: e.status } : {}) });
+        attempts.push({
+          model: model.name,
+          kind: e.kind,
+          ...(e.status !== undefined ? { status: e.status } : {}),
+          ...(e.kind === "not_ready" ? { message: e.message } : {}),
+        });
         lastError = e;
         this.recordFailure(i, e);
         if (partial) throw new ChainError("interrupted", attempts, { ...partialOpts, cause: e });
