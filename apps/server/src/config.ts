@@ -53,9 +53,9 @@ export interface Config {
   /** Where the built web app lives (served at /). */
   webDist: string;
   /** Not environment variables: fixed defaults, adjustable by embedding code and tests. */
+  turn: { deadlineMs: number; maxTokens?: number | undefined };
   /** Sign-in lifetime (the core's AUTH_DEFAULTS, 24 h) and how often expired tokens and old login failures are pruned. Not environment variables. */
   auth: { tokenTtlSeconds: number; pruneIntervalMs: number };
-  turn: { deadlineMs: number; maxTokens?: number | undefined };
   /** Voice input tunables over the core's VOICE_DEFAULTS, and the VAD worker threads (default: per core). Not environment variables. */
   voice: { settings: VoiceSettingsInput; vadWorkers: number | undefined; vadModelPath?: string | undefined };
 }
