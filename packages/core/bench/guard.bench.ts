@@ -1,79 +1,17 @@
-// Tier 1 of the topic guard: microseconds per question for our compiled
-// keyword model against a naive classifier over the same vocabulary (one
-// precompiled case-insensitive RegExp per term, tested in turn), on a few
-// hundred varied questions, measured one call at a time after a warm-up.
+// Topic guard tier 1 on the labelled set (eval/dev.jsonl, the development
+// part tuned on, and eval/heldout.jsonl, the held-back part never tuned on):
+// decided share, accuracy on decided, computing questions rejected, and
+// microseconds per message (with its history), one call at a time after a
+// warm-up. Baseline in the same run: the obvious first version, one
+// precompiled RegExp per vocabulary term tried list by list.
+import { readFileSync } from "node:fs";
 import type { BenchResult } from "../../../scripts/bench-types.js";
-import type { ChatMessage } from "../src/ports.js";
+import { KeywordModel, DEFAULT_VOCABULARY, type Tier1Decision } from "../src/guard/keyword-model.js";
+import { CLEAR_COMPUTING_FAMILIES, parseLabelled, type LabelledMessage } from "../src/guard/evaluate.js";
 import { TopicGuard } from "../src/guard/index.js";
-import { DEFAULT_VOCABULARY, type Tier1Decision } from "../src/guard/keyword-model.js";
 
-const BUDGET_MS = 2_500; // per method, after warm-up
-const WARMUP_MS = 400;
-
-// ---------------------------------------------------------------- questions
-
-function questions(): string[] {
-  const cs = [
-    "binary search", "a linked list", "big O notation", "quicksort", "a hash table", "recursion", "TCP vs UDP",
-    "C++ templates", "C# delegates", "the .NET runtime", "node.js streams", "SQL joins", "virtual memory",
-    "a race condition", "gradient descent", "git rebase", "Docker volumes", "two's complement", "Dijkstra's algorithm",
-    "dynamic programming", "a red-black tree", "OAuth", "the event loop", "a mutex", "React hooks",
-    "a B-tree index", "public key encryption", "a neural network", "the OSI model", "garbage collection",
-    "a binary heap", "memoization", "CSS flexbox", "async/await", "the Linux kernel scheduler",
-  ];
-  const csTemplates = [
-    (t: string) => `How does ${t} work?`,
-    (t: string) => `Can you explain ${t} with an example?`,
-    (t: string) => `What is the time complexity of ${t} and why?`,
-    (t: string) => `I keep getting confused by ${t}. Could you walk me through it step by step, please?`,
-  ];
-  const off = [
-    "What's a good lasagna recipe?", "Who won the football match last night?", "Is Taylor Swift dating anyone?",
-    "What's my horoscope for this week? I'm a Virgo.", "I have a headache and a fever, what should I take?",
-    "Can I sue my landlord for the broken heating?", "what's the weather tomorrow in Paris",
-    "recommend a movie for tonight", "how do I get a girlfriend", "best hotels for a beach vacation in Spain",
-  ];
-  const ambiguous = [
-    "tell me about python", "what is java", "what is a tree", "how much memory do I have", "what is shell",
-    "what is a cookie", "what is spring", "how do I install python", "python snake venom", "java coffee beans",
-    "how does python manage memory", "what is a class",
-  ];
-  const talk = [
-    "hi", "hello!", "thanks a lot", "next chapter please", "can you repeat that?", "give me an exercise",
-    "I don't understand the second step", "continue", "quiz me", "ok", "why is that faster?", "who wrote hamlet",
-  ];
-  const code = [
-    "if (x > 1) { return y; }",
-    "def greet(name):\n    print(name)\nwhy does this print None?",
-    "What does `git stash pop` do?",
-    "for (let i = 0; i < n; i++) { sum += a[i]; } // why is this slow?",
-  ];
-  const long =
-    "I am working through a course and we just covered sorting. My teacher said that merge sort is stable but " +
-    "quicksort is not, and that this matters when sorting records by several keys, for example first by last " +
-    "name and then by first name. I tried it with a small list of students and could not see any difference. " +
-    "Could you explain what stability means, show a small example where it changes the result, and tell me " +
-    "which of the built-in sorts in common languages are stable?";
-  const out: string[] = [];
-  for (const t of cs) for (const tpl of csTemplates) out.push(tpl(t));
-  for (let k = 0; k < 3; k++) out.push(...off, ...ambiguous, ...talk, ...code);
-  for (let k = 0; k < 10; k++) out.push(long);
-  return out;
-}
-
-const HISTORY: ChatMessage[] = [
-  { role: "user", content: "What is quicksort?" },
-  {
-    role: "assistant",
-    content:
-      "Quicksort is a divide and conquer sorting algorithm. It picks a pivot, partitions the array so smaller " +
-      "elements come first, and sorts both sides recursively. On average it runs in O(n log n) time.",
-  },
-  { role: "user", content: "and merge sort?" },
-  { role: "assistant", content: "Merge sort splits the array in halves, sorts each half and merges them..." },
-];
-
-// ---------------------------------------------------------------- baseline
+const BUDGET_MS = 2_000; // per method and part, after warm-up
+const WARMUP_MS = 300;
 
 /** The obvious first version: a RegExp per vocabulary term, tried list by list. */
 class NaiveRegexClassifier {
@@ -97,79 +35,124 @@ class NaiveRegexClassifier {
   }
 }
 
-// ---------------------------------------------------------------- measuring
-
 interface Stats {
   p50: number;
   p99: number;
-  mean: number;
   calls: number;
 }
 
-function measure(qs: string[], fn: (q: string) => unknown): Stats {
+function measure(items: LabelledMessage[], fn: (m: LabelledMessage) => unknown): Stats {
   const warmEnd = performance.now() + WARMUP_MS;
-  while (performance.now() < warmEnd) for (const q of qs) fn(q);
+  while (performance.now() < warmEnd) for (const m of items) fn(m);
   const samples: number[] = [];
   const end = performance.now() + BUDGET_MS;
   while (performance.now() < end) {
-    for (const q of qs) {
+    for (const m of items) {
       const t0 = process.hrtime.bigint();
-      fn(q);
+      fn(m);
       samples.push(Number(process.hrtime.bigint() - t0) / 1_000);
     }
   }
   samples.sort((a, b) => a - b);
   const at = (p: number) => samples[Math.min(samples.length - 1, Math.floor(samples.length * p))]!;
-  return { p50: at(0.5), p99: at(0.99), mean: samples.reduce((a, b) => a + b, 0) / samples.length, calls: samples.length };
+  return { p50: at(0.5), p99: at(0.99), calls: samples.length };
+}
+
+interface Quality {
+  decided: number;
+  correct: number;
+  clearRejected: number;
+  allowRejected: number;
+  /** Uncertain allowed (no fast model): share right. */
+  failOpen: number;
+  /** Uncertain decided right by a perfect tier 2: the ceiling tier 1 leaves. */
+  withOracle: number;
+}
+
+function quality(items: LabelledMessage[], decide: (m: LabelledMessage) => Tier1Decision): Quality {
+  const q: Quality = { decided: 0, correct: 0, clearRejected: 0, allowRejected: 0, failOpen: 0, withOracle: 0 };
+  for (const m of items) {
+    const d = decide(m);
+    if (d !== "uncertain") {
+      q.decided++;
+      if (d === m.label) q.correct++;
+    }
+    if (m.label === "allow" && d === "reject") {
+      q.allowRejected++;
+      if (CLEAR_COMPUTING_FAMILIES.has(m.family)) q.clearRejected++;
+    }
+    if ((d === "reject" ? "reject" : "allow") === m.label) q.failOpen++;
+    if (d === "uncertain" || d === m.label) q.withOracle++;
+  }
+  return q;
 }
 
 const fmt = (us: number) => (us < 10 ? us.toFixed(2) : us < 100 ? us.toFixed(1) : us.toFixed(0));
+const pct = (x: number, n: number) => (n === 0 ? "—" : `${((100 * x) / n).toFixed(1)}%`);
 
 export default async function run(): Promise<BenchResult> {
-  const qs = questions();
-
+  const read = (f: string) => parseLabelled(readFileSync(new URL(`../src/guard/eval/${f}`, import.meta.url), "utf8"));
+  const parts: [string, LabelledMessage[]][] = [
+    ["development", read("dev.jsonl")],
+    ["held-back", read("heldout.jsonl")],
+  ];
   let t0 = performance.now();
   const guard = new TopicGuard();
   const buildOurs = performance.now() - t0;
   t0 = performance.now();
   const naive = new NaiveRegexClassifier();
   const buildNaive = performance.now() - t0;
+  const keywords = new KeywordModel();
 
-  const ours = measure(qs, (q) => guard.tier1(q));
-  const oursHistory = measure(qs, (q) => guard.tier1(q, HISTORY));
-  const base = measure(qs, (q) => naive.classify(q));
-
-  const decisions = { allow: 0, reject: 0, uncertain: 0 };
-  let agree = 0;
-  for (const q of qs) {
-    const d = guard.tier1(q).decision;
-    decisions[d]++;
-    if (naive.classify(q) === d) agree++;
+  const rows: (string | number)[][] = [];
+  for (const [name, items] of parts) {
+    const ours = quality(items, (m) => guard.tier1(m.text, m.history).decision);
+    const base = quality(items, (m) => naive.classify(m.text));
+    const clf = quality(items, (m) => (keywords.logit(m.text) > 0 ? "allow" : "reject"));
+    const oursT = measure(items, (m) => guard.tier1(m.text, m.history));
+    const baseT = measure(items, (m) => naive.classify(m.text));
+    const row = (label: string, q: Quality, s: Stats | null, build: number | null) => [
+      name,
+      label,
+      items.length,
+      pct(q.decided, items.length),
+      pct(q.correct, q.decided),
+      q.clearRejected,
+      q.allowRejected,
+      pct(q.failOpen, items.length),
+      pct(q.withOracle, items.length),
+      s ? fmt(s.p50) : "",
+      s ? fmt(s.p99) : "",
+      build === null ? "" : build.toFixed(1),
+    ];
+    rows.push(row("ours: keywords + classifier", ours, oursT, name === "development" ? buildOurs : null));
+    rows.push(row("classifier alone (sign of log-odds)", clf, null, null));
+    rows.push(row("baseline: one RegExp per term", base, baseT, name === "development" ? buildNaive : null));
   }
-
-  const row = (name: string, s: Stats, build: number | null) => [
-    name,
-    fmt(s.p50),
-    fmt(s.p99),
-    fmt(s.mean),
-    Math.round(1e6 / s.mean).toLocaleString("en-US"),
-    build === null ? "" : build.toFixed(1),
+  // Worst case for time: long messages (the classifier reads 80 tokens, the keywords the first 2,000 characters).
+  const story =
+    "I am working through a course and we just covered sorting. My teacher said that merge sort is stable but " +
+    "quicksort is not, and that this matters when sorting records by several keys, for example first by last " +
+    "name and then by first name. Could you explain what stability means and show a small example? ";
+  const long: LabelledMessage[] = [
+    { text: story, label: "allow", family: "cs" },
+    { text: story.repeat(9), label: "allow", family: "cs" },
+    { text: "My grandmother's recipe for lemon cake needs butter, sugar, flour and eggs. ".repeat(50), label: "reject", family: "offtopic" },
   ];
+  const longT = measure(long, (m) => guard.tier1(m.text, m.history));
+  rows.push(["long (300–3,800 chars)", "ours: keywords + classifier", long.length, "", "", "", "", "", "", fmt(longT.p50), fmt(longT.p99), ""]);
   return {
-    title: "Topic guard tier 1: µs per question",
-    columns: ["classifier", "p50 µs", "p99 µs", "mean µs", "questions/s", "build ms"],
-    rows: [
-      row("ours: compiled keyword model", ours, buildOurs),
-      row("ours, with a 4-message history", oursHistory, null),
-      row("baseline: one RegExp per term", base, buildNaive),
+    title: "Topic guard tier 1: decisions and µs per message on the labelled set",
+    columns: [
+      "part", "classifier", "messages", "decided", "accuracy on decided", "clear computing rejected", "allow-labelled rejected",
+      "right, tier 1 + fail open", "right, tier 1 + perfect tier 2", "p50 µs", "p99 µs", "build ms",
     ],
+    rows,
     notes: [
-      `${qs.length} questions (computing, code, off-topic, ambiguous, greetings and lesson talk, 10 of ~450 chars), ` +
-        `each timed alone; ${WARMUP_MS} ms warm-up then ${BUDGET_MS / 1000} s per classifier (${ours.calls.toLocaleString("en-US")} calls for ours).`,
-      `Our decisions on this set: ${decisions.allow} allow, ${decisions.reject} reject, ${decisions.uncertain} uncertain ` +
-        `(uncertain ones go to the fast model). The baseline agrees on ${Math.round((100 * agree) / qs.length)}%; ` +
-        "it has no plural, follow-up, code-signal or two-hint rules.",
-      "Target: p50 <= 20 µs. History is only read when the question itself is uncertain.",
+      "Parts: development (tuned on) and held-back (written before tuning, never tuned on); families and labels in packages/core/src/guard/eval/.",
+      "Targets on the held-back part: decided >= 65%, accuracy on decided >= 97%, 0 clear computing questions (families cs, cs_gap, cs_math, prog_task) rejected, p50 <= 20 µs, p99 <= 100 µs.",
+      "\"tier 1 + fail open\": uncertain allowed (no fast model). \"tier 1 + perfect tier 2\": uncertain decided right — the ceiling tier 1 leaves; a real fast model's share is measured with `npm run guard -- --eval FILE`.",
+      `Each message timed alone with its history, ${WARMUP_MS} ms warm-up then ${BUDGET_MS / 1000} s per classifier and part. The baseline reads no history and has no classifier, wrapper, override or follow-up rules.`,
     ],
   };
 }

@@ -57,7 +57,7 @@ function isWord(c: number, s: string, i: number): boolean {
 }
 
 /** Questions longer than this are judged by their opening (a 50,000-character paste shows its nature early). */
-export const MAX_SCAN_CHARS = 4_000;
+export const MAX_SCAN_CHARS = 2_000;
 
 export function tokenize(input: string, maxChars = MAX_SCAN_CHARS): Tokens {
   let s = input.length > maxChars ? input.slice(0, maxChars) : input;
