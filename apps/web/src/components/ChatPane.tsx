@@ -10,6 +10,8 @@ import { MODE_LABEL } from "./Sidebar.js";
 
 const EMPTY: Message[] = [];
 const FIRST_SLICE = 16;
+/** Scrolled this close to the top of the loaded messages: load the older page. */
+const LOAD_OLDER_PX = 400;
 
 const EXAMPLES: Record<State["mode"], string[]> = {
   teacher: [
@@ -123,6 +125,8 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
     else if (el.scrollTop < lastTop.current - 1) pinned.current = false;
     lastTop.current = el.scrollTop;
     if (pinned.current) setShowJump(false);
+    // Near the top of what is loaded: fetch the page before it (scroll anchoring keeps the view in place).
+    if (el.scrollTop < LOAD_OLDER_PX && current?.has_more && !pinned.current) void app.loadOlder();
   };
 
   const scrollToEnd = (smooth: boolean) => {
@@ -206,6 +210,18 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
       </div>
       <div ref={scroller} onScroll={onScroll} className="relative min-h-0 flex-1 overflow-y-auto" tabIndex={-1} id="chat-scroll">
         <div ref={content} className="mx-auto w-full max-w-3xl px-3 py-4 sm:px-6">
+          {current?.has_more && messages.length > 0 ? (
+            <div className="flex justify-center pb-3">
+              <button
+                type="button"
+                onClick={() => void app.loadOlder()}
+                disabled={!ready}
+                className="rounded-full border border-slate-300 px-3 py-1 text-xs text-slate-600 hover:bg-slate-100 disabled:opacity-50 dark:border-slate-700 dark:text-slate-300 dark:hover:bg-slate-800"
+              >
+                Load earlier messages
+              </button>
+            </div>
+          ) : null}
           {loading && messages.length === 0 ? (
             <p role="status" className="py-8 text-center text-sm text-slate-500 dark:text-slate-400">
               Loading conversation…

@@ -2,7 +2,7 @@
 // after every (re)connect, sign-in / sign-up / sign-out, and what a signed-in
 // connection reloads (the list, the open conversation).
 import { PASSWORD_MIN, PublicConfig, USERNAME_RE } from "@tutor/protocol";
-import type { AuthErrorType, PublicUser, ServerMessage } from "@tutor/protocol";
+import type { AuthErrorType, PublicUser, ServerMessage, SessionEndReason } from "@tutor/protocol";
 import { RequestError } from "../protocol/transport.js";
 import { errorText } from "./errors.js";
 import { savedSession, saveSession, type AppHub } from "./hub.js";
@@ -45,6 +45,12 @@ function authFailure(errorType: AuthErrorType | undefined, error: string | undef
       return { ok: false, field: "form", error: error ?? `Could not ${action}. Try again.`, ...(errorType ? { errorType } : {}) };
   }
 }
+
+const SESSION_ENDED_TEXT: Record<SessionEndReason, string> = {
+  logout: "You were signed out (from another tab or device). Please sign in again.",
+  expired: "Your session has expired. Please sign in again.",
+  revoked: "Your session was ended on the server. Please sign in again.",
+};
 
 export class Connection {
   private verifying = false;
@@ -134,6 +140,15 @@ export class Connection {
       void this.onConnected();
     }
     hub.notify("error", errorText(msg.code, msg.message));
+  }
+
+  /** The server ended this sign-in (logout elsewhere, expiry, revocation): back to the sign-in screen, saying why. */
+  handleSessionEnded(msg: Extract<ServerMessage, { type: "session_ended" }>): void {
+    const { hub } = this;
+    this.speaking.stop();
+    saveSession(null);
+    hub.dispatch({ type: "auth/signed_out" });
+    hub.notify("info", SESSION_ENDED_TEXT[msg.reason]);
   }
 
   async signIn(username: string, password: string): Promise<AuthResult> {

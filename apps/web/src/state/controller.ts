@@ -82,6 +82,10 @@ export class AppController {
       this.connection.handleError(msg, awaited);
       return;
     }
+    if (msg.type === "session_ended") {
+      this.connection.handleSessionEnded(msg);
+      return;
+    }
     this.store.dispatch({ type: "server", message: msg });
   }
 
@@ -137,6 +141,9 @@ export class AppController {
   }
   loadList(reset: boolean): Promise<void> {
     return this.conversations.loadList(reset);
+  }
+  loadOlder(): Promise<void> {
+    return this.conversations.loadOlder();
   }
   rename(id: string, title: string): Promise<string | null> {
     return this.conversations.rename(id, title);

@@ -14,6 +14,8 @@ const LAST_KEY = "tutor.last";
 const STILL_ANSWERING_MS = 3 * 60_000;
 const POLL_MS = 2000;
 const POLL_TRIES = 60;
+/** Messages per older page fetched while scrolling up. */
+const OLDER_PAGE = 100;
 
 export class Conversations {
   private polling = new Set<string>();
@@ -35,6 +37,21 @@ export class Conversations {
         if (!awaited && (msg.teaching_mode ?? mode) === mode) {
           hub.dispatch({ type: "list/page", mode, items: msg.conversations, nextCursor: msg.next_cursor, reset: true });
         }
+        return true;
+      }
+      case "conversation_updated": {
+        // Only the summary comes. When it says the open conversation grew or changed elsewhere
+        // (another tab, device or server instance), fetch its newest page; a turn of this tab
+        // already brought its own messages.
+        const before = hub.state().current;
+        hub.dispatch({ type: "server", message: msg });
+        const c = msg.conversation;
+        if (awaited || !before || before.id !== c.id || hub.state().streams[c.id]) return true;
+        const lastShown = before.messages.at(-1);
+        const changed =
+          c.message_count !== before.message_count ||
+          (c.last_message !== null && (lastShown?.content !== c.last_message.content || lastShown.type !== c.last_message.type));
+        if (changed) void this.fetch(c.id);
         return true;
       }
       case "conversation_deleted": {
@@ -174,6 +191,24 @@ export class Conversations {
       return;
     }
     if (hub.state().awaitingStored[id]) void this.pollStored(id);
+  }
+
+  private loadingOlder: string | null = null;
+
+  /** The page before the oldest message shown (the student scrolled to the top). */
+  async loadOlder(): Promise<void> {
+    const { hub } = this;
+    const c = hub.state().current;
+    const oldest = c?.messages[0];
+    if (!c || !c.has_more || !oldest || !hub.state().ready || this.loadingOlder === c.id) return;
+    this.loadingOlder = c.id;
+    try {
+      await hub.client.request({ type: "get_conversation", conversation_id: c.id, before: oldest.id, limit: OLDER_PAGE });
+    } catch (err) {
+      if (!(err instanceof RequestError && (err.code === "connection_lost" || err.code === "not_connected"))) hub.notify("error", failureText(err));
+    } finally {
+      this.loadingOlder = null;
+    }
   }
 
   private async pollStored(id: string): Promise<void> {

@@ -173,6 +173,29 @@ function provisional(id: string, mode: TeachingMode, now: string): Conversation 
   };
 }
 
+/**
+ * One page of a conversation into what is shown: an older page (asked with
+ * `before`) goes in front; the newest page replaces the messages it overlaps
+ * and keeps the older ones loaded before them; a newest page with no overlap
+ * (more was said elsewhere than one page holds) starts over from it.
+ */
+export function mergePage(current: Conversation | null, page: Conversation): Conversation {
+  if (!current || current.id !== page.id || current.messages.length === 0) return page;
+  if (page.messages.length === 0) return page.message_count === 0 ? page : { ...page, messages: current.messages, has_more: false };
+  const first = current.messages[0]!;
+  const last = page.messages.at(-1)!;
+  if (last.timestamp < first.timestamp || (last.timestamp === first.timestamp && last.id < first.id)) {
+    if (!current.messages.some((m) => m.id === last.id)) {
+      return { ...page, messages: [...page.messages, ...current.messages], has_more: page.has_more };
+    }
+  }
+  const inPage = new Set(page.messages.map((m) => m.id));
+  const at = current.messages.findIndex((m) => inPage.has(m.id));
+  if (at < 0) return page;
+  const kept = current.messages.slice(0, at);
+  return { ...page, messages: [...kept, ...page.messages], has_more: kept.length ? current.has_more : page.has_more };
+}
+
 function withMessage(c: Conversation, message: Message): Conversation {
   const idx = c.messages.findIndex((m) => m.id === message.id);
   const messages = idx < 0 ? [...c.messages, message] : c.messages.map((m, i) => (i === idx ? message : m));
@@ -311,7 +334,7 @@ function applyServerMessage(state: State, msg: ServerMessage): State {
       // Empty conversations are listed only when open (the server keeps at most one per mode).
       let next: State = { ...state, list: upsert(state.list, summaryOf(c), c.message_count > 0 || c.id === state.currentId) };
       if (c.id === state.currentId) {
-        next = { ...next, current: c, loadingCurrent: false };
+        next = { ...next, current: mergePage(state.current, c), loadingCurrent: false };
       }
       const stream = state.streams[c.id];
       const answered = (id: string) => c.messages.some((m) => m.id === id);
