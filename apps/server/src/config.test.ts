@@ -53,12 +53,23 @@ describe("configuration", () => {
     [{ LIVEKIT_URL: "ws://127.0.0.1:7880" }, /LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET/],
     [{ LOG_LEVEL: "loud" }, /LOG_LEVEL/],
     [{ TTS_PROVIDER: "robot" }, /TTS_PROVIDER/],
-    [{ TTS_PROVIDER: "http://127.0.0.1:8880/v1" }, /TTS_PROVIDER must be 'web'.*not available in this build/],
+    [{ TTS_PROVIDER: "http://127.0.0.1:8880/v1" }, /TTS_PROVIDER must be 'web' .* or 'openai'/],
+    [{ TTS_PROVIDER: "openai" }, /TTS_BASE_URL: required with TTS_PROVIDER=openai/],
+    [{ TTS_PROVIDER: "openai", TTS_BASE_URL: "localhost:8880" }, /TTS_BASE_URL must be an http\(s\) URL/],
+    [{ TTS_BASE_URL: "http://127.0.0.1:8880/v1" }, /TTS_BASE_URL: set TTS_PROVIDER=openai/],
     [{ LOCAL_MODEL: "/models/x.bin" }, /LOCAL_MODEL: must be the path of a \.gguf file, 'auto'.*or 'off'/],
     [{ LLM_CONTEXT_TOKENS: "100" }, /LLM_CONTEXT_TOKENS must be at least 512/],
   ])("refuses %o naming the variable", (env, message) => {
     expect(() => loadConfig(env as Record<string, string>)).toThrow(ConfigError);
     expect(() => loadConfig(env as Record<string, string>)).toThrow(message);
+  });
+
+  it("keeps the browser voice when TTS_PROVIDER is unset, and reads the server voice's variables with openai", () => {
+    expect(loadConfig({}).tts).toEqual({ provider: "web", defaultVoice: "default" });
+    expect(
+      loadConfig({ TTS_PROVIDER: "openai", TTS_BASE_URL: "http://127.0.0.1:8880/v1/", TTS_MODEL: "kokoro", TTS_VOICE: "af_heart", TTS_DEFAULT_VOICE: "Daniel" }).tts,
+    ).toEqual({ provider: "openai", defaultVoice: "Daniel", baseUrl: "http://127.0.0.1:8880/v1", apiKey: "", model: "kokoro", voice: "af_heart" });
+    expect(loadConfig({ TTS_PROVIDER: "openai", TTS_API_KEY: "sk" }).tts).toMatchObject({ baseUrl: "https://api.openai.com/v1", model: "tts-1", voice: "alloy" });
   });
 
   it("reads .env.local, and the environment wins", async () => {

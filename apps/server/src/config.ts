@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { z } from "zod";
-import { AUTH_DEFAULTS, type VoiceSettingsInput } from "@tutor/core";
+import { AUTH_DEFAULTS, type ServerSpeechSettings, type VoiceSettingsInput } from "@tutor/core";
 import { parseModelList, type ModelSpec } from "@tutor/llm";
 
 /** Every default in one place. */
@@ -18,6 +18,9 @@ export const DEFAULTS = {
   groqSttModel: "whisper-large-v3-turbo",
   ttsProvider: "web",
   ttsVoice: "default",
+  openaiBaseUrl: "https://api.openai.com/v1",
+  ttsModel: "tts-1",
+  ttsServerVoice: "alloy",
   turnDeadlineMs: 45_000,
   shutdownGraceMs: 10_000,
   pruneIntervalMs: 60 * 60 * 1000,
@@ -48,7 +51,10 @@ export interface Config {
     | { kind: "path"; path: string; threads?: number | undefined; sequences?: number | undefined }
     | { kind: "auto"; dir: string; hubEndpoint: string; threads?: number | undefined; sequences?: number | undefined };
   stt: { provider: "server"; baseUrl: string; apiKey: string; model: string } | { provider: "browser" };
-  tts: { provider: string; defaultVoice: string };
+  /** `defaultVoice`: the browser voice named in web_tts (also the fall-back when the server voice fails). */
+  tts:
+    | { provider: "web"; defaultVoice: string }
+    | { provider: "openai"; defaultVoice: string; baseUrl: string; apiKey: string; model: string; voice: string };
   livekit: { url: string; apiKey: string; apiSecret: string } | undefined;
   /** Where the built web app lives (served at /). */
   webDist: string;
@@ -58,6 +64,8 @@ export interface Config {
   auth: { tokenTtlSeconds: number; pruneIntervalMs: number };
   /** Voice input tunables over the core's VOICE_DEFAULTS, and the VAD worker threads (default: per core). Not environment variables. */
   voice: { settings: VoiceSettingsInput; vadWorkers: number | undefined; vadModelPath?: string | undefined };
+  /** Server voice tunables over the core's SERVER_SPEECH_DEFAULTS. Not environment variables. */
+  speech: Partial<ServerSpeechSettings>;
 }
 
 export class ConfigError extends Error {
@@ -105,13 +113,14 @@ const Env = z.object({
   STT_API_KEY: z.string().trim().optional(),
   STT_MODEL: z.string().trim().min(1).optional(),
   TTS_PROVIDER: z
-    .string()
-    .trim()
-    .refine(
-      (v) => v === "web",
-      "TTS_PROVIDER must be 'web' (the browser speaks each sentence); a server voice (an OpenAI-compatible /audio/speech server) is not available in this build",
-    )
+    .enum(["web", "openai"], {
+      error: "TTS_PROVIDER must be 'web' (the browser speaks each sentence) or 'openai' (a server voice from an OpenAI-compatible /audio/speech server)",
+    })
     .default(DEFAULTS.ttsProvider),
+  TTS_BASE_URL: httpUrl("TTS_BASE_URL").optional(),
+  TTS_API_KEY: z.string().trim().optional(),
+  TTS_MODEL: z.string().trim().min(1).optional(),
+  TTS_VOICE: z.string().trim().min(1).optional(),
   TTS_DEFAULT_VOICE: z.string().trim().min(1).default(DEFAULTS.ttsVoice),
   LIVEKIT_URL: z
     .string()
@@ -191,6 +200,25 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     stt = { provider: "server", baseUrl: DEFAULTS.groqBaseUrl, apiKey: e.GROQ_API_KEY, model: e.STT_MODEL ?? DEFAULTS.groqSttModel };
   }
 
+  let tts: Config["tts"] = { provider: "web", defaultVoice: e.TTS_DEFAULT_VOICE };
+  if (e.TTS_PROVIDER === "openai") {
+    if (!e.TTS_BASE_URL && !e.TTS_API_KEY) {
+      throw new ConfigError(
+        "TTS_BASE_URL: required with TTS_PROVIDER=openai (the speech server, e.g. http://127.0.0.1:8880/v1 for Kokoro-FastAPI), or set TTS_API_KEY to use OpenAI",
+      );
+    }
+    tts = {
+      provider: "openai",
+      defaultVoice: e.TTS_DEFAULT_VOICE,
+      baseUrl: (e.TTS_BASE_URL ?? DEFAULTS.openaiBaseUrl).replace(/\/+$/, ""),
+      apiKey: e.TTS_API_KEY ?? "",
+      model: e.TTS_MODEL ?? DEFAULTS.ttsModel,
+      voice: e.TTS_VOICE ?? DEFAULTS.ttsServerVoice,
+    };
+  } else if (e.TTS_BASE_URL) {
+    throw new ConfigError("TTS_BASE_URL: set TTS_PROVIDER=openai to use that speech server (unset, the browser speaks)");
+  }
+
   const lk = [e.LIVEKIT_URL, e.LIVEKIT_API_KEY, e.LIVEKIT_API_SECRET];
   if (lk.some(Boolean) && !lk.every(Boolean)) {
     throw new ConfigError("LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set together");
@@ -207,11 +235,12 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     contextTokens: e.LLM_CONTEXT_TOKENS,
     localModel,
     stt,
-    tts: { provider: e.TTS_PROVIDER, defaultVoice: e.TTS_DEFAULT_VOICE },
+    tts,
     livekit: e.LIVEKIT_URL ? { url: e.LIVEKIT_URL, apiKey: e.LIVEKIT_API_KEY!, apiSecret: e.LIVEKIT_API_SECRET! } : undefined,
     webDist: resolve(import.meta.dirname, "../../web/dist"),
     turn: { deadlineMs: DEFAULTS.turnDeadlineMs },
     auth: { tokenTtlSeconds: AUTH_DEFAULTS.tokenTtlSeconds, pruneIntervalMs: DEFAULTS.pruneIntervalMs },
     voice: { settings: {}, vadWorkers: undefined },
+    speech: {},
   };
 }

@@ -19,7 +19,7 @@ import { createModels, type Models } from "./llm.js";
 import { Metrics } from "./metrics.js";
 import { createLiveKitRooms, type LiveKitRooms } from "./livekit.js";
 import { loadJwtSecret } from "./secrets.js";
-import { createVoice, type ServerVoice } from "./voice.js";
+import { createServerSpeech, createVoice, type ServerVoice } from "./voice.js";
 
 export interface AppContext {
   config: Config;
@@ -50,6 +50,7 @@ export async function createContext(config: Config, logger: Logger, overrides: {
   const hubHandle = await createHub(store.dialect === "postgres" ? config.databaseUrl : undefined, logger, metrics);
   const auth = new AuthService({ store, hasher: argon2Hasher, secret, logger, hub: hubHandle.hub, tokenTtlSeconds: config.auth.tokenTtlSeconds });
   const guard = new TopicGuard({ fast: models.fast, logger: logger.child({ component: "topic_guard" }) });
+  const speech = createServerSpeech(config, logger, metrics);
   const turns = new TurnRunner({
     store,
     guard,
@@ -57,6 +58,7 @@ export async function createContext(config: Config, logger: Logger, overrides: {
     fast: models.fast,
     logger: logger.child({ component: "turn" }),
     settings: { deadlineMs: config.turn.deadlineMs, ...(config.turn.maxTokens ? { maxTokens: config.turn.maxTokens } : {}), tts: { provider: "web", voice: config.tts.defaultVoice, rate: 1, pitch: 1 } },
+    speech,
   });
   const voice = await createVoice(config, logger, metrics);
   return {
@@ -128,7 +130,11 @@ export function publicConfig(config: Config, running: { serverVoice: boolean } =
     // "server": stream the microphone (audio_start + binary frames, or a LiveKit track);
     // "browser": no server STT, so use the browser's own speech recognition.
     stt: config.stt.provider === "server" && running.serverVoice ? { provider: "server", model: config.stt.model } : { provider: "browser" },
-    tts: { provider: "web", default_voice: config.tts.defaultVoice },
+    // "openai": answers arrive as speech_audio + PCM (WebSocket) or the agent's track (LiveKit); web_tts only as the fall-back.
+    tts:
+      config.tts.provider === "openai"
+        ? { provider: "openai", default_voice: config.tts.defaultVoice, voice: config.tts.voice, model: config.tts.model }
+        : { provider: "web", default_voice: config.tts.defaultVoice },
     livekit: config.livekit ? { enabled: true, url: config.livekit.url } : { enabled: false },
     limits: { max_text_chars: MAX_TEXT_CHARS, page_size: DEFAULT_PAGE_SIZE },
     teaching_modes: [...TEACHING_MODES],

@@ -33,9 +33,19 @@ export class Metrics {
     name: "tutor_voice_latency_seconds",
     help:
       "Voice turn latency by stage: end_of_speech_to_transcript (includes the silence that ends an utterance), " +
-      "transcript_to_first_token, first_token_to_first_speech, end_of_speech_to_first_speech",
+      "transcript_to_first_token, first_token_to_first_speech, end_of_speech_to_first_speech, end_of_speech_to_first_audio (server voice)",
     labelNames: ["stage"] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly speechLatency = new Histogram({
+    name: "tutor_tts_first_audio_seconds",
+    help:
+      "Server voice, per answer: sent = its first sentence complete -> that sentence's audio handed to the transport; " +
+      "played = the same sentence complete -> the client says it plays it",
+    labelNames: ["stage"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
     registers: [this.registry],
   });
 
@@ -101,5 +111,6 @@ export class Metrics {
     if (l.transcriptToFirstTokenMs !== undefined) h.observe({ stage: "transcript_to_first_token" }, l.transcriptToFirstTokenMs / 1000);
     if (l.firstTokenToFirstSpeechMs !== undefined) h.observe({ stage: "first_token_to_first_speech" }, l.firstTokenToFirstSpeechMs / 1000);
     if (l.endOfSpeechToFirstSpeechMs !== undefined) h.observe({ stage: "end_of_speech_to_first_speech" }, l.endOfSpeechToFirstSpeechMs / 1000);
+    if (l.endOfSpeechToFirstAudioMs !== undefined) h.observe({ stage: "end_of_speech_to_first_audio" }, l.endOfSpeechToFirstAudioMs / 1000);
   }
 }

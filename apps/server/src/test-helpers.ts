@@ -57,13 +57,18 @@ type Msg = ServerMessage & Record<string, unknown>;
 /** A WebSocket client that records every message and can wait for one. */
 export class WsClient {
   readonly messages: Msg[] = [];
+  /** Binary frames (server voice audio), with how many JSON messages had arrived before each. */
+  readonly binary: { after: number; bytes: Buffer }[] = [];
   #waiters: { pred: (m: Msg) => boolean; resolve: (m: Msg) => void }[] = [];
   #seq = 0;
   closed: Promise<{ code: number }>;
 
   private constructor(readonly ws: WebSocket) {
     ws.on("message", (data, isBinary) => {
-      if (isBinary) return;
+      if (isBinary) {
+        this.binary.push({ after: this.messages.length, bytes: Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer) });
+        return;
+      }
       const m = JSON.parse(String(data)) as Msg;
       this.messages.push(m);
       this.#waiters = this.#waiters.filter((w) => (w.pred(m) ? (w.resolve(m), false) : true));

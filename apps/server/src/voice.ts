@@ -1,7 +1,7 @@
 // Server-side voice input: the speech-to-text adapter (with the core's retry
 // policy) and the Silero VAD workers, wired only when STT is configured.
-import { RetryingSpeechToText, type Logger, type VoiceDeps } from "@tutor/core";
-import { createOpenAITranscriber } from "@tutor/llm";
+import { RetryingSpeechToText, ServerSpeech, type Logger, type VoiceDeps } from "@tutor/core";
+import { createOpenAISpeech, createOpenAITranscriber } from "@tutor/llm";
 import { SileroVad } from "@tutor/voice";
 import type { Config } from "./config.js";
 import type { Metrics } from "./metrics.js";
@@ -45,4 +45,18 @@ export async function createVoice(config: Config, logger: Logger, metrics: Metri
     },
     close: () => vad.close(),
   };
+}
+
+/** The server voice (TTS_PROVIDER=openai): the speech adapter, its rest after failures and its latency metrics. */
+export function createServerSpeech(config: Config, logger: Logger, metrics: Metrics): ServerSpeech | undefined {
+  const tts = config.tts;
+  if (tts.provider !== "openai") return undefined;
+  const speech = new ServerSpeech(createOpenAISpeech({ baseURL: tts.baseUrl, apiKey: tts.apiKey, model: tts.model, voice: tts.voice }), {
+    provider: "openai",
+    settings: config.speech,
+    logger: logger.child({ component: "tts" }),
+    onLatency: (stage, ms) => metrics.speechLatency.observe({ stage }, ms / 1000),
+  });
+  logger.info({ event: "tts_ready", tts_model: tts.model, tts_voice: tts.voice, tts_url: tts.baseUrl }, "server voice ready");
+  return speech;
 }

@@ -206,6 +206,43 @@ export interface SpeechToText {
   transcribe(wav: Uint8Array, opts: TranscribeOptions): Promise<string>;
 }
 
+// ---------------------------------------------------------------- speech synthesis
+
+/** The sample rate of every server voice's audio after the adapter (OpenAI `pcm`: 24 kHz mono s16le). */
+export const TTS_SAMPLE_RATE = 24_000;
+
+export interface SynthesizeOptions {
+  /** The server's voice name (TTS_VOICE); the adapter's default when absent. */
+  voice?: string | undefined;
+  /** 0.25..4, 1 = normal. */
+  speed?: number | undefined;
+  /** Per attempt: no complete audio by then and the call fails with LlmError("timeout"). */
+  timeoutMs?: number | undefined;
+  signal: AbortSignal;
+}
+
+/** One sentence of speech: mono 16-bit samples at TTS_SAMPLE_RATE. */
+export interface SpeechAudio {
+  samples: Int16Array;
+  sampleRate: typeof TTS_SAMPLE_RATE;
+}
+
+/**
+ * One text-to-speech service behind an OpenAI-compatible `/audio/speech`
+ * endpoint (Kokoro-FastAPI, Speaches, openedai-speech, OpenAI). `synthesize`
+ * takes one sentence and resolves with its whole audio, converted to
+ * TTS_SAMPLE_RATE mono s16. Failures are thrown as LlmError (its kind
+ * decides retrying; audio that is empty, not audio or implausible for the
+ * text is "bad_response"); an aborted signal throws LlmError("aborted").
+ */
+export interface TextToSpeech {
+  /** The model name as the provider knows it (e.g. tts-1, kokoro). */
+  readonly model: string;
+  /** The voice used when a call names none. */
+  readonly voice: string;
+  synthesize(text: string, opts: SynthesizeOptions): Promise<SpeechAudio>;
+}
+
 /**
  * Voice activity detection for ONE audio stream (it keeps state between
  * calls, so every stream gets its own from a `VadFactory`). Scores fixed-size

@@ -17,6 +17,7 @@ import { prepareSubmission } from "./course/submission.js";
 import { AuthError, TutorError } from "./errors.js";
 import { hubEventFor, type EventHub, type HubEvent } from "./hub.js";
 import type { Logger } from "./ports.js";
+import type { AudioSink } from "./speech/index.js";
 import type { TurnOutcome, TurnRunner } from "./turn.js";
 import { VOICE_NOT_CONFIGURED, VoiceSession, type VoiceDeps, type VoiceQuestion } from "./voice/voice-session.js";
 
@@ -44,6 +45,8 @@ export interface SessionOptions {
    * that cannot sign in again (a LiveKit room) ends itself here.
    */
   onSessionEnded?: (reason: SessionEndReason) => void;
+  /** A transport that carries audio (WebSocket binary frames, a LiveKit track): answers use the server voice when one is configured. */
+  audio?: AudioSink;
 }
 
 /** setTimeout's longest delay; a later expiry re-arms the timer when it fires. */
@@ -280,6 +283,7 @@ export class Session {
         return this.#voice.end(msg.request_id);
       case "playback_state":
         this.#voice?.playback(msg.speaking, msg.message_id);
+        if (msg.speaking && msg.message_id) this.deps.turns.played(msg.message_id);
         return;
     }
   }
@@ -385,6 +389,7 @@ export class Session {
           speak: q.speak,
           requestId: q.requestId,
           exercisePassed: q.exercisePassed,
+          audio: this.#audioSink(hooks),
         },
         emit,
         controller.signal,
@@ -395,6 +400,20 @@ export class Session {
     });
     await turn.done;
     if (this.#turn === turn) this.#turn = undefined;
+  }
+
+  /** The transport's audio sink, seen by the turn's hooks (voice latency) and silent once the connection closed. */
+  #audioSink(hooks: TurnHooks): AudioSink | undefined {
+    const sink = this.opts.audio;
+    if (!sink) return undefined;
+    return {
+      play: (header, audio) => {
+        if (this.#closed) return;
+        hooks.observe?.(header);
+        return sink.play(header, audio);
+      },
+      stop: (messageId) => sink.stop?.(messageId),
+    };
   }
 
   #voiceHost() {

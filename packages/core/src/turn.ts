@@ -12,7 +12,7 @@ import { ChainError, type ModelChain } from "./llm/chain.js";
 import { CONTEXT_DEFAULTS, fitToContext } from "./llm/context-window.js";
 import type { ChatMessage, ChatModel, Logger, Store } from "./ports.js";
 import { systemPrompt, titleRequest } from "./prompts.js";
-import { SentenceChunker } from "./speech/index.js";
+import { AnswerSpeech, type AudioSink, type ServerSpeech, type TtsSettings } from "./speech/index.js";
 
 export const TURN_DEFAULTS = {
   historyMessages: 15,
@@ -32,13 +32,6 @@ export const FALLBACK_ANSWER = FIXED_ANSWERS.fallback;
 export const INTERRUPTED_NOTE = FIXED_ANSWERS.interruptedNote;
 export const NO_MODEL_ANSWER = FIXED_ANSWERS.noModel;
 export const CONTEXT_TOO_LONG_ANSWER = FIXED_ANSWERS.contextTooLong;
-
-export interface TtsSettings {
-  provider: string;
-  voice: string;
-  rate: number;
-  pitch: number;
-}
 
 export interface TurnSettings {
   historyMessages: number;
@@ -62,6 +55,8 @@ export interface TurnDeps {
   fast: ChatModel | null;
   logger: Logger;
   settings?: Partial<TurnSettings>;
+  /** The server voice (TTS_PROVIDER=openai); answers on a transport with an audio sink are spoken by it. */
+  speech?: ServerSpeech | undefined;
 }
 
 export interface TurnRequest {
@@ -75,6 +70,8 @@ export interface TurnRequest {
   requestId?: string | undefined;
   /** An exercise_submission whose tests all passed: this exercise key counts as passed once the question is stored. */
   exercisePassed?: string | undefined;
+  /** Where this transport sends server-voice audio; without it (REST/SSE) the browser speaks (web_tts). */
+  audio?: AudioSink | undefined;
 }
 
 export type Emit = (message: ServerMessage) => void;
@@ -151,6 +148,11 @@ export class TurnRunner {
     await this.drain();
   }
 
+  /** The client started playing the server audio of an answer (playback_state): the "played" latency. */
+  played(messageId: string): void {
+    this.deps.speech?.played(messageId);
+  }
+
   /** How many turns are running. */
   get activeCount(): number {
     return this.#active.size;
@@ -185,7 +187,8 @@ export class TurnRunner {
     const guardContext = history.slice(0, -1).slice(-this.settings.guardContextMessages);
     const decision = await this.deps.guard.check(req.text, guardContext, signal);
     const messageId = newId();
-    const speech = new Speech(emit, this.settings.tts, messageId, req.speak !== false, rid);
+    const voice = this.deps.speech && req.audio ? { speech: this.deps.speech, sink: req.audio } : undefined;
+    const speech = new AnswerSpeech(emit, this.settings.tts, messageId, req.speak !== false, rid, voice, signal);
 
     let outcome: TurnOutcome;
     if (!decision.allowed) {
@@ -201,6 +204,8 @@ export class TurnRunner {
     // The summary only: the client has both messages already, and a push must not grow with the conversation.
     emit({ type: "conversation_updated", conversation: await this.#conversations.summary(req.userId, convId), ...rid });
     if (firstQuestion && outcome.status === "answered") this.#improveTitle(req.userId, convId, req.text, emit);
+    // The turn lasts until its voice has been sent: a cancel or barge-in meanwhile stops the synthesis.
+    await speech.done();
     return outcome;
   }
 
@@ -216,7 +221,7 @@ export class TurnRunner {
     messageId: string,
     history: ChatMessage[],
     emit: Emit,
-    speech: Speech,
+    speech: AnswerSpeech,
     signal: AbortSignal,
     log: Logger,
     rid: { request_id?: string },
@@ -343,7 +348,7 @@ class DeltaStream {
   #timer: ReturnType<typeof setImmediate> | undefined;
   constructor(
     private readonly send: (delta: string) => void,
-    private readonly speech: Speech,
+    private readonly speech: AnswerSpeech,
   ) {}
 
   push(delta: string): void {
@@ -361,45 +366,6 @@ class DeltaStream {
     this.#sentAny = true;
     this.send(delta);
     if (opts.speak !== false) this.speech.push(delta);
-  }
-}
-
-/** Speech for one answer: web_tts chunks as sentences complete. */
-class Speech {
-  #chunker = new SentenceChunker();
-  #seq = 0;
-  #started = false;
-  constructor(
-    private readonly emit: Emit,
-    private readonly tts: TtsSettings,
-    private readonly messageId: string,
-    private readonly enabled: boolean,
-    private readonly rid: { request_id?: string },
-  ) {}
-
-  push(delta: string): void {
-    if (this.enabled) this.#say(this.#chunker.push(delta));
-  }
-
-  finish(): void {
-    if (!this.enabled) return;
-    this.#say(this.#chunker.flush());
-    if (this.#started) {
-      this.emit({ type: "tts_complete", provider: this.tts.provider, voice: this.tts.voice, message_id: this.messageId, ...this.rid });
-    }
-  }
-
-  #say(sentences: string[]): void {
-    const { provider, voice, rate, pitch } = this.tts;
-    for (const text of sentences) {
-      if (!this.#started) {
-        this.#started = true;
-        const preview = text.length > 100 ? `${text.slice(0, 100)}...` : text;
-        this.emit({ type: "tts_starting", text: preview, provider, voice, message_id: this.messageId, ...this.rid });
-        this.emit({ type: "voice_info", voice, provider, ...this.rid });
-      }
-      this.emit({ type: "web_tts", text, voice, rate, pitch, message_id: this.messageId, seq: this.#seq++, ...this.rid });
-    }
   }
 }
 

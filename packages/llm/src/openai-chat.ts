@@ -207,7 +207,7 @@ function readContent(response: unknown): string | undefined {
  * The error's `code`/`type` are kept in front when they name a context
  * overflow, so statusError can tell it from other 400s.
  */
-function errorMessage(text: string): string {
+export function errorMessage(text: string): string {
   try {
     const e = (JSON.parse(text) as { error?: { message?: unknown; code?: unknown; type?: unknown } } | null)?.error;
     const tag = [e?.code, e?.type].find((v): v is string => typeof v === "string" && CONTEXT_OVERFLOW.test(v));
@@ -225,7 +225,7 @@ function errorMessage(text: string): string {
  */
 const CONTEXT_OVERFLOW = /context[_ ]length|maximum context|context[_ ]window|exceed_context|context[_ ]size/i;
 
-function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
+export function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
   const h = new Headers();
   for (const [k, v] of Object.entries(raw)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(", ") : v);
   return h;

@@ -435,6 +435,16 @@ export const serverMessages = {
     /** With `rate_limited`: whole seconds until it is allowed again. */
     retry_after_s: z.number().int().optional(),
   }),
+  // ---- server voice (issue 11): the next binary frame from the server is this sentence's audio
+  speech_audio: z.object({
+    ...base,
+    type: z.literal("speech_audio"),
+    message_id: z.string(),
+    seq: z.number().int(),
+    text: z.string(),
+    sample_rate: z.number().int().positive(),
+    encoding: z.literal(AUDIO_ENCODING),
+  }),
   pong: z.object({ ...base, type: z.literal("pong") }),
   // ------------------------------------------------ access and bounded pushes (PROTOCOL.md "Access and limits")
   /** After a turn, a rename or a course change, to every connection of the owner: the summary only. */
@@ -559,7 +569,8 @@ export const PublicConfig = z.object({
       .optional(),
   }),
   stt: z.object({ provider: z.enum(["server", "browser"]), model: z.string().optional() }),
-  tts: z.object({ provider: z.string(), default_voice: z.string() }),
+  /** provider "web": the browser speaks web_tts; "openai": a server voice (`voice`, `model`) sends speech_audio, web_tts only as its fall-back. */
+  tts: z.object({ provider: z.string(), default_voice: z.string(), voice: z.string().optional(), model: z.string().optional() }),
   livekit: z.object({ enabled: z.boolean(), url: z.string().optional() }),
   limits: z.object({ max_text_chars: z.number(), page_size: z.number() }),
   teaching_modes: z.array(teachingMode),

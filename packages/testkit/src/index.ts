@@ -6,3 +6,4 @@ export * from "./net.js";
 export * from "./servers.js";
 export * from "./gguf.js";
 export * from "./fake-hub.js";
+export * from "./fake-tts.js";

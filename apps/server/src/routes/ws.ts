@@ -1,5 +1,6 @@
 // The protocol over WebSocket at /ws: one core Session per connection; this
 // plugin only moves frames between the socket and the session.
+import type { Socket } from "node:net";
 import { Session } from "@tutor/core";
 import { sessionDeps } from "../context.js";
 import { turnStatus, type RoutePlugin } from "./common.js";
@@ -16,6 +17,8 @@ const HEARTBEAT_MS = 30_000;
 export const WS_SEND_BUFFER_LIMIT = 4 * 1024 * 1024;
 export const WS_CLOSE_SLOW_CONSUMER = 4008;
 const SLOW_CONSUMER_GRACE_MS = 10_000;
+/** Unsent bytes above which the next sentence's audio waits for the socket to drain (~10 s of 24 kHz speech). */
+const AUDIO_BUFFERED_LIMIT = 512 * 1024;
 
 export const wsRoutes: RoutePlugin = async (app, { ctx, sessions }) => {
   // The hub's listening connection came back (e.g. a PostgreSQL restart): events of other instances may
@@ -37,6 +40,15 @@ export const wsRoutes: RoutePlugin = async (app, { ctx, sessions }) => {
       corked = false;
       tcp.uncork();
     };
+    const write = (data: string | Buffer) => {
+      if (!corked) {
+        corked = true;
+        tcp.cork();
+        process.nextTick(uncork);
+      }
+      if (typeof data === "string") socket.send(data);
+      else socket.send(data, { binary: true });
+    };
     const session = new Session(sessionDeps(ctx, connLog), {
       id: req.id,
       address: req.ip,
@@ -52,12 +64,17 @@ export const wsRoutes: RoutePlugin = async (app, { ctx, sessions }) => {
           setTimeout(() => socket.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
           return;
         }
-        if (!corked) {
-          corked = true;
-          tcp.cork();
-          process.nextTick(uncork);
-        }
-        socket.send(JSON.stringify(m));
+        write(JSON.stringify(m));
+      },
+      // Server voice: `speech_audio`, then the sentence's PCM as the very next (binary) frame.
+      // A client that does not read holds back the next sentence instead of growing our buffer.
+      audio: {
+        play: (header, audio) => {
+          if (socket.readyState !== socket.OPEN || overflowed) return;
+          write(JSON.stringify(header));
+          write(Buffer.from(audio.samples.buffer, audio.samples.byteOffset, audio.samples.byteLength));
+          if (socket.bufferedAmount + tcp.writableLength > AUDIO_BUFFERED_LIMIT) return drained(tcp);
+        },
       },
     });
     sessions.add(session);
@@ -89,6 +106,19 @@ export const wsRoutes: RoutePlugin = async (app, { ctx, sessions }) => {
     });
   });
 };
+
+/** Resolves when the socket has drained or closed. */
+function drained(tcp: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      tcp.off("drain", done);
+      tcp.off("close", done);
+      resolve();
+    };
+    tcp.once("drain", done);
+    tcp.once("close", done);
+  });
+}
 
 function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
   if (Buffer.isBuffer(data)) return data;

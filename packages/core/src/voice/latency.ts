@@ -1,7 +1,8 @@
 // Latency of one voice turn, in the four spans the student feels:
 //   end of speech -> transcript (includes the silence that proves the end),
 //   transcript -> first answer token, first token -> first speech chunk,
-//   end of speech -> first speech chunk (the whole wait).
+//   end of speech -> first speech chunk (the whole wait), and with a server
+//   voice end of speech -> first audio sent (speech_audio).
 // "End of speech" is when the audio of the last speech frame arrived.
 import type { ServerMessage } from "@tutor/protocol";
 import type { Clock } from "../ports.js";
@@ -12,12 +13,15 @@ export interface VoiceLatency {
   transcriptToFirstTokenMs?: number;
   firstTokenToFirstSpeechMs?: number;
   endOfSpeechToFirstSpeechMs?: number;
+  /** With a server voice: end of speech -> the first sentence's audio handed to the transport. */
+  endOfSpeechToFirstAudioMs?: number;
 }
 
 export class VoiceTurnTimer {
   #transcriptAt: number | undefined;
   #firstTokenAt: number | undefined;
   #firstSpeechAt: number | undefined;
+  #firstAudioAt: number | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -33,6 +37,10 @@ export class VoiceTurnTimer {
   observe(m: ServerMessage): void {
     if (m.type === "ai_response_delta") this.#firstTokenAt ??= this.clock.now();
     else if (m.type === "web_tts") this.#firstSpeechAt ??= this.clock.now();
+    else if (m.type === "speech_audio") {
+      this.#firstSpeechAt ??= this.clock.now();
+      this.#firstAudioAt ??= this.clock.now();
+    }
   }
 
   result(): VoiceLatency {
@@ -45,6 +53,7 @@ export class VoiceTurnTimer {
       // A rejected question is spoken without tokens: only the whole wait applies.
       if (this.#firstTokenAt !== undefined) out.firstTokenToFirstSpeechMs = this.#firstSpeechAt - this.#firstTokenAt;
     }
+    if (this.#firstAudioAt !== undefined) out.endOfSpeechToFirstAudioMs = this.#firstAudioAt - eos;
     return out;
   }
 }
