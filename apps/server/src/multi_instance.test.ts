@@ -2,10 +2,12 @@
 // school runs them behind a load balancer: what one student does through one
 // instance is seen live through the others, and an instance dying mid-answer
 // loses nothing that was acknowledged.
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { behave, pgAvailable, startFakeLlm, startPostgres, startServerProcess, type FakeLlm, type PgHandle, type ServerProcess } from "@tutor/testkit";
@@ -251,5 +253,26 @@ describe.runIf(pgAvailable() || requirePg)("several app servers on one PostgreSQ
     } finally {
       await c.end();
     }
+  }, 60_000);
+
+  it("the production bundle (node apps/server/dist/main.js, no npm) joins the others and exits 0 after draining on SIGTERM", async () => {
+    const build = spawnSync(process.execPath, ["--input-type=module", "-e", `await (await import(${JSON.stringify(pathToFileURL(join(root, "scripts/build.mjs")).href)})).buildServer()`], {
+      encoding: "utf8",
+    });
+    expect(build.status, build.stderr).toBe(0);
+    const bundle = await startServerProcess({ entry: join(root, "apps/server/dist/main.js"), cwd: root, name: "server-bundle", env });
+    const s = await register(servers[0]!);
+    const [onBundle, onA] = [await connect(bundle, s.token), await connect(servers[0]!, s.token)];
+    fake.script(MAIN_MODEL, behave.reply("Draining lets this answer finish before the process exits.", { chunkDelayMs: 150 }));
+    onBundle.send({ type: "text_input", text: "What does draining mean?", teaching_mode: "qa", request_id: "d1" });
+    await onBundle.waitFor((m) => m.type === "ai_response_delta" && m.request_id === "d1", 10_000);
+    const exit = bundle.stop(20_000);
+    const answer = await onBundle.waitFor((m) => m.type === "ai_response" && m.request_id === "d1", 15_000);
+    expect(answer.text).toBe("Draining lets this answer finish before the process exits.");
+    expect(await exit).toEqual({ code: 0, signal: null });
+    // The finished answer was announced to the student's tab on another instance, and stored.
+    await onA.waitFor((m) => m.type === "conversation_updated" && (m.conversation as { id: string }).id === answer.conversation_id, SEEN_WITHIN_MS);
+    const got = await onA.request({ type: "get_conversation", conversation_id: answer.conversation_id }, "conversation_data");
+    expect((got.conversation as { messages: { type: string }[] }).messages.map((m) => m.type)).toEqual(["user", "ai"]);
   }, 60_000);
 });
