@@ -36,6 +36,8 @@ export const CLASSIFIER_REJECT = -3;
 const HINT_ALLOW = 2.5;
 /** An off-topic word and this much disagreement from the classifier: left to tier 2. */
 const NON_CS_DOUBT = 2.5;
+/** An off-topic word next to one computing hint: rejected only with the classifier this sure. */
+const MIXED_REJECT = -3.5;
 
 const allow = (reason: string): Tier1Result => ({ decision: "allow", reason });
 const reject = (reason: string): Tier1Result => ({ decision: "reject", reason });
@@ -72,7 +74,11 @@ export function decide(a: Analysis): Tier1Result {
     // "model a football league with classes": a programming task never ends at tier 1 as off topic.
     if (a.task !== null) return uncertain(`mixed:${a.nonCs}`);
     if (hints === 0) return z > NON_CS_DOUBT ? uncertain(`mixed:${a.nonCs}`) : reject(`non_cs:${a.nonCs}`);
-    return z < 0 ? reject(`non_cs:${a.nonCs}`) : uncertain(`mixed:${a.nonCs}`);
+    // Two-meaning words next to an everyday word take its sense ("java coffee beans"), unless the classifier disagrees.
+    if (a.weak.length === 0) return z < 0 ? reject(`non_cs:${a.nonCs}`) : uncertain(`mixed:${a.nonCs}`);
+    // Technology words around it ("my pizza ordering app returns 500"): only a classifier that agrees strongly rejects.
+    if (a.weak.length >= 2) return uncertain(`mixed:${a.nonCs}`);
+    return z <= MIXED_REJECT ? reject(`non_cs:${a.nonCs}`) : uncertain(`mixed:${a.nonCs}`);
   }
   // 5. Computing hints only (two-meaning words, general technology words).
   if (halves >= 2) {

@@ -164,6 +164,10 @@ describe("uncertain when signals conflict", () => {
   it("leaves a computing term next to an everyday subject to tier 2", () => {
     expect(d("explain how the immune system is like a firewall")).toMatchObject({ decision: "uncertain", reason: expect.stringMatching(/^mixed:/) });
   });
+  it("leaves an everyday word among technology words to tier 2 instead of refusing", () => {
+    expect(d("why does my pizza ordering app return a 500 error page")).toMatchObject({ decision: "uncertain" });
+    expect(d("how does netflix recommend movies")).toMatchObject({ decision: "uncertain" });
+  });
   it("leaves a single two-meaning word to tier 2", () => {
     expect(d("what is a shell")).toMatchObject({ decision: "uncertain" });
   });
