@@ -16,7 +16,7 @@ import {
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
 import type { Logger as Pino } from "pino";
-import { AuthError, TutorError, newId, type Session, type VerifiedToken } from "@tutor/core";
+import { AuthError, RateLimitedError, TutorError, newId, type Session, type VerifiedToken } from "@tutor/core";
 import { MAX_FRAME_BYTES } from "@tutor/protocol";
 import type { AppContext } from "./context.js";
 import { authRoutes } from "./routes/auth.js";
@@ -37,9 +37,12 @@ declare module "fastify" {
   }
 }
 
-function createFastify(logger: Pino) {
+function createFastify(logger: Pino, trustProxy: string[]) {
   const app = Fastify({
     loggerInstance: logger,
+    // TRUST_PROXY: only these proxies' X-Forwarded-For is believed (req.ip is
+    // the student's address for the limits); unset, nobody's is.
+    trustProxy: trustProxy.length ? trustProxy : false,
     bodyLimit: MAX_FRAME_BYTES,
     genReqId: () => newId(),
     return503OnClosing: true,
@@ -57,15 +60,15 @@ export interface BuiltApp {
 }
 
 export async function buildApp(ctx: AppContext, logger: Pino): Promise<BuiltApp> {
-  const app = createFastify(logger);
+  const app = createFastify(logger, ctx.config.trustProxy);
   const sessions = new Set<Session>();
 
   // ------------------------------------------------------------ errors: the one place
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     if (err instanceof AuthError) {
-      if (err.retryAfterSeconds) void reply.header("retry-after", String(err.retryAfterSeconds));
-      return sendError(reply, err.status, authErrorCode(err), err.message, err.errorType);
+      return sendError(reply, err.status, authErrorCode(err), err.message, err.errorType, err);
     }
+    if (err instanceof RateLimitedError) return sendError(reply, 429, "rate_limited", err.message, undefined, err);
     if (err instanceof TutorError) return sendError(reply, err.status, err.code, err.message);
     if (hasZodFastifySchemaValidationErrors(err)) {
       const issue = err.validation[0];
@@ -78,7 +81,10 @@ export async function buildApp(ctx: AppContext, logger: Pino): Promise<BuiltApp>
     if (err.code === "FST_ERR_CTP_INVALID_JSON_BODY" || (err instanceof SyntaxError && err.statusCode === 400)) {
       return sendError(reply, 400, "bad_json", "request body is not valid JSON");
     }
-    if (err.statusCode === 429) return sendError(reply, 429, "rate_limited", err.message);
+    if (err.statusCode === 429) {
+      const retryAfter = Number(reply.getHeader("retry-after"));
+      return sendError(reply, 429, "rate_limited", err.message, undefined, Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : undefined);
+    }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return sendError(reply, err.statusCode, "invalid_message", err.message);
     }

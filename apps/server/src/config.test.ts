@@ -36,6 +36,30 @@ describe("configuration", () => {
     expect(c.stt).toMatchObject({ provider: "server", model: "whisper-large-v3-turbo" });
   });
 
+  it("reads the per-user budgets (defaults 120 turns an hour, 1,000,000 tokens a day; 0 = no limit) and TRUST_PROXY", () => {
+    expect(loadConfig({})).toMatchObject({ limits: { turnsPerHour: 120, tokensPerDay: 1_000_000 }, trustProxy: [] });
+    expect(loadConfig({ LIMIT_TURNS_PER_HOUR: "0", LIMIT_TOKENS_PER_DAY: "5000" }).limits).toEqual({ turnsPerHour: 0, tokensPerDay: 5000 });
+    expect(loadConfig({ TRUST_PROXY: "10.0.0.1, 192.168.0.0/16,::1,fd00::/8,loopback" }).trustProxy).toEqual([
+      "10.0.0.1",
+      "192.168.0.0/16",
+      "::1",
+      "fd00::/8",
+      "loopback",
+    ]);
+  });
+
+  it.each([
+    [{ LIMIT_TURNS_PER_HOUR: "-1" }, /LIMIT_TURNS_PER_HOUR: .*0 \(no limit\) or more/],
+    [{ LIMIT_TURNS_PER_HOUR: "lots" }, /LIMIT_TURNS_PER_HOUR: .*whole number of turns/],
+    [{ LIMIT_TOKENS_PER_DAY: "1.5" }, /LIMIT_TOKENS_PER_DAY: .*whole number of tokens/],
+    [{ TRUST_PROXY: "10.0.0.300" }, /TRUST_PROXY: .*IP addresses or CIDR ranges/],
+    [{ TRUST_PROXY: "10.0.0.0/33" }, /TRUST_PROXY/],
+    [{ TRUST_PROXY: "proxy.example.com" }, /TRUST_PROXY/],
+  ])("refuses a bad limit or proxy setting %o, naming the variable", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
   it("parses LLM_MODELS as name[:temperature]", () => {
     expect(parseModels("a:0.7, b ,qwen2.5:7b")).toEqual([{ name: "a", temperature: 0.7 }, { name: "b" }, { name: "qwen2.5:7b" }]);
     expect(() => parseModels("a:3")).toThrow(/^LLM_MODELS: .*"a:3".*0 to 2/);

@@ -1,10 +1,11 @@
 // Configuration is read and validated once, at start; the result is passed
 // down. A bad value stops start-up with a message naming the variable.
 import { existsSync, readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { z } from "zod";
-import { AUTH_DEFAULTS, type ServerSpeechSettings, type VoiceSettingsInput } from "@tutor/core";
+import { AUTH_DEFAULTS, LIMIT_DEFAULTS, type ServerSpeechSettings, type VoiceSettingsInput } from "@tutor/core";
 import { parseModelList, type ModelSpec } from "@tutor/llm";
 
 /** Every default in one place. */
@@ -56,6 +57,12 @@ export interface Config {
     | { provider: "web"; defaultVoice: string }
     | { provider: "openai"; defaultVoice: string; baseUrl: string; apiKey: string; model: string; voice: string };
   livekit: { url: string; apiKey: string; apiSecret: string } | undefined;
+  /** Per-user budgets (LIMIT_TURNS_PER_HOUR, LIMIT_TOKENS_PER_DAY); 0 = no limit. */
+  limits: { turnsPerHour: number; tokensPerDay: number };
+  /** TRUST_PROXY: proxies whose X-Forwarded-For is believed (addresses, CIDRs, or proxy-addr's names); empty: none. */
+  trustProxy: string[];
+  /** argon2 hashes at once (unset: half the cores). Not an environment variable: benchmarks and tests set it (0 = unbounded). */
+  hashConcurrency?: number | undefined;
   /** Where the built web app lives (served at /). */
   webDist: string;
   /** Not environment variables: fixed defaults, adjustable by embedding code and tests. */
@@ -129,8 +136,39 @@ const Env = z.object({
     .optional(),
   LIVEKIT_API_KEY: z.string().trim().min(1).optional(),
   LIVEKIT_API_SECRET: z.string().trim().min(1).optional(),
+  LIMIT_TURNS_PER_HOUR: budget("LIMIT_TURNS_PER_HOUR", "turns").default(LIMIT_DEFAULTS.turnsPerHour),
+  LIMIT_TOKENS_PER_DAY: budget("LIMIT_TOKENS_PER_DAY", "tokens").default(LIMIT_DEFAULTS.tokensPerDay),
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .transform((v) => v.split(",").map((p) => p.trim()).filter(Boolean))
+    .refine(
+      (list) => list.every(isProxyEntry),
+      "TRUST_PROXY must be a comma list of IP addresses or CIDR ranges (e.g. 10.0.0.1,192.168.0.0/16), or loopback / linklocal / uniquelocal",
+    )
+    .optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
 });
+
+function budget(name: string, unit: string) {
+  return z.coerce
+    .number({ error: `${name} must be a whole number of ${unit} (0 = no limit)` })
+    .int(`${name} must be a whole number of ${unit} (0 = no limit)`)
+    .min(0, `${name} must be 0 (no limit) or more`);
+}
+
+const PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+/** An address, a CIDR range (`addr/bits`), or one of proxy-addr's names (what Fastify's trustProxy takes). */
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [addr = "", bits, extra] = entry.split("/");
+  const family = isIP(addr);
+  if (!family || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n >= 0 && n <= (family === 4 ? 32 : 128);
+}
 
 /** `name[:temperature]`, comma separated (see @tutor/llm parseModelList). */
 export function parseModels(value: string, variable = "LLM_MODELS"): ModelSpec[] {
@@ -237,6 +275,8 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     stt,
     tts,
     livekit: e.LIVEKIT_URL ? { url: e.LIVEKIT_URL, apiKey: e.LIVEKIT_API_KEY!, apiSecret: e.LIVEKIT_API_SECRET! } : undefined,
+    limits: { turnsPerHour: e.LIMIT_TURNS_PER_HOUR, tokensPerDay: e.LIMIT_TOKENS_PER_DAY },
+    trustProxy: e.TRUST_PROXY ?? [],
     webDist: resolve(import.meta.dirname, "../../web/dist"),
     turn: { deadlineMs: DEFAULTS.turnDeadlineMs },
     auth: { tokenTtlSeconds: AUTH_DEFAULTS.tokenTtlSeconds, pruneIntervalMs: DEFAULTS.pruneIntervalMs },

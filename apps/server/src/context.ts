@@ -1,7 +1,10 @@
 // Wires adapters to the core: the one place that knows every concrete part.
+import { availableParallelism } from "node:os";
 import {
   AuthService,
   ConversationService,
+  Limits,
+  type Limiter,
   TopicGuard,
   TurnRunner,
   type EventHub,
@@ -11,7 +14,7 @@ import {
 } from "@tutor/core";
 import type { PublicConfig } from "@tutor/protocol";
 import { DEFAULT_PAGE_SIZE, MAX_TEXT_CHARS, TEACHING_MODES } from "@tutor/protocol";
-import { createStore } from "@tutor/store";
+import { createStore, createStoreLimiter } from "@tutor/store";
 import type { Config } from "./config.js";
 import { argon2Hasher } from "./hasher.js";
 import { createHub, type HubHandle } from "./hub.js";
@@ -30,6 +33,9 @@ export interface AppContext {
   conversations: ConversationService;
   turns: TurnRunner;
   hub: EventHub;
+  /** Counters in the store (shared by every instance on one PostgreSQL), and what is limited by them. */
+  limiter: Limiter;
+  limits: Limits;
   /** Which hub `hub` is (PostgreSQL LISTEN/NOTIFY or in process), its connection state, resync, close. */
   hubHandle: HubHandle;
   metrics: Metrics;
@@ -48,7 +54,20 @@ export async function createContext(config: Config, logger: Logger, overrides: {
   void models.local?.start();
   const metrics = new Metrics();
   const hubHandle = await createHub(store.dialect === "postgres" ? config.databaseUrl : undefined, logger, metrics);
-  const auth = new AuthService({ store, hasher: argon2Hasher, secret, logger, hub: hubHandle.hub, tokenTtlSeconds: config.auth.tokenTtlSeconds });
+  const limiter = createStoreLimiter(store);
+  const limits = new Limits(limiter, config.limits, logger.child({ component: "limits" }));
+  // Half the cores for argon2 at most: a flood of sign-ins queues instead of starving the turns.
+  const hashConcurrency = config.hashConcurrency ?? Math.max(1, Math.floor(availableParallelism() / 2));
+  const auth = new AuthService({
+    store,
+    hasher: argon2Hasher,
+    secret,
+    logger,
+    hub: hubHandle.hub,
+    tokenTtlSeconds: config.auth.tokenTtlSeconds,
+    limits,
+    hashConcurrency,
+  });
   const guard = new TopicGuard({ fast: models.fast, logger: logger.child({ component: "topic_guard" }) });
   const speech = createServerSpeech(config, logger, metrics);
   const turns = new TurnRunner({
@@ -57,6 +76,7 @@ export async function createContext(config: Config, logger: Logger, overrides: {
     chain: models.chain,
     fast: models.fast,
     logger: logger.child({ component: "turn" }),
+    limits,
     settings: { deadlineMs: config.turn.deadlineMs, ...(config.turn.maxTokens ? { maxTokens: config.turn.maxTokens } : {}), tts: { provider: "web", voice: config.tts.defaultVoice, rate: 1, pitch: 1 } },
     speech,
   });
@@ -72,6 +92,8 @@ export async function createContext(config: Config, logger: Logger, overrides: {
     turns,
     hub: hubHandle.hub,
     hubHandle,
+    limiter,
+    limits,
     metrics,
     publicConfig: publicConfig(config, { serverVoice: voice !== undefined }),
     livekit: config.livekit ? createLiveKitRooms(config.livekit) : undefined,
@@ -136,7 +158,12 @@ export function publicConfig(config: Config, running: { serverVoice: boolean } =
         ? { provider: "openai", default_voice: config.tts.defaultVoice, voice: config.tts.voice, model: config.tts.model }
         : { provider: "web", default_voice: config.tts.defaultVoice },
     livekit: config.livekit ? { enabled: true, url: config.livekit.url } : { enabled: false },
-    limits: { max_text_chars: MAX_TEXT_CHARS, page_size: DEFAULT_PAGE_SIZE },
+    limits: {
+      max_text_chars: MAX_TEXT_CHARS,
+      page_size: DEFAULT_PAGE_SIZE,
+      turns_per_hour: config.limits.turnsPerHour,
+      tokens_per_day: config.limits.tokensPerDay,
+    },
     teaching_modes: [...TEACHING_MODES],
   };
 }

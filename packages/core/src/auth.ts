@@ -5,12 +5,17 @@ import { rest, type PublicUser } from "@tutor/protocol";
 import { AuthError, ConflictError } from "./errors.js";
 import type { EventHub } from "./hub.js";
 import { newId } from "./ids.js";
+import { MemoryLimiter } from "./limits/limiter.js";
+import { Limits } from "./limits/policy.js";
+import { Semaphore, SemaphoreFull } from "./limits/semaphore.js";
 import { systemClock, type Clock, type Logger, type PasswordHasher, type Store, type UserRecord } from "./ports.js";
 
 export const AUTH_DEFAULTS = {
   tokenTtlSeconds: 24 * 60 * 60,
-  maxLoginFailures: 5,
-  loginWindowSeconds: 15 * 60,
+  /** argon2 hashes running at once (the server sets it from the cores); 0 = unbounded. */
+  hashConcurrency: 1,
+  /** Sign-ins waiting for a hash slot; past this, `rate_limited` at once (the server is busy). */
+  hashQueue: 100,
 } as const;
 
 export interface AuthOptions {
@@ -21,8 +26,10 @@ export interface AuthOptions {
   clock?: Clock;
   logger: Logger;
   tokenTtlSeconds?: number;
-  maxLoginFailures?: number;
-  loginWindowSeconds?: number;
+  /** Failed-login and registration throttles (default: in process, defaults of LIMIT_DEFAULTS). */
+  limits?: Limits;
+  hashConcurrency?: number;
+  hashQueue?: number;
   /** Where a logout is announced, so every connection signed in with that token ends (on every instance). */
   hub?: EventHub | undefined;
 }
@@ -45,22 +52,28 @@ export function publicUser(u: UserRecord): PublicUser {
 }
 
 export class AuthService {
-  readonly #o: Required<Omit<AuthOptions, "clock" | "hub">> & { clock: Clock; hub: EventHub | undefined };
+  readonly #o: Required<Omit<AuthOptions, "clock" | "hub" | "limits">> & { clock: Clock; hub: EventHub | undefined };
+  readonly #limits: Limits;
+  /** argon2 behind a small semaphore: a flood of sign-ins waits instead of taking every core. */
+  readonly #hashSlots: Semaphore;
   // Verifying against this keeps a missing user as slow as a wrong password.
   #dummyHash: Promise<string> | undefined;
 
   constructor(options: AuthOptions) {
     if (options.secret.byteLength < 32) throw new Error("JWT secret must be at least 32 bytes");
     this.#o = { clock: systemClock, ...AUTH_DEFAULTS, ...options, hub: options.hub };
+    this.#limits = options.limits ?? new Limits(new MemoryLimiter(this.#o.clock), {}, options.logger);
+    this.#hashSlots = new Semaphore(this.#o.hashConcurrency, this.#o.hashQueue);
   }
 
-  async register(input: { username: string; password: string; email?: string | undefined }): Promise<AuthResult> {
+  async register(input: { username: string; password: string; email?: string | undefined }, address = "unknown"): Promise<AuthResult> {
     const parsed = rest.register.safeParse(input);
     if (!parsed.success) {
       throw new AuthError("register", "validation", parsed.error.issues[0]?.message ?? "invalid registration");
     }
     const { username, password, email } = parsed.data;
-    const passwordHash = await this.#o.hasher.hash(password);
+    await this.#limits.admitRegistration(address);
+    const passwordHash = await this.#hashing("register", () => this.#o.hasher.hash(password));
     let user: UserRecord;
     try {
       user = await this.#o.store.createUser({ username, email: email ? email.toLowerCase() : null, passwordHash });
@@ -78,34 +91,34 @@ export class AuthService {
 
   async login(input: { username: string; password: string }, address: string): Promise<AuthResult> {
     const now = this.#o.clock.now();
-    const key = `${input.username.toLowerCase()}|${address}`;
-    const windowMs = this.#o.loginWindowSeconds * 1000;
-    const failures = await this.#o.store.loginFailures(key, new Date(now - windowMs).toISOString());
-    if (failures.count >= this.#o.maxLoginFailures) {
-      const oldest = failures.oldest ? Date.parse(failures.oldest) : now;
-      const retryAfter = Math.max(1, Math.ceil((oldest + windowMs - now) / 1000));
-      this.#o.logger.warn({ event: "login_throttled", address }, "login throttled");
-      throw new AuthError(
-        "login",
-        "rate_limited",
-        `too many failed sign-in attempts; try again in ${Math.ceil(retryAfter / 60)} minute(s)`,
-        retryAfter,
-      );
-    }
+    // Counted as failed before the password is checked (given back on success),
+    // so parallel guesses cannot all slip under the limit.
+    const attempt = await this.#limits.beginLogin(input.username, address);
     const user = await this.#o.store.findUserByUsername(input.username);
-    const ok = user
-      ? await this.#o.hasher.verify(user.password_hash, input.password)
-      : (await this.#o.hasher.verify(await this.#dummy(), input.password), false);
+    const ok = await this.#hashing("login", async () =>
+      user
+        ? this.#o.hasher.verify(user.password_hash, input.password)
+        : (await this.#o.hasher.verify(await this.#dummy(), input.password), false),
+    );
     if (!user || !ok) {
-      await this.#o.store.recordLoginFailure(key, new Date(now).toISOString());
       this.#o.logger.info({ event: "login_failed", address }, "login failed");
       throw new AuthError("login", "invalid_credentials", "wrong username or password");
     }
-    await this.#o.store.clearLoginFailures(key);
+    await attempt.succeeded();
     const lastLogin = new Date(now).toISOString();
     await this.#o.store.setLastLogin(user.id, lastLogin);
     this.#o.logger.info({ event: "login", user_id: user.id }, "user signed in");
     return this.#issue({ ...user, last_login: lastLogin });
+  }
+
+  async #hashing<T>(action: "login" | "register", work: () => Promise<T>): Promise<T> {
+    try {
+      return await this.#hashSlots.run(work);
+    } catch (err) {
+      if (!(err instanceof SemaphoreFull)) throw err;
+      this.#o.logger.warn({ event: "auth_busy", action }, "sign-in queue full");
+      throw new AuthError(action, "rate_limited", "the server is busy signing other people in; try again in a few seconds", 2, "auth_busy");
+    }
   }
 
   /** Refuses expired, revoked, tampered and non-HS256 tokens. */
@@ -162,7 +175,7 @@ export class AuthService {
   async prune(): Promise<{ tokens: number; loginFailures: number }> {
     const now = this.#o.clock.now();
     const tokens = await this.#o.store.pruneTokens(new Date(now).toISOString());
-    const loginFailures = await this.#o.store.pruneLoginFailures(new Date(now - this.#o.loginWindowSeconds * 1000).toISOString());
+    const loginFailures = await this.#o.store.pruneLoginFailures(new Date(now - this.#limits.settings.loginWindowMs).toISOString());
     if (tokens || loginFailures) this.#o.logger.info({ event: "pruned", tokens, login_failures: loginFailures }, "pruned expired tokens and old login failures");
     return { tokens, loginFailures };
   }

@@ -1,6 +1,6 @@
 // One typed error family. Transports turn a TutorError into a protocol
 // `error` frame or an HTTP status in exactly one place each.
-import { ERROR_HTTP_STATUS, type AuthAction, type AuthErrorType, type ErrorCode } from "@tutor/protocol";
+import { ERROR_HTTP_STATUS, type AuthAction, type AuthErrorType, type ErrorCode, type LimitName } from "@tutor/protocol";
 
 export class TutorError extends Error {
   readonly code: ErrorCode;
@@ -21,18 +21,34 @@ export class NotFoundError extends TutorError {
   }
 }
 
+/** Over a limit: protocol `error` `rate_limited` with `retry_after_s`; REST 429 with Retry-After. */
+export class RateLimitedError extends TutorError {
+  /** Whole seconds until it is allowed again (at least 1). */
+  readonly retryAfterSeconds: number;
+  readonly limit: LimitName;
+  constructor(limit: LimitName, message: string, retryAfterMs: number) {
+    super("rate_limited", message);
+    this.name = "RateLimitedError";
+    this.limit = limit;
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  }
+}
+
 /** An auth failure; carried to the client as `auth_response` with `error_type`. */
 export class AuthError extends Error {
   readonly errorType: AuthErrorType;
   readonly action: AuthAction;
   /** Seconds until a rate-limited action may be tried again. */
   readonly retryAfterSeconds: number | undefined;
-  constructor(action: AuthAction, errorType: AuthErrorType, message: string, retryAfterSeconds?: number) {
+  /** With `rate_limited`: which limit refused. */
+  readonly limit: LimitName | undefined;
+  constructor(action: AuthAction, errorType: AuthErrorType, message: string, retryAfterSeconds?: number, limit?: LimitName) {
     super(message);
     this.name = "AuthError";
     this.action = action;
     this.errorType = errorType;
     this.retryAfterSeconds = retryAfterSeconds;
+    this.limit = limit;
   }
   get status(): number {
     switch (this.errorType) {

@@ -4,6 +4,7 @@ export * from "./ids.js";
 export * from "./auth.js";
 export * from "./conversations.js";
 export * from "./hub.js";
+export * from "./limits/index.js";
 export * from "./session.js";
 export * from "./turn.js";
 export * from "./llm/chain.js";

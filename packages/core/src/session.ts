@@ -14,7 +14,7 @@ import {
 import type { AuthService, VerifiedToken } from "./auth.js";
 import type { ConversationService } from "./conversations.js";
 import { prepareSubmission } from "./course/submission.js";
-import { AuthError, TutorError } from "./errors.js";
+import { AuthError, RateLimitedError, TutorError } from "./errors.js";
 import { hubEventFor, type EventHub, type HubEvent } from "./hub.js";
 import type { Logger } from "./ports.js";
 import type { AudioSink } from "./speech/index.js";
@@ -87,6 +87,8 @@ export class Session {
   #signInSeq = 0;
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** One auth request at a time per connection (a second one is refused, not queued). */
+  #authBusy = false;
   readonly #log: Logger;
   readonly #voice: VoiceSession | undefined;
 
@@ -291,13 +293,18 @@ export class Session {
   async #authRequest(msg: ClientMessageOf<"auth_request">, rid: Rid): Promise<void> {
     const { data } = msg;
     const action = data.type;
+    if (this.#authBusy) {
+      const error = "wait for the answer to your previous sign-in request";
+      return this.#send({ type: "auth_response", action, success: false, error, error_type: "rate_limited", retry_after_s: 1, ...rid });
+    }
+    this.#authBusy = true;
     try {
       switch (data.type) {
         case "register":
         case "login": {
           const r =
             data.type === "register"
-              ? await this.deps.auth.register(data)
+              ? await this.deps.auth.register(data, this.opts.address)
               : await this.deps.auth.login(data, this.opts.address);
           this.#signIn(await this.deps.auth.verify(r.token));
           return this.#send({ type: "auth_response", action, success: true, user: r.user, token: r.token, expires_at: r.expires_at, ...rid });
@@ -322,7 +329,10 @@ export class Session {
       }
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;
-      this.#send({ type: "auth_response", action, success: false, error: err.message, error_type: err.errorType, ...rid });
+      const retry = err.retryAfterSeconds === undefined ? {} : { retry_after_s: err.retryAfterSeconds };
+      this.#send({ type: "auth_response", action, success: false, error: err.message, error_type: err.errorType, ...retry, ...rid });
+    } finally {
+      this.#authBusy = false;
     }
   }
 
@@ -543,12 +553,15 @@ export class Session {
     if (!this.#closed) this.opts.send(message);
   }
 
-  #error(code: ErrorCode, message: string, requestId?: string): void {
-    this.#send({ type: "error", code, message, ...(requestId === undefined ? {} : { request_id: requestId }) });
+  #error(code: ErrorCode, message: string, requestId?: string, extra: { retry_after_s?: number; limit?: RateLimitedError["limit"] } = {}): void {
+    this.#send({ type: "error", code, message, ...extra, ...(requestId === undefined ? {} : { request_id: requestId }) });
   }
 
   /** The one place a session turns a thrown error into a protocol reply. */
   #fail(err: unknown, type: string, rid: Rid): void {
+    if (err instanceof RateLimitedError) {
+      return this.#error(err.code, err.message, rid.request_id, { retry_after_s: err.retryAfterSeconds, limit: err.limit });
+    }
     if (err instanceof TutorError) return this.#error(err.code, err.message, rid.request_id);
     this.#log.error({ err, type }, "message handling failed");
     this.#error("internal", "something went wrong on our side; please try again", rid.request_id);

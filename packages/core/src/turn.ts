@@ -10,6 +10,7 @@ import { TOPIC_REJECTION_TEXT, type TopicGuard } from "./guard/index.js";
 import { newId } from "./ids.js";
 import { ChainError, type ModelChain } from "./llm/chain.js";
 import { CONTEXT_DEFAULTS, fitToContext } from "./llm/context-window.js";
+import { UNLIMITED_PERMIT, type Limits, type TurnPermit } from "./limits/policy.js";
 import type { ChatMessage, ChatModel, Logger, Store } from "./ports.js";
 import { systemPrompt, titleRequest } from "./prompts.js";
 import { AnswerSpeech, type AudioSink, type ServerSpeech, type TtsSettings } from "./speech/index.js";
@@ -57,6 +58,8 @@ export interface TurnDeps {
   settings?: Partial<TurnSettings>;
   /** The server voice (TTS_PROVIDER=openai); answers on a transport with an audio sink are spoken by it. */
   speech?: ServerSpeech | undefined;
+  /** Per-user budgets and concurrency (absent: none). Every carrier's turns pass through here. */
+  limits?: Limits | undefined;
 }
 
 export interface TurnRequest {
@@ -121,11 +124,29 @@ export class TurnRunner {
   }
 
   /**
+   * Admits one turn of this user under the limits (a running slot, one of
+   * the hour's turns, tokens left today), else throws RateLimitedError.
+   * `run` admits by itself; a carrier that must answer a refusal before it
+   * starts streaming (REST: 429 before the SSE headers) admits first.
+   */
+  admit(userId: string): Promise<TurnPermit> {
+    return this.deps.limits ? this.deps.limits.admitTurn(userId) : Promise.resolve(UNLIMITED_PERMIT);
+  }
+
+  /**
    * Runs a turn, emitting its messages. Resolves when the answer is stored.
    * Aborting `signal` stops the model call and stores what was said so far.
+   * Over a limit it throws RateLimitedError before anything is stored or sent.
    */
-  run(req: TurnRequest, emit: Emit, signal: AbortSignal): Promise<TurnOutcome> {
-    const turn = this.#run(req, emit, AbortSignal.any([signal, this.#stopping.signal]));
+  run(req: TurnRequest, emit: Emit, signal: AbortSignal, permit?: TurnPermit): Promise<TurnOutcome> {
+    const turn = (async () => {
+      const p = permit ?? (await this.admit(req.userId));
+      try {
+        return await this.#run(req, emit, AbortSignal.any([signal, this.#stopping.signal]), p);
+      } finally {
+        await p.end();
+      }
+    })();
     this.#active.add(turn);
     void turn.then(
       () => this.#active.delete(turn),
@@ -158,7 +179,7 @@ export class TurnRunner {
     return this.#active.size;
   }
 
-  async #run(req: TurnRequest, emit: Emit, signal: AbortSignal): Promise<TurnOutcome> {
+  async #run(req: TurnRequest, emit: Emit, signal: AbortSignal, permit: TurnPermit): Promise<TurnOutcome> {
     const { store, logger } = this.deps;
     const rid = req.requestId === undefined ? {} : { request_id: req.requestId };
     const conversation =
@@ -195,10 +216,19 @@ export class TurnRunner {
       speech.push(TOPIC_REJECTION_TEXT);
       speech.finish();
       await store.addMessage(req.userId, convId, { id: messageId, type: "ai", content: TOPIC_REJECTION_TEXT });
-      emit({ type: "ai_response", conversation_id: convId, message_id: messageId, text: TOPIC_REJECTION_TEXT, topic_rejected: true, ...rid });
+      const budget = permit.budget();
+      emit({
+        type: "ai_response",
+        conversation_id: convId,
+        message_id: messageId,
+        text: TOPIC_REJECTION_TEXT,
+        topic_rejected: true,
+        ...(budget ? { budget } : {}),
+        ...rid,
+      });
       outcome = { conversationId: convId, messageId, text: TOPIC_REJECTION_TEXT, model: null, status: "rejected" };
     } else {
-      outcome = await this.#answer(req, conversation.teaching_mode, convId, messageId, history, emit, speech, signal, log, rid);
+      outcome = await this.#answer(req, conversation.teaching_mode, convId, messageId, history, emit, speech, signal, log, rid, permit);
     }
 
     // The summary only: the client has both messages already, and a push must not grow with the conversation.
@@ -225,8 +255,10 @@ export class TurnRunner {
     signal: AbortSignal,
     log: Logger,
     rid: { request_id?: string },
+    permit: TurnPermit,
   ): Promise<TurnOutcome> {
     const { store } = this.deps;
+    let promptChars = 0;
     const base = { conversation_id: convId, message_id: messageId, ...rid };
     const finish = async (
       text: string,
@@ -237,7 +269,10 @@ export class TurnRunner {
       if (text) await store.addMessage(req.userId, convId, { id: messageId, type: "ai", content: text, model });
       // The course follows the tutor's outline, chapter headings and exercises (course/).
       if (text && mode === "teacher") await store.updateCourse(req.userId, convId, (course) => applyAnswer(course, messageId, text));
-      emit({ type: "ai_response", ...base, text, ...(model ? { model } : {}), ...flags });
+      // Estimated from characters; a reported usage (onUsage) wins over it.
+      if (model) permit.characters(promptChars, text.length);
+      const budget = permit.budget();
+      emit({ type: "ai_response", ...base, text, ...(model ? { model } : {}), ...flags, ...(budget ? { budget } : {}) });
       return { conversationId: convId, messageId, text, model, status };
     };
 
@@ -259,6 +294,7 @@ export class TurnRunner {
     if (prompt.dropped) log.debug({ event: "history_trimmed", dropped: prompt.dropped, context_tokens: contextTokens }, "history trimmed to fit");
     let text = "";
     let model: string | null = null;
+    promptChars = prompt.messages.reduce((n, m) => n + m.content.length, 0);
     const out = new DeltaStream((delta) => emit({ type: "ai_response_delta", ...base, delta }), speech);
     try {
       const stream = this.deps.chain.stream(
@@ -268,6 +304,7 @@ export class TurnRunner {
           topP: s.topP,
           frequencyPenalty: s.frequencyPenalty,
           presencePenalty: s.presencePenalty,
+          onUsage: (u) => permit.usage(u),
         },
         { signal, deadlineMs: s.deadlineMs },
       );

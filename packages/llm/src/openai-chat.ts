@@ -52,6 +52,8 @@ export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
       ...(request.frequencyPenalty !== undefined ? { frequency_penalty: request.frequencyPenalty } : {}),
       ...(request.presencePenalty !== undefined ? { presence_penalty: request.presencePenalty } : {}),
       stream,
+      // The final chunk then carries the token usage (budgets count it).
+      ...(stream ? { stream_options: { include_usage: true } } : {}),
     });
   };
 
@@ -97,6 +99,7 @@ export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
       }
       const events: EventSourceMessage[] = [];
       const parser = createParser({ onEvent: (e) => events.push(e) });
+      const usage = usageReporter(request);
       let produced = false;
       let finished = false;
       let done = false;
@@ -112,7 +115,9 @@ export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
               done = true;
               continue;
             }
-            const choice = readChunk(model, event.data);
+            const chunk = readChunk(model, event.data);
+            usage(chunk.usage);
+            const choice = chunk.choices?.[0];
             const delta = choice?.delta?.content;
             if (choice?.finish_reason) finished = true;
             if (typeof delta === "string" && delta.length > 0) {
@@ -167,6 +172,7 @@ export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
       } catch (err) {
         throw new LlmError("bad_response", model, `${model} sent malformed JSON`, { cause: err });
       }
+      usageReporter(request)((response as { usage?: unknown } | null)?.usage);
       const content = readContent(response);
       if (content === undefined) {
         throw new LlmError("bad_response", model, `${model} returned a response without an answer`);
@@ -177,9 +183,29 @@ export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
   };
 }
 
-/** One SSE event's first choice; an `error` object inside the stream means the provider gave up mid-way. */
-function readChunk(model: string, data: string): ChunkChoice | undefined {
-  let chunk: { choices?: ChunkChoice[]; error?: { message?: unknown; type?: unknown; code?: unknown } };
+interface Chunk {
+  choices?: ChunkChoice[];
+  usage?: unknown;
+  /** Groq also puts the usage here. */
+  x_groq?: { usage?: unknown };
+  error?: { message?: unknown; type?: unknown; code?: unknown };
+}
+
+/** Calls the request's onUsage once, with the first well-formed OpenAI `usage` object it is given. */
+function usageReporter(request: ChatRequest): (usage: unknown) => void {
+  let reported = false;
+  return (usage) => {
+    if (reported || !request.onUsage || !usage || typeof usage !== "object") return;
+    const u = usage as { prompt_tokens?: unknown; completion_tokens?: unknown };
+    if (typeof u.prompt_tokens !== "number" || typeof u.completion_tokens !== "number") return;
+    reported = true;
+    request.onUsage({ promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens });
+  };
+}
+
+/** One SSE event; an `error` object inside the stream means the provider gave up mid-way. */
+function readChunk(model: string, data: string): Chunk {
+  let chunk: Chunk;
   try {
     chunk = JSON.parse(data) as typeof chunk;
   } catch (err) {
@@ -191,7 +217,9 @@ function readChunk(model: string, data: string): ChunkChoice | undefined {
     const message = typeof e.message === "string" ? e.message : "the stream reported an error";
     throw new LlmError(rateLimited ? "rate_limited" : "unavailable", model, `${model}: ${message}`);
   }
-  return chunk?.choices?.[0];
+  if (!chunk || typeof chunk !== "object") return {};
+  if (chunk.usage === undefined && chunk.x_groq?.usage !== undefined) return { ...chunk, usage: chunk.x_groq.usage };
+  return chunk;
 }
 
 function readContent(response: unknown): string | undefined {

@@ -324,3 +324,28 @@ async function waitFor(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
   expect(cond()).toBe(true);
 }
+
+describe("token usage (onUsage)", () => {
+  it("asks a stream for its usage and reports the final chunk's once", async () => {
+    fake.script(M, behave.reply("Two words.", { usage: { prompt_tokens: 42, completion_tokens: 7 } }));
+    const seen: unknown[] = [];
+    const { deltas } = await drain(model.stream(ask("Hi", { onUsage: (u) => seen.push(u) }), signal()));
+    expect(deltas.join("")).toBe("Two words.");
+    expect(fake.requests[0]!.body.stream_options).toEqual({ include_usage: true });
+    expect(seen).toEqual([{ promptTokens: 42, completionTokens: 7 }]);
+  });
+
+  it("reports nothing when the provider sends no usage", async () => {
+    fake.script(M, behave.reply("No usage here.", { usage: false }));
+    const seen: unknown[] = [];
+    await drain(model.stream(ask("Hi", { onUsage: (u) => seen.push(u) }), signal()));
+    expect(seen).toEqual([]);
+  });
+
+  it("reports a whole answer's usage", async () => {
+    fake.script(M, behave.reply("Whole.", { usage: { prompt_tokens: 10, completion_tokens: 2 } }));
+    const seen: unknown[] = [];
+    await model.complete(ask("Hi", { onUsage: (u) => seen.push(u) }), signal());
+    expect(seen).toEqual([{ promptTokens: 10, completionTokens: 2 }]);
+  });
+});

@@ -325,6 +325,34 @@ export type ClientMessage = { [T in ClientMessageType]: ClientMessageOf<T> }[Cli
 /** Message types an unauthenticated connection may send. */
 export const PRE_AUTH_TYPES: ReadonlySet<string> = new Set<ClientMessageType>(["auth_request", "ping"]);
 
+// ---------------------------------------------------------------- limits (PROTOCOL.md "Access and limits")
+/**
+ * Which limit refused (`error.limit`): the per-user budgets and concurrency,
+ * the auth throttles, and the voice and LiveKit bounds.
+ */
+export const LIMIT_NAMES = [
+  "turns_per_hour",
+  "tokens_per_day",
+  "turns_running",
+  "failed_logins",
+  "auth_in_flight",
+  "registrations",
+  "auth_busy",
+  "voice_rate",
+  "voice_queue",
+  "livekit_rooms",
+] as const;
+export type LimitName = (typeof LIMIT_NAMES)[number];
+
+/** A student's budgets: what is left, and in how many seconds each refills (null: that limit is off). */
+export const Budget = z.object({
+  turns_left: z.number().int().min(0).nullable(),
+  turns_reset_s: z.number().int().min(0).nullable(),
+  tokens_left: z.number().int().min(0).nullable(),
+  tokens_reset_s: z.number().int().min(0).nullable(),
+});
+export type Budget = z.infer<typeof Budget>;
+
 // ---------------------------------------------------------------- server -> client
 export const serverMessages = {
   auth_response: z.object({
@@ -337,6 +365,8 @@ export const serverMessages = {
     expires_at: z.string().optional(),
     error: z.string().optional(),
     error_type: z.enum(AUTH_ERROR_TYPES).optional(),
+    /** With `error_type: "rate_limited"`: whole seconds until it may be tried again. */
+    retry_after_s: z.number().int().min(0).optional(),
   }),
   conversations_list: z.object({
     ...base,
@@ -382,6 +412,8 @@ export const serverMessages = {
     topic_rejected: z.boolean().optional(),
     error: z.boolean().optional(),
     cancelled: z.boolean().optional(),
+    /** What is left of the student's budgets after this turn (absent when no limit is on). */
+    budget: Budget.optional(),
   }),
   transcription: z.object({
     ...base,
@@ -433,7 +465,9 @@ export const serverMessages = {
     code: z.enum(ERROR_CODES),
     message: z.string(),
     /** With `rate_limited`: whole seconds until it is allowed again. */
-    retry_after_s: z.number().int().optional(),
+    retry_after_s: z.number().int().min(0).optional(),
+    /** With `rate_limited`: which limit (see "Limits" below). */
+    limit: z.enum(LIMIT_NAMES).optional(),
   }),
   // ---- server voice (issue 11): the next binary frame from the server is this sentence's audio
   speech_audio: z.object({
@@ -547,7 +581,7 @@ export const rest = {
 
 /** REST error body: `{ error: { code, message } }`. */
 export interface RestError {
-  error: { code: ErrorCode; message: string; error_type?: AuthErrorType };
+  error: { code: ErrorCode; message: string; error_type?: AuthErrorType; retry_after_s?: number; limit?: LimitName };
 }
 
 /** `GET /api/config`: what the client may use. */
@@ -572,7 +606,13 @@ export const PublicConfig = z.object({
   /** provider "web": the browser speaks web_tts; "openai": a server voice (`voice`, `model`) sends speech_audio, web_tts only as its fall-back. */
   tts: z.object({ provider: z.string(), default_voice: z.string(), voice: z.string().optional(), model: z.string().optional() }),
   livekit: z.object({ enabled: z.boolean(), url: z.string().optional() }),
-  limits: z.object({ max_text_chars: z.number(), page_size: z.number() }),
+  limits: z.object({
+    max_text_chars: z.number(),
+    page_size: z.number(),
+    /** LIMIT_TURNS_PER_HOUR / LIMIT_TOKENS_PER_DAY; 0 = no limit. */
+    turns_per_hour: z.number().int().min(0).optional(),
+    tokens_per_day: z.number().int().min(0).optional(),
+  }),
   teaching_modes: z.array(teachingMode),
 });
 export type PublicConfig = z.infer<typeof PublicConfig>;

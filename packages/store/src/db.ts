@@ -57,7 +57,15 @@ export interface LoginFailuresTable {
   at: string;
 }
 
+/** The Limiter's counters (migration 005): `key` = `${rule}:${subject}`, times in epoch ms. */
+export interface LimitCountersTable {
+  key: string;
+  points: number;
+  expires_at: number;
+}
+
 export interface Database {
+  limit_counters: LimitCountersTable;
   users: UsersTable;
   tokens: TokensTable;
   conversations: ConversationsTable;
@@ -213,6 +221,20 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
           end`.execute(tx);
           await sql`insert into messages_fts(messages_fts) values ('rebuild')`.execute(tx);
         });
+      },
+    },
+    "005_limit_counters": {
+      // The store-backed Limiter (limiter.ts): one row per counter, so every
+      // instance sharing the database sees the same budgets and throttles.
+      async up(db: Kysely<unknown>) {
+        const int = dialect === "postgres" ? "bigint" : "integer";
+        await db.schema
+          .createTable("limit_counters")
+          .addColumn("key", "text", (c) => c.primaryKey())
+          .addColumn("points", int, (c) => c.notNull())
+          .addColumn("expires_at", int, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex("limit_counters_expires").on("limit_counters").column("expires_at").execute();
       },
     },
   };

@@ -2,7 +2,7 @@ import type { Logger, Store } from "@tutor/core";
 import { openDatabase } from "./db.js";
 import { KyselyStore } from "./store.js";
 
-export type { Database, UsersTable, TokensTable, ConversationsTable, MessagesTable, LoginFailuresTable } from "./db.js";
+export type { Database, UsersTable, TokensTable, ConversationsTable, MessagesTable, LoginFailuresTable, LimitCountersTable } from "./db.js";
 
 /**
  * Opens the store and applies pending migrations: PostgreSQL when
@@ -13,4 +13,5 @@ export async function createStore(options: { databaseUrl?: string | undefined; d
   return new KyselyStore(db, dialect);
 }
 
+export { StoreLimiter, createStoreLimiter } from "./limiter.js";
 export { PgEventHub, isHubEvent, HUB_CHANNEL, NOTIFY_MAX_BYTES, hubEventKind, type HubObserver, type HubDropReason, type PgHubOptions } from "./pg-hub.js";

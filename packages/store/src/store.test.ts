@@ -108,7 +108,7 @@ for (const { name, make, run } of backends) {
     it("applies migrations once and reopens an existing database without error", async () => {
       const other = await createStore(await backend.options());
       const applied = await kysely(other).selectFrom("kysely_migration" as never).select(sql<string>`name`.as("name")).execute();
-      expect(applied.map((r) => r.name)).toEqual(["001_initial", "002_conversation_counters", "003_course", "004_search"]);
+      expect(applied.map((r) => r.name)).toEqual(["001_initial", "002_conversation_counters", "003_course", "004_search", "005_limit_counters"]);
       await other.close();
     });
 

@@ -46,6 +46,12 @@ export interface ReplyOptions {
   /** Pause before the first token (stream: after the headers are sent). */
   firstTokenDelayMs?: number;
   finishReason?: string;
+  /**
+   * The usage the final chunk reports when the client asks for it
+   * (`stream_options.include_usage`); default characters / 4. `false`: a
+   * provider that reports none.
+   */
+  usage?: { prompt_tokens: number; completion_tokens: number } | false;
 }
 
 export type FakeBehaviour =
@@ -141,6 +147,10 @@ export interface FakeLlm {
   setDefault(model: string, behaviour: FakeBehaviour): void;
   /** Requests received for `model` (including failed ones). */
   calls(model: string): number;
+  /** Chat requests whose exchange has not ended yet (streams being written, hanging requests). */
+  readonly open: number;
+  /** The most `open` at once since start or `reset()`. */
+  readonly peakOpen: number;
   /** Forget scripts, defaults, records and counts (models given at start stay known). */
   reset(): void;
   /** Destroys open sockets (hanging requests included) and stops listening. */
@@ -171,6 +181,8 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
   const requests: FakeRequest[] = [];
   const sockets = new Set<Socket>();
   let seq = 0;
+  let open = 0;
+  let peakOpen = 0;
   // Marks an exchange as ended by the server (before its socket's close event).
   const cutters = new WeakMap<ServerResponse, () => void>();
 
@@ -266,8 +278,11 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       outcome: "pending",
       settled,
     };
+    open++;
+    peakOpen = Math.max(peakOpen, open);
     const settle = (o: Exclude<FakeOutcome, "pending">) => {
       if (record.outcome !== "pending") return;
+      open--;
       record.outcome = o;
       resolve(o);
     };
@@ -334,12 +349,12 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
               return;
             }
             // Headers and half the body, then the connection drops.
-            const full = JSON.stringify(completion(record, b.text, b.finishReason ?? "stop"));
+            const full = JSON.stringify(completion(record, b.text, b.finishReason ?? "stop", b.usage));
             res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(full) });
             res.write(full.slice(0, full.length >> 1), destroy);
             return;
           }
-          sendJson(res, 200, completion(record, b.text, b.finishReason ?? "stop"));
+          sendJson(res, 200, completion(record, b.text, b.finishReason ?? "stop", b.usage));
           return;
         }
         startSse(res);
@@ -375,6 +390,11 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
           return;
         }
         out += chunk({}, b.finishReason ?? "stop");
+        const wantsUsage = (record.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+        if (wantsUsage && b.usage !== false) {
+          const usage = b.usage ?? estimatedUsage(record, b.text);
+          out += `data: ${JSON.stringify({ id: `chatcmpl-fake-${record.seq}`, object: "chat.completion.chunk", created: created(), model: record.model, choices: [], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } })}\n\n`;
+        }
         out += "data: [DONE]\n\n";
         res.end(out);
         return;
@@ -396,7 +416,14 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     calls(model) {
       return counts.get(model) ?? 0;
     },
+    get open() {
+      return open;
+    },
+    get peakOpen() {
+      return peakOpen;
+    },
     reset() {
+      peakOpen = open;
       scripts.clear();
       counts.clear();
       requests.length = 0;
@@ -436,21 +463,22 @@ function chunkWriter(id: string, model: string) {
     `${head}${JSON.stringify(delta)},"finish_reason":${finishReason === null ? "null" : JSON.stringify(finishReason)}}]}\n\n`;
 }
 
-function completion(record: FakeRequest, text: string, finishReason: string) {
+function estimatedUsage(record: FakeRequest, text: string): { prompt_tokens: number; completion_tokens: number } {
   const promptChars = record.messages.reduce((n, m) => n + (typeof m.content === "string" ? m.content.length : 0), 0);
-  const promptTokens = Math.ceil(promptChars / 4);
-  const completionTokens = Math.ceil(text.length / 4);
+  return { prompt_tokens: Math.ceil(promptChars / 4), completion_tokens: Math.ceil(text.length / 4) };
+}
+
+function completion(record: FakeRequest, text: string, finishReason: string, usage?: ReplyOptions["usage"]) {
+  const { prompt_tokens: promptTokens, completion_tokens: completionTokens } = usage || estimatedUsage(record, text);
   return {
     id: `chatcmpl-fake-${record.seq}`,
     object: "chat.completion",
     created: created(),
     model: record.model,
     choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: finishReason }],
-    usage: {
-      prompt_tokens: promptTokens,
-      completion_tokens: completionTokens,
-      total_tokens: promptTokens + completionTokens,
-    },
+    ...(usage === false
+      ? {}
+      : { usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } }),
   };
 }
 

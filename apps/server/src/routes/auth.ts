@@ -3,7 +3,13 @@ import { z } from "zod";
 import { PublicUser, rest } from "@tutor/protocol";
 import { AuthBody, ErrorBody, requireUser, secured, type RoutePlugin } from "./common.js";
 
-const authLimit = { rateLimit: { max: 30, timeWindow: "1 minute" } };
+/**
+ * Only a brake on floods of requests from one address: the real limits
+ * (failed logins per account and address, registrations per address, argon2
+ * behind a semaphore) are the core's, shared with the WebSocket. Generous,
+ * since a class behind one NAT signs in together.
+ */
+const authLimit = { rateLimit: { max: 600, timeWindow: "1 minute" } };
 
 export const authRoutes: RoutePlugin = async (app, { ctx }) => {
   const signedIn = requireUser(ctx);
@@ -16,7 +22,7 @@ export const authRoutes: RoutePlugin = async (app, { ctx }) => {
         response: { 201: AuthBody, "4xx": ErrorBody },
       },
     },
-    async (req, reply) => reply.code(201).send(await ctx.auth.register(req.body)),
+    async (req, reply) => reply.code(201).send(await ctx.auth.register(req.body, req.ip)),
   );
   app.post(
     "/api/auth/login",

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AuthError, TutorError, hubEventFor, type Session } from "@tutor/core";
-import { PublicUser, type ErrorCode, type RestError, type ServerMessage } from "@tutor/protocol";
+import { PublicUser, type ErrorCode, type LimitName, type RestError, type ServerMessage } from "@tutor/protocol";
 import type { AppContext } from "../context.js";
 
 /** What the route plugins are given: the wiring and the open WebSocket sessions. */
@@ -18,7 +18,13 @@ export type RoutePlugin = FastifyPluginAsyncZod<RouteOptions>;
 
 export const AuthBody = z.object({ user: PublicUser, token: z.string(), expires_at: z.string() });
 export const ErrorBody = z.object({
-  error: z.object({ code: z.string(), message: z.string(), error_type: z.string().optional() }),
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    error_type: z.string().optional(),
+    retry_after_s: z.number().optional(),
+    limit: z.string().optional(),
+  }),
 });
 export const IdParams = z.object({ id: z.string().min(1).max(64) });
 export const secured = { security: [{ bearer: [] }] };
@@ -49,8 +55,21 @@ export function publish(ctx: AppContext, req: FastifyRequest, message: ServerMes
   if (event) ctx.hub.publish(event.userId, event);
 }
 
-export function sendError(reply: FastifyReply, status: number, code: ErrorCode, message: string, errorType?: string) {
-  const body: RestError = { error: { code, message, ...(errorType ? { error_type: errorType as never } : {}) } };
+export function sendError(
+  reply: FastifyReply,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  errorType?: string,
+  limited?: { retryAfterSeconds?: number | undefined; limit?: LimitName | undefined },
+) {
+  const extra: Partial<RestError["error"]> = {};
+  if (limited?.retryAfterSeconds !== undefined) {
+    void reply.header("retry-after", String(limited.retryAfterSeconds));
+    extra.retry_after_s = limited.retryAfterSeconds;
+  }
+  if (limited?.limit) extra.limit = limited.limit;
+  const body: RestError = { error: { code, message, ...(errorType ? { error_type: errorType as never } : {}), ...extra } };
   return reply.code(status).type("application/json").serializer(JSON.stringify).send(body);
 }
 

@@ -19,6 +19,8 @@ export const turnRoutes: RoutePlugin = async (app, { ctx }) => {
       const uid = userId(req);
       // Resolve before hijacking so a missing conversation is a plain 404.
       const conversation = await ctx.conversations.summary(uid, req.params.id);
+      // Over a limit: a plain 429 with Retry-After, before any event is sent.
+      const permit = await ctx.turns.admit(uid);
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -53,6 +55,7 @@ export const turnRoutes: RoutePlugin = async (app, { ctx }) => {
           { userId: uid, conversationId: conversation.id, text: req.body.text, hidden: req.body.hidden, speak: req.body.speak },
           write,
           controller.signal,
+          permit,
         );
         ctx.metrics.turns.inc({ status: outcome.status });
       } catch (err) {

@@ -1,0 +1,3 @@
+export * from "./limiter.js";
+export * from "./policy.js";
+export * from "./semaphore.js";

@@ -1,0 +1,243 @@
+// What the tutor limits, and how a refusal reads (PROTOCOL.md "Access and
+// limits"). Every carrier reaches these through the core (TurnRunner,
+// AuthService), never per transport; the numbers live in a Limiter, so with
+// the store-backed adapter they hold across server instances.
+import type { Budget } from "@tutor/protocol";
+import { AuthError, RateLimitedError } from "../errors.js";
+import { silentLogger, type Logger } from "../ports.js";
+import type { LimitDecision, LimitRule, LimitState, Limiter } from "./limiter.js";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** Every default in one place (LIMIT_* environment variables override the first two). */
+export const LIMIT_DEFAULTS = {
+  /** LIMIT_TURNS_PER_HOUR; 0 = no limit. Voice utterances count as turns. */
+  turnsPerHour: 120,
+  /** LIMIT_TOKENS_PER_DAY (prompt + completion, as the model reports them); 0 = no limit. */
+  tokensPerDay: 1_000_000,
+  /** Turns of one user running at once, over every connection and carrier. */
+  turnsRunning: 2,
+  /** A running turn's slot is given back when it ends; a crashed server's slots lapse after this. */
+  turnLeaseMs: 10 * MINUTE,
+  /** How soon to try again when both running slots are taken (answers take seconds). */
+  turnsRunningRetryMs: 5_000,
+  /** Failed sign-ins, counted before the password is checked. */
+  loginWindowMs: 15 * MINUTE,
+  /** Per account and address (as before, now exact). */
+  failedLoginsPerAccountAddress: 5,
+  /** Per account from every address: slows distributed guessing; a lockout ends with the window. */
+  failedLoginsPerAccount: 20,
+  /** Per address over every account: stops password spraying, yet leaves room for a class behind one NAT. */
+  failedLoginsPerAddress: 100,
+  /** Registrations per address per hour: generous, a class registers together behind one NAT. */
+  registrationsPerAddressPerHour: 300,
+  /** A provider that reports no usage: tokens estimated as characters / this. */
+  charsPerToken: 4,
+} as const;
+
+export type LimitSettings = { -readonly [K in keyof typeof LIMIT_DEFAULTS]: number };
+
+export function limitRules(s: LimitSettings) {
+  return {
+    tokensPerDay: { name: "tokens_day", points: s.tokensPerDay, windowMs: DAY },
+    turnsPerHour: { name: "turns_hour", points: s.turnsPerHour, windowMs: HOUR },
+    turnsRunning: { name: "turns_running", points: s.turnsRunning, windowMs: s.turnLeaseMs, kind: "lease" },
+    failedLoginsAccountAddress: { name: "login_fail_acct_addr", points: s.failedLoginsPerAccountAddress, windowMs: s.loginWindowMs },
+    failedLoginsAccount: { name: "login_fail_acct", points: s.failedLoginsPerAccount, windowMs: s.loginWindowMs },
+    failedLoginsAddress: { name: "login_fail_addr", points: s.failedLoginsPerAddress, windowMs: s.loginWindowMs },
+    registrations: { name: "register_addr", points: s.registrationsPerAddressPerHour, windowMs: HOUR },
+  } satisfies Record<string, LimitRule>;
+}
+
+export type TokenUsage = { promptTokens: number; completionTokens: number };
+
+/** One admitted turn: holds a running slot until `end`, and counts the turn's tokens then. */
+export interface TurnPermit {
+  /** The model's reported usage (ChatRequest.onUsage); wins over the estimate. */
+  usage(u: TokenUsage): void;
+  /** Characters sent to and received from the model, for the estimate when none is reported. */
+  characters(promptChars: number, completionChars: number): void;
+  /** What is left after this turn (undefined when no budget is on). */
+  budget(): Budget | undefined;
+  /** Frees the running slot and counts the tokens. Never throws; idempotent. */
+  end(): Promise<void>;
+}
+
+/** For a runner with no limits at all. */
+export const UNLIMITED_PERMIT: TurnPermit = {
+  usage() {},
+  characters() {},
+  budget: () => undefined,
+  end: () => Promise.resolve(),
+};
+
+/** A successful sign-in gives its counted attempt back. */
+export interface LoginAttempt {
+  succeeded(): Promise<void>;
+}
+
+export class Limits {
+  readonly settings: LimitSettings;
+  readonly rules: ReturnType<typeof limitRules>;
+  readonly #log: Logger;
+
+  constructor(
+    readonly limiter: Limiter,
+    settings: Partial<LimitSettings> = {},
+    logger: Logger = silentLogger,
+  ) {
+    this.settings = { ...LIMIT_DEFAULTS, ...settings };
+    this.rules = limitRules(this.settings);
+    this.#log = logger;
+  }
+
+  /** Takes a running slot and one of the hour's turns, if the day's tokens are not spent; else RateLimitedError. */
+  async admitTurn(userId: string): Promise<TurnPermit> {
+    const r = this.rules;
+    // Longest wait first: when several refuse, the student hears the one that matters.
+    const d = await this.limiter.take([
+      { rule: r.tokensPerDay, key: userId, cost: 0 },
+      { rule: r.turnsPerHour, key: userId },
+      { rule: r.turnsRunning, key: userId },
+    ]);
+    if (!d.allowed) throw this.#turnRefusal(d);
+    return new Permit(this, userId, d.states[0]!, d.states[1]!, this.#log);
+  }
+
+  /**
+   * Counts a sign-in attempt as failed BEFORE the password is checked, so
+   * parallel guesses cannot all slip under the count; a success gives it back.
+   */
+  async beginLogin(username: string, address: string): Promise<LoginAttempt> {
+    const r = this.rules;
+    const account = username.toLowerCase();
+    const d = await this.limiter.take([
+      { rule: r.failedLoginsAccountAddress, key: `${account}|${address}` },
+      { rule: r.failedLoginsAccount, key: account },
+      { rule: r.failedLoginsAddress, key: address },
+    ]);
+    if (!d.allowed) {
+      this.#log.warn({ event: "login_throttled", address, rule: d.rule.name }, "login throttled");
+      const which = d.rule === r.failedLoginsAddress ? "from your network" : "for this account";
+      throw new AuthError(
+        "login",
+        "rate_limited",
+        `too many failed sign-in attempts ${which}; try again in ${waitText(d.retryAfterMs)}`,
+        Math.max(1, Math.ceil(d.retryAfterMs / 1000)),
+        "failed_logins",
+      );
+    }
+    return {
+      succeeded: async () => {
+        await this.limiter.reset(r.failedLoginsAccountAddress, `${account}|${address}`);
+        await this.limiter.release(r.failedLoginsAccount, account);
+        await this.limiter.release(r.failedLoginsAddress, address);
+      },
+    };
+  }
+
+  /** One registration from `address`; counted before the password is hashed. */
+  async admitRegistration(address: string): Promise<void> {
+    const d = await this.limiter.take([{ rule: this.rules.registrations, key: address }]);
+    if (d.allowed) return;
+    this.#log.warn({ event: "registration_throttled", address }, "registrations throttled");
+    throw new AuthError(
+      "register",
+      "rate_limited",
+      `too many new accounts from your network this hour; try again in ${waitText(d.retryAfterMs)}`,
+      Math.max(1, Math.ceil(d.retryAfterMs / 1000)),
+      "registrations",
+    );
+  }
+
+  #turnRefusal(d: Extract<LimitDecision, { allowed: false }>): RateLimitedError {
+    const r = this.rules;
+    if (d.rule === r.turnsRunning) {
+      return new RateLimitedError(
+        "turns_running",
+        `${r.turnsRunning.points} answers are already being written for you (another tab or device); wait for one to finish`,
+        this.settings.turnsRunningRetryMs,
+      );
+    }
+    if (d.rule === r.turnsPerHour) {
+      return new RateLimitedError(
+        "turns_per_hour",
+        `you have asked ${r.turnsPerHour.points} questions this hour, the most allowed; you can ask again in ${waitText(d.retryAfterMs)}`,
+        d.retryAfterMs,
+      );
+    }
+    return new RateLimitedError(
+      "tokens_per_day",
+      `you have used today's budget of the tutor's model; it refills in ${waitText(d.retryAfterMs)}`,
+      d.retryAfterMs,
+    );
+  }
+}
+
+class Permit implements TurnPermit {
+  #reported: number | undefined;
+  #estimated = 0;
+  #ended: Promise<void> | undefined;
+
+  constructor(
+    private readonly limits: Limits,
+    private readonly userId: string,
+    private readonly tokensBefore: LimitState,
+    private readonly turns: LimitState,
+    private readonly log: Logger,
+  ) {}
+
+  usage(u: TokenUsage): void {
+    const n = Math.max(0, Math.round(u.promptTokens) || 0) + Math.max(0, Math.round(u.completionTokens) || 0);
+    this.#reported = (this.#reported ?? 0) + n;
+  }
+
+  characters(promptChars: number, completionChars: number): void {
+    this.#estimated += Math.ceil((promptChars + completionChars) / this.limits.settings.charsPerToken);
+  }
+
+  get tokens(): number {
+    return this.#reported ?? this.#estimated;
+  }
+
+  budget(): Budget | undefined {
+    const r = this.limits.rules;
+    const turnsOn = r.turnsPerHour.points > 0;
+    const tokensOn = r.tokensPerDay.points > 0;
+    if (!turnsOn && !tokensOn) return undefined;
+    const secs = (ms: number) => Math.ceil(ms / 1000);
+    return {
+      turns_left: turnsOn ? this.turns.remaining : null,
+      turns_reset_s: turnsOn ? secs(this.turns.resetMs || r.turnsPerHour.windowMs) : null,
+      tokens_left: tokensOn ? Math.max(0, this.tokensBefore.remaining - this.tokens) : null,
+      tokens_reset_s: tokensOn ? secs(this.tokensBefore.resetMs || r.tokensPerDay.windowMs) : null,
+    };
+  }
+
+  end(): Promise<void> {
+    this.#ended ??= (async () => {
+      const { limiter, rules } = this.limits;
+      try {
+        await limiter.release(rules.turnsRunning, this.userId);
+        if (this.tokens > 0) await limiter.add(rules.tokensPerDay, this.userId, this.tokens);
+      } catch (err) {
+        // The answer is already out and stored; a lost count must not turn it into a failure.
+        this.log.error({ event: "limit_update_failed", err: String(err) }, "could not update the user's limits after a turn");
+      }
+    })();
+    return this.#ended;
+  }
+}
+
+/** "3 minutes", "2 h 5 min", "40 seconds". */
+export function waitText(ms: number): string {
+  const s = Math.max(1, Math.ceil(ms / 1000));
+  if (s < 60) return `${s} second${s === 1 ? "" : "s"}`;
+  const m = Math.ceil(s / 60);
+  if (m < 60) return `${m} minute${m === 1 ? "" : "s"}`;
+  const h = Math.floor(m / 60);
+  const rest = m % 60;
+  return rest ? `${h} h ${rest} min` : `${h} hour${h === 1 ? "" : "s"}`;
+}
