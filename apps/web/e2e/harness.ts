@@ -2,7 +2,7 @@
 // the local fake OpenAI-compatible server, and drive Debian's Chromium through
 // playwright-core. Never downloads a browser.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -155,7 +155,7 @@ export interface Browser {
 }
 
 /** A fresh profile each time: nothing leaks between tests (localStorage included). */
-export async function launchBrowser(viewport = { width: 1280, height: 820 }, extraArgs: string[] = []): Promise<Browser> {
+export async function launchBrowser(viewport = { width: 1280, height: 820 }, extraArgs: string[] = [], options: { bypassCSP?: boolean } = {}): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), "tutor-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -163,6 +163,8 @@ export async function launchBrowser(viewport = { width: 1280, height: 820 }, ext
     args: [...CHROMIUM_ARGS, ...extraArgs],
     viewport,
     reducedMotion: "reduce",
+    // The axe-core check injects its script; the app's CSP would refuse it.
+    ...(options.bypassCSP ? { bypassCSP: true } : {}),
   });
   return {
     context,
@@ -274,4 +276,16 @@ export async function streamEndedAt(page: Page): Promise<number | null> {
 
 export async function streamTexts(page: Page): Promise<string[]> {
   return page.evaluate(() => (window as unknown as { __streamTexts: string[] }).__streamTexts.slice());
+}
+
+/** axe-core's serious and critical violations on the page as it is (rule id and the first offending nodes). */
+export async function axeViolations(page: Page): Promise<string[]> {
+  const source = readFileSync(join(REPO_DIR, "node_modules", "axe-core", "axe.min.js"), "utf8");
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: source });
+  const found = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(ctx: unknown, opts: object): Promise<{ violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[] }> } }).axe;
+    const r = await axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
+  });
+  return found.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}): ${v.nodes.join(", ")}`);
 }

@@ -6,7 +6,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { behave, startFakeLlm, type FakeLlm, type FakeRequest } from "@tutor/testkit";
-import { chromiumAvailable, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
+import { readFileSync } from "node:fs";
+import { axeViolations, chromiumAvailable, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
 
 const BIG = "tutor-big";
 const FAST = "tutor-fast";
@@ -72,7 +73,7 @@ describe.skipIf(!available)("your conversations, your data (Chromium)", () => {
 
   /** A page signed in with `token` (as if the student had signed in before), at `path`. */
   const openAs = async (token: string | null, path = "/", opts: { viewport?: { width: number; height: number } } = {}): Promise<Page> => {
-    const browser = await launchBrowser(opts.viewport);
+    const browser = await launchBrowser(opts.viewport, [], { bypassCSP: true });
     browsers.push(browser);
     const page = await newPage(browser);
     page.on("pageerror", (err) => pageErrors.push(err.message));
@@ -165,6 +166,128 @@ describe.skipIf(!available)("your conversations, your data (Chromium)", () => {
       const narrow = await openAs(token, "/c/no-such-conversation", { viewport: { width: 375, height: 740 } });
       await narrow.getByRole("heading", { name: "Conversation not found" }).waitFor();
       await screenshot(narrow, "data-not-found-375");
+    });
+  });
+
+  /** Serious and critical axe findings, light and dark. */
+  const accessible = async (page: Page, what: string) => {
+    for (const scheme of ["light", "dark"] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      expect(await axeViolations(page), `${what} (${scheme})`).toEqual([]);
+    }
+    await page.emulateMedia({ colorScheme: "light" });
+  };
+
+  describe("search", () => {
+    it("finds questions and answers as the student types and opens the conversation at the message", async () => {
+      const { token } = await account();
+      await conversation(token, "What is recursion?");
+      const queue = await conversation(token, "What is a queue?");
+      await conversation(token, "What is a hash table?");
+      const page = await openAs(token, "/");
+      await page.getByLabel("Your question").waitFor();
+      await page.locator("#chat-title").click();
+      await page.keyboard.press("/");
+      const box = page.getByLabel("Search your conversations");
+      await eventually(() => box.evaluate((el) => el === document.activeElement)).toBe(true);
+      await box.pressSequentially("canteen fir", { delay: 40 });
+      const results = page.getByRole("list", { name: "Search results" });
+      await eventually(() => results.locator("li").count()).toBe(1);
+      expect(await results.locator("mark").allTextContents()).toEqual(["first", "first", "canteen"]);
+      expect(await results.textContent()).toContain("What is a queue?");
+      await screenshot(page, "data-search");
+      await accessible(page, "search");
+      await page.emulateMedia({ colorScheme: "dark" });
+      await screenshot(page, "data-search-dark");
+      await page.emulateMedia({ colorScheme: "light" });
+      await box.press("Enter");
+      await eventually(() => new URL(page.url()).pathname).toBe(`/c/${queue}`);
+      await eventually(() => page.locator("li.message-found").count()).toBe(1);
+      expect(await page.locator("li.message-found").textContent()).toContain("first in, first out");
+
+      // A hostile query is words, not syntax; one with no word says so.
+      await page.keyboard.press("Control+k");
+      await box.fill('recursion* -base "');
+      await eventually(() => results.locator("li").count()).toBe(1);
+      await box.fill('"*-%');
+      await eventually(() => page.locator("#search-status").textContent()).toContain("Type a word");
+      await accessible(page, "chat");
+
+      const narrow = await openAs(token, "/", { viewport: { width: 375, height: 740 } });
+      await narrow.getByRole("button", { name: "Conversations" }).click();
+      await narrow.getByLabel("Search your conversations").fill("hash");
+      await eventually(() => narrow.getByRole("list", { name: "Search results" }).locator("li").count()).toBe(2);
+      await screenshot(narrow, "data-search-375");
+    });
+  });
+
+  describe("export", () => {
+    it("downloads a conversation as Markdown and the whole account as JSON", async () => {
+      const { token } = await account();
+      const id = await conversation(token, "What is recursion?");
+      const page = await openAs(token, `/c/${id}`);
+      await eventually(() => page.locator(".message-ai").count()).toBe(1);
+      const [md] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export as Markdown" }).click()]);
+      expect(md.suggestedFilename()).toMatch(/\.md$/);
+      const text = readFileSync((await md.path())!, "utf8");
+      expect(text).toContain("What is recursion?");
+      expect(text).toContain("```python");
+      await page.getByRole("button", { name: "Account" }).click();
+      const [json] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download my data" }).click()]);
+      const doc = JSON.parse(readFileSync((await json.path())!, "utf8")) as { version: number; conversations: unknown[] };
+      expect(doc.version).toBe(1);
+      expect(doc.conversations).toHaveLength(1);
+    });
+  });
+
+  describe("account", () => {
+    it("changes the password (the other sign-in ends) and deletes the account after a confirmation", async () => {
+      const { username, token } = await account();
+      await conversation(token, "What is a queue?");
+      const page = await openAs(token, "/");
+      await page.getByLabel("Your question").waitFor();
+      const elsewhere = await openAs((await api<{ token: string }>("/api/auth/login", { method: "POST", body: { username, password: PASSWORD } })).body.token, "/");
+      await elsewhere.getByLabel("Your question").waitFor();
+
+      await page.getByRole("button", { name: "Account" }).click();
+      const dialog = page.getByRole("dialog", { name: "Your account" });
+      await dialog.waitFor();
+      await accessible(page, "account");
+      await screenshot(page, "data-account");
+      await page.emulateMedia({ colorScheme: "dark" });
+      await screenshot(page, "data-account-dark");
+      await page.emulateMedia({ colorScheme: "light" });
+
+      await dialog.getByLabel("Current password").fill("not my password");
+      await dialog.getByLabel("New password").fill("a brand new password");
+      await dialog.getByRole("button", { name: "Change password" }).click();
+      await eventually(() => dialog.getByRole("alert").textContent()).toContain("not right");
+      await dialog.getByLabel("Current password").fill(PASSWORD);
+      await dialog.getByRole("button", { name: "Change password" }).click();
+      await eventually(() => dialog.getByRole("status").first().textContent()).toContain("Password changed");
+      // The other browser's sign-in ended; this one goes on.
+      await elsewhere.getByRole("heading", { name: "Sign in" }).waitFor({ timeout: 20_000 });
+      expect(await page.getByLabel("Your question").count()).toBe(1);
+
+      await dialog.getByLabel("Password", { exact: true }).fill("a brand new password");
+      await dialog.getByRole("button", { name: "Delete my account" }).click();
+      const confirm = page.getByRole("alertdialog", { name: "Delete your account?" });
+      await confirm.getByRole("button", { name: "Cancel" }).click();
+      expect((await api("/api/auth/me", { token })).status).toBe(200);
+      await dialog.getByRole("button", { name: "Delete my account" }).click();
+      await confirm.getByRole("button", { name: "Delete everything" }).click();
+      await page.getByRole("heading", { name: "Sign in" }).waitFor({ timeout: 20_000 });
+      await accessible(page, "sign-in");
+      expect((await api("/api/auth/login", { method: "POST", body: { username, password: "a brand new password" } })).status).toBe(401);
+
+      const narrow = await openAs(null, "/", { viewport: { width: 375, height: 740 } });
+      const other = await account();
+      await narrow.evaluate((t) => (window as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem("tutor.session", JSON.stringify({ token: t })), other.token);
+      await narrow.reload();
+      await narrow.getByRole("button", { name: "Conversations" }).click();
+      await narrow.getByRole("button", { name: "Account" }).click();
+      await narrow.getByRole("dialog", { name: "Your account" }).waitFor();
+      await screenshot(narrow, "data-account-375");
     });
   });
 });

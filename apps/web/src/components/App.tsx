@@ -13,7 +13,7 @@ const Shell = lazy(loadShell);
 function Centered({ text }: { text: string }) {
   return (
     <main className="flex h-full items-center justify-center">
-      <p role="status" className="text-slate-500 dark:text-slate-400">
+      <p role="status" className="text-slate-600 dark:text-slate-300">
         {text}
       </p>
     </main>

@@ -43,7 +43,7 @@ function Field(props: {
         }`}
       />
       {props.hint ? (
-        <p id={hintId} className="mt-1 text-xs text-slate-500 dark:text-slate-400">
+        <p id={hintId} className="mt-1 text-xs text-slate-600 dark:text-slate-300">
           {props.hint}
         </p>
       ) : null}

@@ -204,9 +204,21 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
         <h1 id="chat-title" className="min-w-0 truncate text-base font-semibold">
           {title}
         </h1>
-        <span className="shrink-0 rounded-full bg-slate-100 px-2 py-0.5 text-xs text-slate-600 dark:bg-slate-800 dark:text-slate-300">
+        <span className="shrink-0 rounded-full bg-slate-100 px-2 py-0.5 text-xs text-slate-700 dark:bg-slate-800 dark:text-slate-300">
           {MODE_LABEL[chatMode]}
         </span>
+        {current && messages.length > 0 ? (
+          <button
+            type="button"
+            onClick={async () => {
+              const r = await app.account.exportConversation(current.id);
+              if (!r.ok) app.notify("error", r.error);
+            }}
+            className="ml-auto shrink-0 rounded-lg border border-slate-300 px-2 py-1 text-xs font-medium hover:bg-slate-100 dark:border-slate-600 dark:hover:bg-slate-800"
+          >
+            Export as Markdown
+          </button>
+        ) : null}
       </div>
       <div ref={scroller} onScroll={onScroll} className="relative min-h-0 flex-1 overflow-y-auto" tabIndex={-1} id="chat-scroll">
         <div ref={content} className="mx-auto w-full max-w-3xl px-3 py-4 sm:px-6">
@@ -223,14 +235,14 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
             </div>
           ) : null}
           {loading && messages.length === 0 ? (
-            <p role="status" className="py-8 text-center text-sm text-slate-500 dark:text-slate-400">
+            <p role="status" className="py-8 text-center text-sm text-slate-600 dark:text-slate-300">
               Loading conversation…
             </p>
           ) : null}
           {empty ? (
             <div className="py-10 text-center">
               <p className="text-lg font-semibold">What would you like to learn?</p>
-              <p className="mt-1 text-sm text-slate-500 dark:text-slate-400">
+              <p className="mt-1 text-sm text-slate-600 dark:text-slate-300">
                 {chatMode === "teacher"
                   ? "Teacher mode guides you step by step through a topic."
                   : "Q&A mode answers your computing questions directly."}
@@ -262,7 +274,7 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
               </li>
             ) : null}
             {visiblePending && visiblePending.kind === "explain" && !stream ? (
-              <li className="text-center text-xs text-slate-500 dark:text-slate-400">
+              <li className="text-center text-xs text-slate-600 dark:text-slate-300">
                 Asking the tutor to explain “{visiblePending.label}”…
               </li>
             ) : null}
@@ -278,7 +290,7 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
             ) : awaiting ? (
               <li className="flex gap-3" role="status">
                 <TutorAvatar />
-                <span className="py-1 text-sm text-slate-500 dark:text-slate-400">
+                <span className="py-1 text-sm text-slate-600 dark:text-slate-300">
                   Waiting for the tutor's answer… it will appear here when it is ready.
                 </span>
               </li>

@@ -125,7 +125,7 @@ export function Composer({ inputRef, busy, speaking, placeholder }: ComposerProp
               if (error) setError(null);
             }}
             onKeyDown={onKeyDown}
-            className="max-h-[40vh] min-h-[2.5rem] flex-1 resize-none bg-transparent py-2 leading-6 outline-none placeholder:text-slate-400 disabled:cursor-not-allowed dark:placeholder:text-slate-500"
+            className="max-h-[40vh] min-h-[2.5rem] flex-1 resize-none bg-transparent py-2 leading-6 outline-none placeholder:text-slate-500 disabled:cursor-not-allowed dark:placeholder:text-slate-400"
           />
           <MicButton />
           <button
@@ -137,7 +137,7 @@ export function Composer({ inputRef, busy, speaking, placeholder }: ComposerProp
             <SendIcon />
           </button>
         </div>
-        <div className="mt-1 flex flex-wrap justify-between gap-x-3 text-xs text-slate-500 dark:text-slate-400">
+        <div className="mt-1 flex flex-wrap justify-between gap-x-3 text-xs text-slate-600 dark:text-slate-300">
           <p id={hintId}>
             {reason ? (
               <span className="font-medium text-amber-700 dark:text-amber-400">{reason}</span>

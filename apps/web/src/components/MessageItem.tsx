@@ -63,7 +63,7 @@ export function Answer({ text, flags, streaming = false, interrupted = false, on
       <MessageMarkdown text={text} streaming={streaming} onExplain={onExplain} explainDisabled={explainDisabled ?? false} />
       {flags?.cancelled ? <p className="mt-1 text-xs text-slate-500 italic dark:text-slate-400">Stopped</p> : null}
       {model || timestamp ? (
-        <p className="mt-1 text-xs text-slate-400 dark:text-slate-500">
+        <p className="mt-1 text-xs text-slate-600 dark:text-slate-400">
           {timestamp ? <time dateTime={timestamp}>{fullTime(timestamp)}</time> : null}
           {model && timestamp ? " · " : null}
           {model}

@@ -203,7 +203,7 @@ export function VoiceBar() {
       ) : null}
       {transcript ? (
         <p className="mt-1 text-slate-700 dark:text-slate-200" aria-live="polite" data-testid="voice-transcript" data-final={transcript.final}>
-          <span className="text-slate-500 dark:text-slate-400">{transcript.final ? "You said: " : "Hearing: "}</span>
+          <span className="text-slate-600 dark:text-slate-300">{transcript.final ? "You said: " : "Hearing: "}</span>
           <span className={transcript.final ? "" : "italic"}>{transcript.text}</span>
         </p>
       ) : null}

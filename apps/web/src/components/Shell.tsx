@@ -2,7 +2,9 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { useLocation } from "wouter";
 import type { State } from "../state/reducer.js";
 import { useApp, useAppState } from "../state/context.js";
+import { AccountDialog } from "./AccountDialog.js";
 import { AddressSync } from "./AddressSync.js";
+import { SearchPanel } from "./SearchPanel.js";
 import { ChatPane } from "./ChatPane.js";
 import { ConnectionBanner } from "./ConnectionBanner.js";
 import { CloseIcon, LogoutIcon, MenuIcon } from "./icons.js";
@@ -27,6 +29,7 @@ export default function Shell({ username }: { username: string }) {
   const ready = useAppState(selectReady);
   const [drawer, setDrawer] = useState(false);
   const [, navigate] = useLocation();
+  const [accountOpen, setAccountOpen] = useState(false);
   const composer = useRef<HTMLTextAreaElement>(null);
   const menuButton = useRef<HTMLButtonElement>(null);
 
@@ -61,6 +64,13 @@ export default function Shell({ username }: { username: string }) {
         <span className="sr-only">Signed in as </span>
         {username}
       </span>
+      <button
+        type="button"
+        onClick={() => setAccountOpen(true)}
+        className="rounded-lg px-2 py-1 text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800"
+      >
+        Account
+      </button>
       <button
         type="button"
         onClick={() => {
@@ -131,6 +141,7 @@ export default function Shell({ username }: { username: string }) {
               </button>
             </div>
           ) : null}
+          <SearchPanel onOpened={() => closeDrawer(false)} />
           <Sidebar
             mode={mode}
             items={list.items}
@@ -161,6 +172,7 @@ export default function Shell({ username }: { username: string }) {
         </main>
       </div>
       <Notices />
+      {accountOpen ? <AccountDialog username={username} onClose={() => setAccountOpen(false)} /> : null}
     </div>
   );
 }

@@ -128,7 +128,7 @@ export function Sidebar(props: SidebarProps) {
       </h2>
       <div ref={scroller} className="min-h-0 flex-1 overflow-y-auto px-2 pb-2">
         {loaded && items.length === 0 && !loading ? (
-          <p className="px-2 py-4 text-sm text-slate-500 dark:text-slate-400">
+          <p className="px-2 py-4 text-sm text-slate-600 dark:text-slate-300">
             No {MODE_LABEL[mode]} conversations yet. Ask something to start one.
           </p>
         ) : null}
@@ -164,12 +164,12 @@ export function Sidebar(props: SidebarProps) {
                         <time
                           dateTime={c.updated_at}
                           title={fullTime(c.updated_at)}
-                          className="ml-auto shrink-0 text-xs text-slate-500 dark:text-slate-400"
+                          className="ml-auto shrink-0 text-xs text-slate-600 dark:text-slate-300"
                         >
                           {time}
                         </time>
                       </span>
-                      <span className="mt-0.5 block truncate pr-14 text-xs text-slate-500 dark:text-slate-400">
+                      <span className="mt-0.5 block truncate pr-14 text-xs text-slate-600 dark:text-slate-300">
                         {preview(c)}
                       </span>
                     </button>
@@ -214,7 +214,7 @@ export function Sidebar(props: SidebarProps) {
           })}
           <li ref={sentinel} aria-hidden={!hasMore && !loading} className="px-2 py-1">
             {loading ? (
-              <p role="status" className="text-xs text-slate-500 dark:text-slate-400">
+              <p role="status" className="text-xs text-slate-600 dark:text-slate-300">
                 Loading conversations…
               </p>
             ) : hasMore ? (

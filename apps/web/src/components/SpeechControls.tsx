@@ -120,7 +120,7 @@ export function SpeechControls() {
                   className="mt-1 w-full accent-indigo-600"
                 />
               </label>
-              {snap.loading ? <p className="mt-2 text-xs text-slate-500">Loading voices…</p> : null}
+              {snap.loading ? <p className="mt-2 text-xs text-slate-600 dark:text-slate-300">Loading voices…</p> : null}
             </>
           )}
         </div>

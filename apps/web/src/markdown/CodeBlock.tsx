@@ -49,7 +49,8 @@ export function CodeBlock({ code, lang }: { code: string; lang: string | undefin
           {copied === "copied" ? "Copied" : copied === "failed" ? "Copy failed" : "Copy"}
         </button>
       </div>
-      <pre className="overflow-x-auto p-3 text-[13px] leading-relaxed">
+      {/* Focusable, so a student on the keyboard can scroll a long line (WCAG 2.1.1). */}
+      <pre tabIndex={0} role="region" aria-label={`${lang ?? "code"} code`} className="overflow-x-auto p-3 text-[13px] leading-relaxed">
         {html !== null ? (
           <code className={`hljs language-${lang}`} dangerouslySetInnerHTML={{ __html: html }} />
         ) : (

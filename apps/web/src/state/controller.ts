@@ -5,6 +5,8 @@
 //   conversations.ts — list paging, open/new/rename/delete/clear, mode, waiting for stored answers
 //   turns.ts         — questions, EXPLAIN, streamed deltas, Stop, a turn across a reconnect
 //   speaking.ts      — microphone (VoiceInput), spoken answers, playback_state
+//   search.ts        — search as you type (search_conversations)
+//   account.ts       — downloads, import, password change, account deletion (REST)
 //   hub.ts           — what they share (store, carrier, speech, notices, saved session/mode)
 import type { ServerMessage, TeachingMode } from "@tutor/protocol";
 import type { Transport } from "../protocol/transport.js";
@@ -17,6 +19,8 @@ import { Connection, type AuthResult } from "./connection.js";
 import { Conversations } from "./conversations.js";
 import { Turns } from "./turns.js";
 import { Speaking } from "./speaking.js";
+import { Search } from "./search.js";
+import { Account } from "./account.js";
 
 export { errorText } from "./errors.js";
 export { validateRegistration, type AuthField, type AuthResult } from "./connection.js";
@@ -46,6 +50,8 @@ export class AppController {
   readonly conversations: Conversations;
   readonly turns: Turns;
   readonly speaking: Speaking;
+  readonly search: Search;
+  readonly account: Account;
 
   constructor(opts: ControllerOptions) {
     this.client = opts.client;
@@ -62,6 +68,8 @@ export class AppController {
     this.turns = new Turns(this.hub, this.conversations, opts.schedule ? { schedule: opts.schedule } : {});
     this.speaking = new Speaking(this.hub, this.conversations, this.turns, opts.voice);
     this.connection = new Connection(this.hub, this.conversations, this.turns, this.speaking);
+    this.search = new Search(this.hub);
+    this.account = new Account(this.hub, this.connection);
     this.client.onState((s) => {
       if (s.status !== "open") this.turns.onDisconnected();
       this.store.dispatch({ type: "connection", state: s });

@@ -11,6 +11,7 @@ import type {
 } from "@tutor/protocol";
 import { DEFAULT_TEACHING_MODE } from "@tutor/protocol";
 import type { ConnectionState } from "../protocol/client.js";
+import { emptySearch, type SearchState } from "./search.js";
 
 export type AuthStatus = "checking" | "signed_out" | "signed_in";
 
@@ -79,6 +80,7 @@ export interface State {
   flags: Record<string, AnswerFlags>;
   notices: Notice[];
   noticeSeq: number;
+  search: SearchState;
 }
 
 export type Action =
@@ -96,6 +98,7 @@ export type Action =
   | { type: "open/failed"; id: string; missing?: boolean }
   | { type: "focus"; messageId: string }
   | { type: "focus/done" }
+  | { type: "search"; search: SearchState }
   | { type: "blank" }
   | { type: "pending"; pending: PendingTurn | null }
   | { type: "streams/interrupt" }
@@ -129,6 +132,7 @@ export function initialState(mode: TeachingMode = DEFAULT_TEACHING_MODE): State 
     flags: {},
     notices: [],
     noticeSeq: 0,
+    search: emptySearch,
   };
 }
 
@@ -290,6 +294,8 @@ function reduce(state: State, action: Action): State {
       return { ...state, currentId: null, current: null, loadingCurrent: false, missingId: action.missing ? action.id : null };
     case "focus":
       return { ...state, focusMessageId: action.messageId };
+    case "search":
+      return { ...state, search: action.search };
     case "focus/done":
       return state.focusMessageId === null ? state : { ...state, focusMessageId: null };
     case "blank":
