@@ -26,6 +26,7 @@ import { dataRoutes } from "./routes/data.js";
 import { liveKitRoutes } from "./routes/livekit.js";
 import { operationsRoutes } from "./routes/operations.js";
 import { turnRoutes } from "./routes/turns.js";
+import { registerPyodide } from "./routes/pyodide.js";
 import { registerWebApp } from "./routes/web.js";
 import { WS_MAX_PAYLOAD, wsRoutes } from "./routes/ws.js";
 
@@ -134,6 +135,7 @@ export async function buildApp(ctx: AppContext, logger: Pino): Promise<BuiltApp>
   await app.register(turnRoutes, opts);
   await app.register(liveKitRoutes, opts);
   await app.register(wsRoutes, opts);
+  await registerPyodide(app, ctx);
   await registerWebApp(app, ctx);
 
   return { app, sessions };

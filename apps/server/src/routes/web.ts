@@ -8,10 +8,30 @@ import type { App } from "../app.js";
 import type { AppContext } from "../context.js";
 import { sendError } from "./common.js";
 
+/**
+ * The exercise runners' workers get their own, stricter policy (a worker
+ * follows the CSP delivered with its script): no network at all for the
+ * JavaScript runner, only our origin (Pyodide's files) for Python. Running a
+ * student's code needs eval (JS) or WebAssembly compilation (Pyodide) — only
+ * inside those workers, never on the page.
+ */
+export const WORKER_CSP = {
+  js: "default-src 'none'; script-src 'self' 'unsafe-eval'; connect-src 'none'",
+  python: "default-src 'none'; script-src 'self' 'wasm-unsafe-eval' 'unsafe-eval'; connect-src 'self'",
+} as const;
+
 export async function registerWebApp(app: App, ctx: AppContext): Promise<void> {
   const hasWeb = existsSync(join(ctx.config.webDist, "index.html"));
   if (hasWeb) {
-    await app.register(fastifyStatic, { root: ctx.config.webDist, wildcard: false, index: "index.html" });
+    await app.register(fastifyStatic, {
+      root: ctx.config.webDist,
+      wildcard: false,
+      index: "index.html",
+      setHeaders(res, path) {
+        const runner = /exercise-(js|python)\.worker-[\w-]+\.js$/.exec(path)?.[1] as keyof typeof WORKER_CSP | undefined;
+        if (runner) res.header("Content-Security-Policy", WORKER_CSP[runner]);
+      },
+    });
   }
   const notBuilt =
     "<!doctype html><title>CS Tutor</title><p>The web app is not built yet. Run <code>npm start</code> (it builds it) or <code>npm run build</code>.</p>";
