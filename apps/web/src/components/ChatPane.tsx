@@ -6,6 +6,8 @@ import { selectStream, type State } from "../state/reducer.js";
 import { useApp, useAppState, useSpeech } from "../state/context.js";
 import { Composer } from "./Composer.js";
 import { MessageItem, TutorAvatar, UserBubble } from "./MessageItem.js";
+import { CourseBar } from "./CourseBar.js";
+import { ExerciseContext, type SubmitExercise } from "../exercise/ExerciseSlot.js";
 import { MODE_LABEL } from "./Sidebar.js";
 
 const EMPTY: Message[] = [];
@@ -56,6 +58,21 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
   const pinned = useRef(true);
   const [showJump, setShowJump] = useState(false);
   const [announce, setAnnounce] = useState("");
+
+  const submitExercise = useCallback<SubmitExercise>(
+    (messageId, exercise, code, results) =>
+      currentId
+        ? app.turns.submitExercise({ conversationId: currentId, messageId, exerciseIndex: exercise.index, language: exercise.language, code, results })
+        : "Open the conversation first.",
+    [app, currentId],
+  );
+  const onChapter = useCallback(
+    (index: number, title: string) => {
+      const err = app.ask(`Let's do chapter ${index + 1}: ${title}.`);
+      if (err) app.hub.notify("error", err);
+    },
+    [app],
+  );
 
   const onExplain = useCallback(
     (term: string) => {
@@ -199,6 +216,7 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
   const chatMode = current?.teaching_mode ?? mode;
 
   return (
+    <ExerciseContext.Provider value={submitExercise}>
     <section aria-labelledby="chat-title" className="flex h-full min-h-0 flex-col">
       <div className="flex items-center gap-2 border-b border-slate-200 px-4 py-2 dark:border-slate-800">
         <h1 id="chat-title" className="min-w-0 truncate text-base font-semibold">
@@ -220,6 +238,7 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
           </button>
         ) : null}
       </div>
+      {current?.course ? <CourseBar course={current.course} disabled={!ready} onChapter={onChapter} /> : null}
       <div ref={scroller} onScroll={onScroll} className="relative min-h-0 flex-1 overflow-y-auto" tabIndex={-1} id="chat-scroll">
         <div ref={content} className="mx-auto w-full max-w-3xl px-3 py-4 sm:px-6">
           {current?.has_more && messages.length > 0 ? (
@@ -321,6 +340,7 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
         placeholder={current && messages.length > 0 ? "Ask a follow-up question…" : `Ask the tutor (${MODE_LABEL[chatMode]} mode)…`}
       />
     </section>
+    </ExerciseContext.Provider>
   );
 }
 

@@ -1,4 +1,6 @@
-import { memo } from "react";
+import { memo, useMemo } from "react";
+import { segments } from "@tutor/core/course";
+import { ExerciseSlot } from "../exercise/ExerciseSlot.js";
 import type { Message } from "@tutor/protocol";
 import { fullTime } from "../lib/time.js";
 import { MessageMarkdown } from "../markdown/MessageMarkdown.js";
@@ -26,9 +28,28 @@ export interface AnswerProps {
   explainDisabled?: boolean;
   model?: string | undefined;
   timestamp?: string | undefined;
+  /** The stored answer's id: its exercises become cards (a streaming answer shows them as code until it ends). */
+  messageId?: string | undefined;
 }
 
-export function Answer({ text, flags, streaming = false, interrupted = false, onExplain = null, explainDisabled, model, timestamp }: AnswerProps) {
+/** An answer cut into Markdown and exercise cards; a broken exercise block is no exercise and stays code. */
+function AnswerWithExercises({ text, messageId, onExplain, explainDisabled }: { text: string; messageId: string; onExplain: ((term: string) => void) | null; explainDisabled: boolean }) {
+  const parts = useMemo(() => segments(text), [text]);
+  if (parts.length === 1 && parts[0]!.kind === "markdown") return <MessageMarkdown text={text} onExplain={onExplain} explainDisabled={explainDisabled} />;
+  return (
+    <>
+      {parts.map((p, i) =>
+        p.kind === "markdown" ? (
+          <MessageMarkdown key={i} text={p.text} onExplain={onExplain} explainDisabled={explainDisabled} />
+        ) : (
+          <ExerciseSlot key={i} exercise={p.exercise} messageId={messageId} fallback={<MessageMarkdown text={text.slice(p.exercise.start, p.exercise.end)} />} />
+        ),
+      )}
+    </>
+  );
+}
+
+export function Answer({ text, flags, streaming = false, interrupted = false, onExplain = null, explainDisabled, model, timestamp, messageId }: AnswerProps) {
   if (flags?.topic_rejected) {
     return (
       <div className="answer answer-refusal flex gap-3 rounded-xl border border-amber-300 bg-amber-50 px-4 py-3 text-amber-950 dark:border-amber-700 dark:bg-amber-950/40 dark:text-amber-100">
@@ -60,7 +81,11 @@ export function Answer({ text, flags, streaming = false, interrupted = false, on
       className={`answer min-w-0 ${interrupted ? "opacity-60" : ""} ${streaming && !interrupted ? "md-streaming" : ""}`}
       aria-busy={streaming || undefined}
     >
-      <MessageMarkdown text={text} streaming={streaming} onExplain={onExplain} explainDisabled={explainDisabled ?? false} />
+      {messageId && !streaming ? (
+        <AnswerWithExercises text={text} messageId={messageId} onExplain={onExplain} explainDisabled={explainDisabled ?? false} />
+      ) : (
+        <MessageMarkdown text={text} streaming={streaming} onExplain={onExplain} explainDisabled={explainDisabled ?? false} />
+      )}
       {flags?.cancelled ? <p className="mt-1 text-xs text-slate-500 italic dark:text-slate-400">Stopped</p> : null}
       {model || timestamp ? (
         <p className="mt-1 text-xs text-slate-600 dark:text-slate-400">
@@ -110,6 +135,7 @@ export const MessageItem = memo(function MessageItem({ message, flags, onExplain
           onExplain={streaming ? null : onExplain}
           explainDisabled={explainDisabled}
           model={streaming ? undefined : message.model}
+          messageId={message.id}
           timestamp={streaming ? undefined : message.timestamp}
         />
         {interrupted ? (

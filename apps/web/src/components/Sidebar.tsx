@@ -1,5 +1,6 @@
 // The conversation list of one mode: newest first, infinite scroll over the
 // cursor API, rename in place, delete and clear-all behind a confirmation.
+import { courseBadge } from "./CourseBar.js";
 import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import type { ConversationSummary, TeachingMode } from "@tutor/protocol";
 import { fullTime, relativeTime } from "../lib/time.js";
@@ -161,6 +162,11 @@ export function Sidebar(props: SidebarProps) {
                     >
                       <span className="flex items-baseline gap-2">
                         <span className={`truncate text-sm ${current ? "font-semibold" : "font-medium"}`}>{c.title}</span>
+                        {c.teaching_mode === "teacher" && courseBadge(c.course) ? (
+                          <span className="course-badge shrink-0 rounded bg-indigo-100 px-1.5 text-[0.7rem] font-medium text-indigo-800 dark:bg-indigo-900/60 dark:text-indigo-200" title="Chapter of the course">
+                            {courseBadge(c.course)}
+                          </span>
+                        ) : null}
                         <time
                           dateTime={c.updated_at}
                           title={fullTime(c.updated_at)}

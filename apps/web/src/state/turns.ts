@@ -2,7 +2,7 @@
 // streaming in (deltas batched to one store update per frame), Stop, and what
 // a reconnect does to a turn that was under way.
 import { MAX_TEXT_CHARS } from "@tutor/protocol";
-import type { ServerMessage } from "@tutor/protocol";
+import type { ExerciseLanguage, ExerciseResults, ServerMessage } from "@tutor/protocol";
 import { RequestError } from "../protocol/transport.js";
 import { errorText } from "./errors.js";
 import type { AppHub } from "./hub.js";
@@ -116,6 +116,41 @@ export class Turns {
   explain(term: string): string | null {
     if (!this.hub.state().currentId) return "Open a conversation first.";
     return this.send(explainInstruction(term), "explain", term);
+  }
+
+  /** An exercise card's code and test results for the tutor (exercise_submission); an error to show, or null. */
+  submitExercise(sub: {
+    conversationId: string;
+    messageId: string;
+    exerciseIndex: number;
+    language: ExerciseLanguage;
+    code: string;
+    results: ExerciseResults;
+  }): string | null {
+    const { hub } = this;
+    const state = hub.state();
+    if (!state.ready) return "Not connected to the server yet.";
+    this.stop();
+    try {
+      const requestId = hub.client.send({
+        type: "exercise_submission",
+        conversation_id: sub.conversationId,
+        message_id: sub.messageId,
+        exercise_index: sub.exerciseIndex,
+        language: sub.language,
+        code: sub.code,
+        results: sub.results,
+        speak: hub.speech.getSnapshot().active,
+      });
+      const label = `Exercise ${sub.exerciseIndex + 1}: ${sub.results.passed} of ${sub.results.total} tests passed`;
+      hub.dispatch({
+        type: "pending",
+        pending: { requestId, conversationId: sub.conversationId, mode: state.current?.teaching_mode ?? state.mode, kind: "question", label, echoed: false },
+      });
+      return null;
+    } catch (err) {
+      return err instanceof RequestError ? errorText(err.code) : errorText("internal");
+    }
   }
 
   /** The server heard a question and is running it: show it as asked. */
