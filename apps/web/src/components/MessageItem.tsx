@@ -1,5 +1,5 @@
 import { memo, useMemo } from "react";
-import { segments } from "@tutor/core/course";
+import { segments, type Segment } from "@tutor/core/course";
 import { ExerciseSlot } from "../exercise/ExerciseSlot.js";
 import type { Message } from "@tutor/protocol";
 import { fullTime } from "../lib/time.js";
@@ -33,9 +33,19 @@ export interface AnswerProps {
 }
 
 /** An answer cut into Markdown and exercise cards; a broken exercise block is no exercise and stays code. */
-function AnswerWithExercises({ text, messageId, onExplain, explainDisabled }: { text: string; messageId: string; onExplain: ((term: string) => void) | null; explainDisabled: boolean }) {
-  const parts = useMemo(() => segments(text), [text]);
-  if (parts.length === 1 && parts[0]!.kind === "markdown") return <MessageMarkdown text={text} onExplain={onExplain} explainDisabled={explainDisabled} />;
+function AnswerWithExercises({
+  parts,
+  text,
+  messageId,
+  onExplain,
+  explainDisabled,
+}: {
+  parts: Segment[];
+  text: string;
+  messageId: string;
+  onExplain: ((term: string) => void) | null;
+  explainDisabled: boolean;
+}) {
   return (
     <>
       {parts.map((p, i) =>
@@ -50,6 +60,11 @@ function AnswerWithExercises({ text, messageId, onExplain, explainDisabled }: { 
 }
 
 export function Answer({ text, flags, streaming = false, interrupted = false, onExplain = null, explainDisabled, model, timestamp, messageId }: AnswerProps) {
+  const parts = useMemo(() => {
+    if (streaming || !messageId) return null;
+    const s = segments(text);
+    return s.some((p) => p.kind === "exercise") ? s : null;
+  }, [text, streaming, messageId]);
   if (flags?.topic_rejected) {
     return (
       <div className="answer answer-refusal flex gap-3 rounded-xl border border-amber-300 bg-amber-50 px-4 py-3 text-amber-950 dark:border-amber-700 dark:bg-amber-950/40 dark:text-amber-100">
@@ -81,8 +96,9 @@ export function Answer({ text, flags, streaming = false, interrupted = false, on
       className={`answer min-w-0 ${interrupted ? "opacity-60" : ""} ${streaming && !interrupted ? "md-streaming" : ""}`}
       aria-busy={streaming || undefined}
     >
-      {messageId && !streaming ? (
-        <AnswerWithExercises text={text} messageId={messageId} onExplain={onExplain} explainDisabled={explainDisabled ?? false} />
+      {/* The same element while streaming and after, unless exercises appear: finishing an answer rebuilds nothing. */}
+      {parts && messageId ? (
+        <AnswerWithExercises parts={parts} text={text} messageId={messageId} onExplain={onExplain} explainDisabled={explainDisabled ?? false} />
       ) : (
         <MessageMarkdown text={text} streaming={streaming} onExplain={onExplain} explainDisabled={explainDisabled ?? false} />
       )}

@@ -2,6 +2,7 @@
 // time limit). The student's code and every test share one function scope,
 // so tests see the student's declarations; each test is its own closure, so
 // one failing does not hide the others.
+import { splitTests } from "./js-tests.js";
 import { cap, lockNetwork, type FromWorker, type RunReport, type TestResult, type ToWorker } from "./protocol.js";
 
 const scope = self as unknown as Record<string, unknown> & { postMessage(m: FromWorker): void };
@@ -12,21 +13,6 @@ class AssertionError extends Error {
 }
 function assert(condition: unknown, message?: string): void {
   if (!condition) throw new AssertionError(message || "assertion failed");
-}
-
-/** Top-level tests: a new one starts at each unindented line; indented or closing lines continue it. */
-export function splitTests(tests: string): { src: string; line: number }[] {
-  const out: { src: string; line: number }[] = [];
-  tests.split("\n").forEach((text, i) => {
-    if (!text.trim() || /^\s*\/\//.test(text)) {
-      if (out.length && text.trim()) out.at(-1)!.src += `\n${text}`;
-      return;
-    }
-    const continues = /^\s/.test(text) || /^[)\]}]/.test(text);
-    if (continues && out.length) out.at(-1)!.src += `\n${text}`;
-    else out.push({ src: text, line: i + 1 });
-  });
-  return out;
 }
 
 let out: string[] = [];

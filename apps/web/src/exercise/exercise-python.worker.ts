@@ -2,7 +2,7 @@
 // time limit). The runtime comes from our own server (/pyodide/, the npm
 // package's files), fetched with progress on the first run and then from
 // the browser's cache. The network is taken away before any student code runs.
-import type { PyodideInterface } from "pyodide";
+import type { PyodideInterface, loadPyodide as LoadPyodide } from "pyodide";
 import { PY_HARNESS } from "./harness.py.js";
 import { lockNetwork, type FromWorker, type RunReport, type ToWorker } from "./protocol.js";
 
@@ -39,7 +39,7 @@ function load(): Promise<PyodideInterface> {
   ready ??= (async () => {
     await prefetch();
     scope.postMessage({ type: "progress", stage: "start", loaded: 1, total: 1 });
-    const { loadPyodide } = (await import(/* @vite-ignore */ `${INDEX_URL}pyodide.mjs`)) as typeof import("pyodide");
+    const { loadPyodide } = (await import(/* @vite-ignore */ `${INDEX_URL}pyodide.mjs`)) as { loadPyodide: typeof LoadPyodide };
     const py = await loadPyodide({ indexURL: INDEX_URL, stdout: () => {}, stderr: () => {} });
     await py.runPythonAsync(PY_HARNESS);
     lockNetwork(scope);
