@@ -52,8 +52,16 @@ const SESSION_ENDED_TEXT: Record<SessionEndReason, string> = {
   revoked: "Your session was ended on the server. Please sign in again.",
 };
 
+/** How often /api/config is asked again while the server's own model is downloading or loading. */
+export const LOCAL_MODEL_POLL_MS = 5_000;
+
 export class Connection {
   private verifying = false;
+  /** The in-process model's last state seen in /api/config (notices only on a change). */
+  private localState: string | undefined;
+  private localPoll: ReturnType<typeof setTimeout> | undefined;
+  /** Tests shorten the wait between /api/config polls. */
+  localPollMs = LOCAL_MODEL_POLL_MS;
 
   constructor(
     private readonly hub: AppHub,
@@ -76,9 +84,30 @@ export class Connection {
         if (!parsed.data.llm.configured) {
           hub.notify("info", parsed.data.llm.message ?? "No language model is configured on the server yet.");
         }
+        this.watchLocalModel(parsed.data.llm.local);
       }
     } catch {
       // Defaults stand in for the config; the next reconnect tries again.
+    }
+  }
+
+  /**
+   * The server's own model (LOCAL_MODEL): say once that it is being prepared
+   * (with its progress), once that it is ready or what is wrong, and ask again
+   * while it is on its way.
+   */
+  private watchLocalModel(local: PublicConfig["llm"]["local"]): void {
+    if (!local) return;
+    const previous = this.localState;
+    this.localState = local.state;
+    if (local.state !== previous) {
+      if (local.state === "failed" && local.message) this.hub.notify("error", local.message);
+      else if (local.state === "ready" && previous) this.hub.notify("info", "The tutor's model is ready.");
+      else if (local.state !== "ready" && local.message) this.hub.notify("info", `${local.message} — the tutor answers once it is ready.`);
+    }
+    clearTimeout(this.localPoll);
+    if (local.state === "downloading" || local.state === "loading") {
+      this.localPoll = setTimeout(() => void this.loadConfig(), this.localPollMs);
     }
   }
 

@@ -363,3 +363,46 @@ describe("speech", () => {
     expect(sock.lastOf("text_input").speak).toBe(false);
   });
 });
+
+describe("the server's own model (LOCAL_MODEL)", () => {
+  it("tells the student it is being prepared, asks again while it is, and says when it is ready", async () => {
+    const base = {
+      stt: { provider: "browser" },
+      tts: { provider: "web", default_voice: "default" },
+      livekit: { enabled: false },
+      limits: { max_text_chars: 50000, page_size: 20 },
+      teaching_modes: ["teacher", "qa"],
+    };
+    const states = [
+      { state: "downloading", progress: 43, message: "Preparing the tutor's model: 43%" },
+      { state: "downloading", progress: 80, message: "Preparing the tutor's model: 80%" },
+      { state: "ready" },
+    ];
+    let asked = 0;
+    app.shutdown();
+    app = new AppController({
+      client: new ProtocolClient({ url: "ws://test/ws", WebSocketImpl: FakeSocket as unknown as typeof WebSocket, initialBackoffMs: 5, maxBackoffMs: 20 }),
+      speech: new SpeechOut(synth as unknown as SpeechSynthesis),
+      fetchImpl: async () => {
+        const local = states[Math.min(asked++, states.length - 1)]!;
+        return Response.json({ ...base, llm: { configured: true, provider: "local", models: ["qwen"], local: { model: "qwen", ...local } } });
+      },
+      schedule: (fn) => queueMicrotask(fn),
+      pollMs: 20,
+      path: () => path,
+    });
+    (app as unknown as { connection: { localPollMs: number } }).connection.localPollMs = 5;
+    app.start();
+    await connectSignedIn();
+    await vi.waitFor(() => expect(app.state.notices.map((n) => n.text)).toContain("The tutor's model is ready."));
+    const texts = app.state.notices.map((n) => n.text);
+    expect(texts).toContain("Preparing the tutor's model: 43% — the tutor answers once it is ready.");
+    // One notice per change of state, not one per poll.
+    expect(texts.filter((t) => t.startsWith("Preparing"))).toHaveLength(1);
+    // Asked again while preparing, and no more once ready.
+    const after = asked;
+    expect(after).toBeGreaterThanOrEqual(3);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(asked).toBe(after);
+  });
+});
