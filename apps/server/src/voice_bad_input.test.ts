@@ -35,7 +35,9 @@ beforeAll(async () => {
     env: { STT_BASE_URL: stt.url, STT_MODEL: "whisper-test" },
     configure: (c) => {
       c.voice.vadWorkers = 1;
-      c.voice.settings = { stt: quickRetries };
+      // This suite feeds long speech as fast as the socket takes it (the
+      // real-time guard has its own test below, on a server with the defaults).
+      c.voice.settings = { stt: quickRetries, audioBurstMs: 60 * 60_000, maxQueuedUtterances: 1000 };
     },
   });
   question = concatAudio(silence(300), await speak("What is a binary search tree?"), silence(1_300));
@@ -235,4 +237,38 @@ describe.runIf(enabled)("bad voice input over /ws", () => {
     },
     180_000,
   );
+});
+
+describe.runIf(enabled)("voice faster than real time", () => {
+  let strict: TestServer;
+  beforeAll(async () => {
+    strict = await startTestServer({
+      fake,
+      env: { STT_BASE_URL: stt.url, STT_MODEL: "whisper-test" },
+      configure: (c) => {
+        c.voice.vadWorkers = 1;
+        c.voice.settings = { stt: quickRetries, audioBurstMs: 2_000 };
+      },
+    });
+  });
+  afterAll(async () => strict?.close());
+
+  it("refuses audio sent faster than real time past a short burst, with one clear rate_limited error, and the session goes on", async () => {
+    const c = await WsClient.connect(strict.wsUrl);
+    try {
+      await signUp(c);
+      const from = c.messages.length;
+      c.send(audioStart);
+      send(c, silence(10_000)); // ten seconds of audio in a few milliseconds
+      const err = await c.waitFor((m) => m.type === "error", 10_000, from);
+      expect(err).toMatchObject({ code: "rate_limited", limit: "voice_rate" });
+      expect(err.retry_after_s as number).toBeGreaterThanOrEqual(1);
+      expect(String(err.message)).toMatch(/faster than real time/);
+      expect((await c.request({ type: "ping" }, "pong")).type).toBe("pong");
+      // Said once, not once per refused frame.
+      expect(c.messages.slice(from).filter((m) => m.type === "error")).toHaveLength(1);
+    } finally {
+      await c.close();
+    }
+  });
 });

@@ -138,7 +138,9 @@ export class Session {
       return Promise.resolve();
     }
     const r = this.#voice.audio(chunk);
-    if (r.error) this.#error("invalid_message", r.error);
+    if (r.error && r.limited) {
+      this.#error("rate_limited", r.error, undefined, { retry_after_s: Math.max(1, Math.ceil(r.limited.retryAfterMs / 1000)), limit: "voice_rate" });
+    } else if (r.error) this.#error("invalid_message", r.error);
     return r.ready;
   }
 

@@ -27,6 +27,14 @@ export const VOICE_DEFAULTS = {
   backlogLimitMs: 60_000,
   /** Frames handed to the detector in one call when audio arrives faster than real time. */
   maxBatchFrames: 64,
+  /**
+   * Audio may arrive faster than real time only in a burst of this much (a
+   * token bucket refilled at real time): a client sending faster for longer
+   * would turn into paid transcriptions faster than anyone speaks.
+   */
+  audioBurstMs: 30_000,
+  /** Utterances waiting for speech-to-text on one connection; more are refused. */
+  maxQueuedUtterances: 3,
   /** Recent messages scanned for the speech recognizer's vocabulary hint. */
   hintMessages: 6,
   /** Longest vocabulary hint (Whisper reads at most 224 tokens of prompt). */
@@ -64,6 +72,8 @@ export interface VoiceSettings {
   backlogHighWaterMs: number;
   backlogLimitMs: number;
   maxBatchFrames: number;
+  audioBurstMs: number;
+  maxQueuedUtterances: number;
   hintMessages: number;
   hintMaxChars: number;
   stt: SttRetrySettings;
@@ -87,6 +97,8 @@ export function voiceSettings(input: VoiceSettingsInput = {}): VoiceSettings {
     "backlogHighWaterMs",
     "backlogLimitMs",
     "maxBatchFrames",
+    "audioBurstMs",
+    "maxQueuedUtterances",
   ] as const;
   for (const k of positive) if (!(s[k] > 0)) throw new RangeError(`voice setting ${k} must be > 0, got ${s[k]}`);
   for (const k of ["minSpeechMs", "prefixPaddingMs", "bargeInWhilePlayingMs", "hintMessages", "hintMaxChars"] as const) {

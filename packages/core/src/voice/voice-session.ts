@@ -40,6 +40,8 @@ export const STT_FAILED =
   "Sorry, I couldn't make out what you said: speech recognition is not answering right now. " +
   "Please try again in a moment, or type your question.";
 export const NO_SPEECH = "I didn't hear any speech. Check that your microphone is on and not muted, then try again.";
+export const TOO_FAST = "audio is arriving faster than real time; send the microphone's audio as it is recorded";
+export const TOO_MANY_UTTERANCES = "you are speaking faster than I can listen: wait for the answer, then ask again";
 export const VAD_FAILED = "Voice input stopped because of a problem on our side; please start the microphone again.";
 
 export interface VoiceQuestion {
@@ -98,6 +100,10 @@ export class VoiceSession {
   /** The vocabulary hint, fetched as the student starts talking so the end of speech does not wait for it. */
   #nextHint: Promise<string> | undefined;
   #pendingTurns = new Set<Promise<void>>();
+  /** Audio allowed ahead of real time (ms), refilled as time passes; see VOICE_DEFAULTS.audioBurstMs. */
+  #burst: { ms: number; at: number } | undefined;
+  #tooFast = false;
+  #queued = 0;
 
   constructor(deps: VoiceDeps, host: VoiceHost) {
     this.#deps = deps;
@@ -140,9 +146,24 @@ export class VoiceSession {
    * One binary frame. `error` is the reason it was refused; `ready` resolves
    * when the transport may read the next frame (backpressure).
    */
-  audio(bytes: Uint8Array): { error?: string; ready: Promise<void> } {
+  audio(bytes: Uint8Array): { error?: string; limited?: { retryAfterMs: number }; ready: Promise<void> } {
     const input = this.#input;
     if (!input) return { error: NO_STREAM, ready: Promise.resolve() };
+    // A token bucket of audio time, refilled at real time.
+    const now = this.#clock.now();
+    const cap = this.settings.audioBurstMs;
+    const b = (this.#burst ??= { ms: cap, at: now });
+    b.ms = Math.min(cap, b.ms + (now - b.at));
+    b.at = now;
+    const frameMs = (bytes.byteLength / 2 / this.settings.sampleRate) * 1000;
+    if (frameMs > b.ms) {
+      // Refused; said once per burst of refusals, not once per frame.
+      if (this.#tooFast) return { ready: Promise.resolve() };
+      this.#tooFast = true;
+      return { error: TOO_FAST, limited: { retryAfterMs: frameMs - b.ms }, ready: Promise.resolve() };
+    }
+    this.#tooFast = false;
+    b.ms -= frameMs;
     const r = input.push(bytes);
     if (!r.ok) return { error: r.message, ready: Promise.resolve() };
     return { ready: r.backlogged ? input.drained() : Promise.resolve() };
@@ -220,8 +241,14 @@ export class VoiceSession {
       this.#host.log.debug({ event: "utterance_dropped", speech_ms: Math.round(u.speechMs) }, "short speech while the tutor spoke: ignored");
       return;
     }
+    if (this.#queued >= this.settings.maxQueuedUtterances) {
+      this.#host.log.warn({ event: "utterance_refused", queued: this.#queued }, "too many utterances waiting for speech-to-text");
+      this.#host.send({ type: "error", code: "rate_limited", message: TOO_MANY_UTTERANCES, retry_after_s: 1, limit: "voice_queue", ...rid(stream) });
+      return;
+    }
     const signal = this.#abort.signal;
-    this.#queue = this.#queue.then(() => this.#transcribe(u, stream, final, signal));
+    this.#queued++;
+    this.#queue = this.#queue.then(() => this.#transcribe(u, stream, final, signal)).finally(() => this.#queued--);
   }
 
   async #transcribe(u: Utterance, stream: StreamOptions, final: boolean, signal: AbortSignal): Promise<void> {
