@@ -65,7 +65,7 @@ const anyJson = fc.oneof(
 
 function mutation(seed: Record<string, unknown>): fc.Arbitrary<string> {
   const keys = Object.keys(seed);
-  const obj = fc.oneof(
+  const obj: fc.Arbitrary<Record<string, unknown>> = fc.oneof<fc.Arbitrary<Record<string, unknown>>[]>(
     // replace one field by any value
     fc.tuple(fc.constantFrom(...keys), anyJson).map(([k, v]) => ({ ...seed, [k]: v })),
     // drop one field
