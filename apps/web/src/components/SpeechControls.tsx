@@ -75,7 +75,7 @@ export function SpeechControls() {
           aria-label="Voice settings"
           className="absolute top-11 right-0 z-40 w-72 max-w-[calc(100vw-1.5rem)] rounded-xl border border-slate-200 bg-white p-4 text-sm shadow-xl dark:border-slate-700 dark:bg-slate-900"
         >
-          {snap.unavailable ? (
+          {snap.unavailable && !snap.serverVoice ? (
             <p className="rounded-lg bg-amber-50 p-2 text-amber-900 dark:bg-amber-950/50 dark:text-amber-200">
               Speech is off: {snap.unavailable} Answers are still shown as text.
             </p>
@@ -120,6 +120,23 @@ export function SpeechControls() {
                   className="mt-1 w-full accent-indigo-600"
                 />
               </label>
+              {snap.serverVoice ? (
+                <label className="mt-3 block">
+                  <span className="flex justify-between font-medium">
+                    <span>Volume</span>
+                    <output>{Math.round(snap.settings.volume * 100)}%</output>
+                  </span>
+                  <input
+                    type="range"
+                    min={0}
+                    max={1}
+                    step={0.05}
+                    value={snap.settings.volume}
+                    onChange={(e) => speech.setVolume(Number(e.target.value))}
+                    className="mt-1 w-full accent-indigo-600"
+                  />
+                </label>
+              ) : null}
               {snap.loading ? <p className="mt-2 text-xs text-slate-600 dark:text-slate-300">Loading voices…</p> : null}
             </>
           )}

@@ -3,6 +3,7 @@
 // It knows nothing about auth or conversations; the controller re-authenticates
 // on every `open`. Microphone audio goes out as binary frames.
 import { BaseTransport, RequestError, decodeServerFrame, type AudioCarrier, type Transport } from "./transport.js";
+import type { ServerMessageOf } from "@tutor/protocol";
 
 export { RequestError, decodeServerFrame } from "./transport.js";
 export type { ConnectionState, MessageListener, Outgoing, Transport } from "./transport.js";
@@ -23,6 +24,7 @@ export class ProtocolClient extends BaseTransport implements Transport {
   readonly kind = "websocket" as const;
   readonly audioCarrier: AudioCarrier = "frames";
   private ws: WebSocket | null = null;
+  private audioHeader: ServerMessageOf<"speech_audio"> | null = null;
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
@@ -165,8 +167,16 @@ export class ProtocolClient extends BaseTransport implements Transport {
   }
 
   private handleFrame(data: unknown): void {
+    if (data instanceof ArrayBuffer) {
+      // Server voice: a binary frame is the audio of the `speech_audio` right before it.
+      const header = this.audioHeader;
+      this.audioHeader = null;
+      if (header) this.deliverAudio(header, data);
+      return;
+    }
     const msg = decodeServerFrame(data);
     if (!msg) return;
+    if (msg.type === "speech_audio") this.audioHeader = msg;
     if (this.pongDeadline) {
       // Any frame proves the connection is alive, not only `pong`.
       clearTimeout(this.pongDeadline);

@@ -11,7 +11,7 @@
 //   sign-out through the room -> WebSocket (the room belongs to the old session)
 import type { ServerMessage } from "@tutor/protocol";
 import type { LiveKitUnavailable } from "./livekit.js";
-import type { ConnectionState, MessageListener, Outgoing, Transport } from "./transport.js";
+import type { ConnectionState, MessageListener, Outgoing, SpeechAudioListener, Transport } from "./transport.js";
 
 export interface LiveKitTransport extends Transport {
   onFailed(fn: (err: LiveKitUnavailable) => void): () => void;
@@ -71,6 +71,13 @@ export class TransportSwitch implements Transport {
   onState(fn: (s: ConnectionState) => void): () => void {
     this.stateListeners.add(fn);
     return () => this.stateListeners.delete(fn);
+  }
+
+  /** Only the WebSocket carries server-voice audio; in a LiveKit room the agent's track does. */
+  onSpeechAudio(fn: SpeechAudioListener): () => void {
+    return this.ws.onSpeechAudio((header, pcm) => {
+      if (this.active === this.ws) fn(header, pcm);
+    });
   }
 
   onOpen(fn: () => void): () => void {

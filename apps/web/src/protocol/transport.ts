@@ -3,7 +3,7 @@
 // so the controller never knows which one it talks through. The request-id
 // bookkeeping, listeners and frame decoding live here once.
 import { serverMessages } from "@tutor/protocol";
-import type { ClientMessage, ErrorCode, ServerMessage, ServerMessageType } from "@tutor/protocol";
+import type { ClientMessage, ErrorCode, ServerMessage, ServerMessageOf, ServerMessageType } from "@tutor/protocol";
 
 /** A client message without its request id: the transport adds one. */
 export type Outgoing = ClientMessage extends infer M ? (M extends ClientMessage ? Omit<M, "request_id"> : never) : never;
@@ -46,6 +46,8 @@ export interface Transport {
   onState(fn: Listener<ConnectionState>): () => void;
   /** Called after every successful (re)connect, before queued UI work resumes. */
   onOpen(fn: Listener<void>): () => void;
+  /** Server voice: a `speech_audio` header with the PCM of the binary frame that followed it (WebSocket only). */
+  onSpeechAudio(fn: SpeechAudioListener): () => void;
   start(): void;
   stop(): void;
   /** Skip the remaining backoff (the banner's "Retry now", the browser coming online). */
@@ -61,6 +63,8 @@ export interface Transport {
   /** Stop publishing it: the far end takes that as the end of the audio stream. */
   unpublishMicrophone(): Promise<void>;
 }
+
+export type SpeechAudioListener = (header: ServerMessageOf<"speech_audio">, pcm: ArrayBuffer) => void;
 
 /** Decode and validate one server frame; a frame we cannot read is dropped, not thrown. */
 export function decodeServerFrame(data: unknown): ServerMessage | null {
@@ -92,6 +96,7 @@ export abstract class BaseTransport {
   private readonly messageListeners = new Set<MessageListener>();
   private readonly stateListeners = new Set<Listener<ConnectionState>>();
   private readonly openListeners = new Set<Listener<void>>();
+  private readonly audioListeners = new Set<SpeechAudioListener>();
 
   constructor(
     private readonly idPrefix: string,
@@ -114,6 +119,15 @@ export abstract class BaseTransport {
   onState(fn: Listener<ConnectionState>): () => void {
     this.stateListeners.add(fn);
     return () => this.stateListeners.delete(fn);
+  }
+
+  onSpeechAudio(fn: SpeechAudioListener): () => void {
+    this.audioListeners.add(fn);
+    return () => this.audioListeners.delete(fn);
+  }
+
+  protected deliverAudio(header: ServerMessageOf<"speech_audio">, pcm: ArrayBuffer): void {
+    for (const fn of this.audioListeners) fn(header, pcm);
   }
 
   onOpen(fn: Listener<void>): () => void {

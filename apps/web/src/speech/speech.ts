@@ -3,6 +3,7 @@
 // and the speaking indicator is exact.
 import type { ServerMessageOf } from "@tutor/protocol";
 import { readJson, writeJson } from "../lib/storage.js";
+import { ServerAudioPlayer, type SpeechAudioHeader } from "./server-audio.js";
 
 export type WebTtsChunk = ServerMessageOf<"web_tts">;
 
@@ -17,8 +18,10 @@ export interface SpeechSettings {
   enabled: boolean;
   /** voiceURI chosen by the student; null follows the server's suggestion. */
   voiceUri: string | null;
-  /** Multiplies the rate the server suggests. */
+  /** Multiplies the rate the server suggests (the server voice plays this much faster). */
   rate: number;
+  /** Volume of the server voice, 0..1 (the browser's own voice follows the system volume). */
+  volume: number;
 }
 
 export interface SpeechSnapshot {
@@ -33,15 +36,21 @@ export interface SpeechSnapshot {
   messageId: string | null;
   /** Speech is on and usable: ask the server to send `web_tts`. */
   active: boolean;
+  /** The server speaks (speech_audio); the volume control applies to it. */
+  serverVoice: boolean;
 }
 
 const SETTINGS_KEY = "tutor.speech";
-const DEFAULT_SETTINGS: SpeechSettings = { enabled: true, voiceUri: null, rate: 1 };
+const DEFAULT_SETTINGS: SpeechSettings = { enabled: true, voiceUri: null, rate: 1, volume: 1 };
 export const RATE_MIN = 0.5;
 export const RATE_MAX = 2;
 /** Chrome sometimes never fires `end`; this bounds how long one chunk may hold the queue. */
 const MAX_MS_PER_CHAR = 200;
 const MIN_WATCHDOG_MS = 4000;
+
+function clampVolume(volume: number): number {
+  return Number.isFinite(volume) ? Math.min(1, Math.max(0, volume)) : 1;
+}
 
 function clampRate(rate: number): number {
   return Number.isFinite(rate) ? Math.min(RATE_MAX, Math.max(RATE_MIN, rate)) : 1;
@@ -61,14 +70,24 @@ export class SpeechOut {
   /** Messages silenced by Stop or a new question: their late chunks are dropped. */
   private readonly silenced = new Set<string>();
   private lastSeq = new Map<string, number>();
+  /** The server speaks (TTS_PROVIDER=openai over the WebSocket): speech works without browser voices. */
+  private serverVoice = false;
+  private readonly player: ServerAudioPlayer;
 
-  constructor(private readonly synth: SpeechSynthesis | undefined = globalThis.speechSynthesis) {
+  constructor(
+    private readonly synth: SpeechSynthesis | undefined = globalThis.speechSynthesis,
+    makeAudioContext?: () => AudioContext,
+  ) {
+    this.player = new ServerAudioPlayer(() => this.emit(), makeAudioContext);
     const stored = readJson<Partial<SpeechSettings>>(SETTINGS_KEY, {});
     this.settings = {
       enabled: typeof stored.enabled === "boolean" ? stored.enabled : DEFAULT_SETTINGS.enabled,
       voiceUri: typeof stored.voiceUri === "string" ? stored.voiceUri : null,
       rate: clampRate(typeof stored.rate === "number" ? stored.rate : DEFAULT_SETTINGS.rate),
+      volume: clampVolume(typeof stored.volume === "number" ? stored.volume : DEFAULT_SETTINGS.volume),
     };
+    this.player.setSpeed(this.settings.rate);
+    this.player.setVolume(this.settings.volume);
     this.loading = Boolean(synth);
     if (synth) {
       this.readVoices();
@@ -105,6 +124,24 @@ export class SpeechOut {
 
   setRate(rate: number): void {
     this.update({ rate: clampRate(rate) });
+    this.player.setSpeed(this.settings.rate);
+  }
+
+  setVolume(volume: number): void {
+    this.update({ volume: clampVolume(volume) });
+    this.player.setVolume(this.settings.volume);
+  }
+
+  /** The server's config says it speaks itself (speech_audio) on this carrier. */
+  setServerVoice(on: boolean): void {
+    this.serverVoice = on;
+    this.emit();
+  }
+
+  /** A sentence of the server voice arrived (speech_audio + its PCM). */
+  playAudio(header: SpeechAudioHeader, pcm: ArrayBuffer): void {
+    if (!this.settings.enabled || this.silenced.has(header.message_id)) return;
+    this.player.play(header, pcm);
   }
 
   /** A `web_tts` frame arrived. */
@@ -123,6 +160,9 @@ export class SpeechOut {
     for (const id of messageIds) this.silenced.add(id);
     for (const c of this.queue) this.silenced.add(c.message_id);
     if (this.currentMessage) this.silenced.add(this.currentMessage);
+    const playing = this.player.playingMessage;
+    if (playing) this.silenced.add(playing);
+    this.player.stop();
     this.queue = [];
     this.finishCurrent();
     this.synth?.cancel();
@@ -154,9 +194,10 @@ export class SpeechOut {
       voices: this.voices.map((v) => ({ uri: v.voiceURI, name: v.name, lang: v.lang, isDefault: v.default })),
       unavailable,
       loading: this.loading,
-      speaking: this.current !== null || this.queue.length > 0,
-      messageId: this.current ? this.currentMessage : (this.queue[0]?.message_id ?? null),
-      active: this.settings.enabled && unavailable === null && !this.loading,
+      speaking: this.current !== null || this.queue.length > 0 || this.player.playingMessage !== null,
+      messageId: this.current ? this.currentMessage : (this.player.playingMessage ?? this.queue[0]?.message_id ?? null),
+      active: this.settings.enabled && (this.serverVoice || (unavailable === null && !this.loading)),
+      serverVoice: this.serverVoice,
     };
   }
 
@@ -171,6 +212,7 @@ export class SpeechOut {
       prev.speaking === next.speaking &&
       prev.messageId === next.messageId &&
       prev.active === next.active &&
+      prev.serverVoice === next.serverVoice &&
       prev.voices.length === next.voices.length &&
       prev.voices.every((v, i) => v.uri === next.voices[i]?.uri)
     ) {

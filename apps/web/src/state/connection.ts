@@ -81,6 +81,8 @@ export class Connection {
       if (parsed.success) {
         hub.dispatch({ type: "config", config: parsed.data });
         this.speaking.voice.configure(parsed.data);
+        // The server speaks (speech_audio frames): speech works even where the browser has no voices.
+        hub.speech.setServerVoice(parsed.data.tts.provider === "openai");
         if (!parsed.data.llm.configured) {
           hub.notify("info", parsed.data.llm.message ?? "No language model is configured on the server yet.");
         }

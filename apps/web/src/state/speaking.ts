@@ -32,6 +32,7 @@ export class Speaking {
       },
       voiceOptions,
     );
+    hub.client.onSpeechAudio((header, pcm) => hub.speech.playAudio(header, pcm));
     let played: Pick<SpeechSnapshot, "speaking" | "messageId"> = { speaking: false, messageId: null };
     hub.speech.subscribe(() => {
       const snap = hub.speech.getSnapshot();
@@ -52,6 +53,9 @@ export class Speaking {
     switch (msg.type) {
       case "web_tts":
         hub.speech.enqueue(msg);
+        return true;
+      case "speech_audio":
+        // Its PCM follows as a binary frame: the transport hands both to playAudio.
         return true;
       case "barge_in":
         // The student spoke over the tutor (voice input elsewhere, e.g. LiveKit): stop speaking now.
@@ -78,7 +82,8 @@ export class Speaking {
    */
   private reportPlayback(snap: SpeechSnapshot): void {
     const state = this.hub.state();
-    if (!state.ready || state.config?.stt.provider !== "server") return;
+    // Server speech recognition needs it for the echo rule; the server voice for its "played" latency.
+    if (!state.ready || (state.config?.stt.provider !== "server" && state.config?.tts.provider !== "openai")) return;
     try {
       this.hub.client.send({ type: "playback_state", speaking: snap.speaking, ...(snap.speaking && snap.messageId ? { message_id: snap.messageId } : {}) });
     } catch {
