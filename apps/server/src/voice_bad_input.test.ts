@@ -203,7 +203,9 @@ describe.runIf(enabled)("bad voice input over /ws", () => {
       const c = await user();
       stt.reset();
       let piece = 0;
-      stt.setDefault(sttBehave.compute(() => `Part ${++piece}.`));
+      // What was heard in each piece (the guard sees their text joined: it must read as a computing question).
+      const heard = (n: number) => `Part ${n}: a binary search tree keeps smaller keys to the left.`;
+      stt.setDefault(sttBehave.compute(() => heard(++piece)));
       fake.script(MAIN_MODEL, behave.reply("That was a long question!"));
       const from = c.messages.length;
       c.send({ ...audioStart, teaching_mode: "qa" });
@@ -224,7 +226,7 @@ describe.runIf(enabled)("bad voice input over /ws", () => {
 
       // Partial transcripts as the pieces come in, then the whole question once, then one turn.
       const transcripts = c.messages.slice(from).filter((m) => m.type === "transcription");
-      const whole = Array.from({ length: pieces.length }, (_, i) => `Part ${i + 1}.`).join(" ");
+      const whole = Array.from({ length: pieces.length }, (_, i) => heard(i + 1)).join(" ");
       expect(transcripts.at(-1)).toMatchObject({ final: true, text: whole });
       expect(transcripts.slice(0, -1).every((m) => m.final === false)).toBe(true);
       expect(transcripts).toHaveLength(pieces.length);
