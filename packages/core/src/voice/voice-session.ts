@@ -156,7 +156,9 @@ export class VoiceSession {
     b.ms = Math.min(cap, b.ms + (now - b.at));
     b.at = now;
     const frameMs = (bytes.byteLength / 2 / this.settings.sampleRate) * 1000;
-    if (frameMs > b.ms) {
+    // Once refused, audio stays refused until half the burst has refilled
+    // (the sender slowed down), so a flood is not let through frame by frame.
+    if (frameMs > b.ms || (this.#tooFast && b.ms < cap / 2)) {
       // Refused; said once per burst of refusals, not once per frame.
       if (this.#tooFast) return { ready: Promise.resolve() };
       this.#tooFast = true;
