@@ -3,9 +3,8 @@
 // hub's `x-linked-etag` (the file's sha256) — and can cut a download halfway
 // or advertise a wrong checksum.
 import { createHash } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
-import { listenLoopback } from "./http.js";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { serveLoopback } from "./http.js";
 
 export interface FakeHubRequest {
   method: string;
@@ -31,11 +30,10 @@ export interface FakeHub {
 export async function startFakeHub(): Promise<FakeHub> {
   const files = new Map<string, { bytes: Buffer; sha256: string }>();
   const requests: FakeHubRequest[] = [];
-  const sockets = new Set<Socket>();
   const cuts: number[] = [];
   let lie: string | undefined;
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const http = await serveLoopback((req: IncomingMessage, res: ServerResponse) => {
     const path = decodeURIComponent((req.url ?? "/").split("?")[0]!);
     requests.push({ method: req.method ?? "", path, range: req.headers.range });
     req.resume();
@@ -87,14 +85,9 @@ export async function startFakeHub(): Promise<FakeHub> {
       res.end();
     })();
   });
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  const port = await listenLoopback(server);
 
   const hub: FakeHub = {
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://127.0.0.1:${http.port}/`,
     requests,
     throttleMs: 0,
     add(repo, file, bytes, options = {}) {
@@ -106,10 +99,7 @@ export async function startFakeHub(): Promise<FakeHub> {
     lieAboutChecksum(sha256) {
       lie = sha256;
     },
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
+    close: http.close,
   };
   return hub;
 }

@@ -2,9 +2,8 @@
 // speaks the real wire format over real sockets, so the adapter, its SDK and
 // the model chain are exercised exactly as against a provider — only the
 // answers (and the failures) are chosen by the test.
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
-import { errorBody, listenLoopback, readBody, sendJson, wait } from "./http.js";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { errorBody, readBody, remember, sendError, sendJson, serveLoopback, wait, watchExchange } from "./http.js";
 
 export interface FakeChatMessage {
   role: string;
@@ -179,7 +178,6 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
   const scripts = new Map<string, ModelScript>();
   const counts = new Map<string, number>();
   const requests: FakeRequest[] = [];
-  const sockets = new Set<Socket>();
   let seq = 0;
   let open = 0;
   let peakOpen = 0;
@@ -198,17 +196,6 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     for (const m of initialModels) ensure(m);
   };
   initModels();
-
-  const server = createServer({ noDelay: true, keepAliveTimeout: 10_000 }, (req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, errorBody(String(err), "server_error"));
-      else res.destroy();
-    });
-  });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
@@ -260,8 +247,10 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
   }
 
   function recordRequest(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, model: string) {
-    let resolve!: (o: Exclude<FakeOutcome, "pending">) => void;
-    const settled = new Promise<Exclude<FakeOutcome, "pending">>((r) => (resolve = r));
+    const exchange = watchExchange<"server_cut">(res, (o) => {
+      open--;
+      record.outcome = o;
+    });
     const params: FakeRequest["params"] = {};
     for (const key of ["max_tokens", "temperature", "top_p", "frequency_penalty", "presence_penalty"] as const) {
       if (typeof body[key] === "number") params[key] = body[key] as number;
@@ -276,21 +265,12 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       headers: req.headers,
       at: Date.now(),
       outcome: "pending",
-      settled,
+      settled: exchange.settled,
     };
     open++;
     peakOpen = Math.max(peakOpen, open);
-    const settle = (o: Exclude<FakeOutcome, "pending">) => {
-      if (record.outcome !== "pending") return;
-      open--;
-      record.outcome = o;
-      resolve(o);
-    };
-    res.on("finish", () => settle("completed"));
-    res.on("close", () => settle(res.writableFinished ? "completed" : "client_closed"));
-    cutters.set(res, () => settle("server_cut"));
-    requests.push(record);
-    if (requests.length > recordLimit) requests.splice(0, requests.length - recordLimit);
+    cutters.set(res, () => exchange.settle("server_cut"));
+    remember(requests, record, recordLimit);
     return record;
   }
 
@@ -303,12 +283,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       case "error": {
         if (b.delayMs) await wait(b.delayMs, res);
         if (!alive()) return;
-        const headers: Record<string, string> = {};
-        if (b.retryAfter !== undefined) headers["retry-after"] = String(b.retryAfter);
-        if (b.retryAfterMs !== undefined) headers["retry-after-ms"] = String(b.retryAfterMs);
-        const type =
-          b.status === 429 ? "rate_limit_error" : b.status >= 500 ? "server_error" : "invalid_request_error";
-        sendJson(res, b.status, errorBody(b.message ?? `fake-llm error ${b.status}`, type, b.code ?? null), headers);
+        sendError(res, b.status, b.message ?? `fake-llm error ${b.status}`, { retryAfter: b.retryAfter, retryAfterMs: b.retryAfterMs, code: b.code });
         return;
       }
       case "hang":
@@ -402,10 +377,10 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     }
   }
 
-  const port = await listenLoopback(server);
+  const http = await serveLoopback(handle, { noDelay: true, keepAliveTimeout: 10_000 });
 
   return {
-    url: `http://127.0.0.1:${port}/v1`,
+    url: `http://127.0.0.1:${http.port}/v1`,
     requests,
     script(model, behaviour) {
       ensure(model).queue.push(...(Array.isArray(behaviour) ? behaviour : [behaviour]));
@@ -429,11 +404,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       requests.length = 0;
       initModels();
     },
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const s of sockets) s.destroy();
-      await closed;
-    },
+    close: http.close,
   };
 }
 

@@ -4,9 +4,8 @@
 // of 16 kHz mono 16-bit PCM. Every request records what arrived (the form
 // fields, the audio's duration and energy), so a test can assert that the
 // server sent real speech, not silence or garbage.
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
-import { errorBody, listenLoopback, readBody, sendJson, wait } from "./http.js";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { arrivals, errorBody, readBody, remember, sendError, sendJson, serveLoopback, wait, watchExchange } from "./http.js";
 
 export interface WavInfo {
   sampleRate: number;
@@ -88,22 +87,10 @@ export const FAKE_STT_DEFAULT_TEXT = "This is a fake transcription.";
 export async function startFakeStt(options: FakeSttOptions = {}): Promise<FakeStt> {
   const recordLimit = options.recordLimit ?? Infinity;
   const requests: FakeSttRequest[] = [];
-  const sockets = new Set<Socket>();
+  const arrived = arrivals<FakeSttRequest>();
   let queue: FakeSttBehaviour[] = [];
   let fallback: FakeSttBehaviour = sttBehave.reply(FAKE_STT_DEFAULT_TEXT);
-  let waiters: ((r: FakeSttRequest) => void)[] = [];
   let seq = 0;
-
-  const server = createServer({ noDelay: true }, (req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, errorBody(String(err), "server_error"));
-      else res.destroy();
-    });
-  });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
@@ -143,9 +130,7 @@ export async function startFakeStt(options: FakeSttOptions = {}): Promise<FakeSt
     }
     const record = recordRequest(req, res, { fields, file, wav, wavError });
     options.onRequest?.(record);
-    const wake = waiters;
-    waiters = [];
-    for (const w of wake) w(record);
+    arrived.arrived(record);
 
     if (!record.model) {
       sendJson(res, 400, errorBody("`model` is required.", "invalid_request_error"));
@@ -168,8 +153,7 @@ export async function startFakeStt(options: FakeSttOptions = {}): Promise<FakeSt
     res: ServerResponse,
     got: { fields: Record<string, string>; file: File | undefined; wav: WavInfo | undefined; wavError: string | undefined },
   ): FakeSttRequest {
-    let resolve!: (o: Exclude<FakeSttOutcome, "pending">) => void;
-    const settled = new Promise<Exclude<FakeSttOutcome, "pending">>((r) => (resolve = r));
+    const exchange = watchExchange(res, (o) => (record.outcome = o));
     const record: FakeSttRequest = {
       seq: ++seq,
       model: got.fields.model ?? "",
@@ -184,17 +168,9 @@ export async function startFakeStt(options: FakeSttOptions = {}): Promise<FakeSt
       headers: req.headers,
       at: Date.now(),
       outcome: "pending",
-      settled,
+      settled: exchange.settled,
     };
-    const settle = (o: Exclude<FakeSttOutcome, "pending">) => {
-      if (record.outcome !== "pending") return;
-      record.outcome = o;
-      resolve(o);
-    };
-    res.on("finish", () => settle("completed"));
-    res.on("close", () => settle(res.writableFinished ? "completed" : "client_closed"));
-    requests.push(record);
-    if (requests.length > recordLimit) requests.splice(0, requests.length - recordLimit);
+    remember(requests, record, recordLimit);
     return record;
   }
 
@@ -217,19 +193,16 @@ export async function startFakeStt(options: FakeSttOptions = {}): Promise<FakeSt
         return;
       case "error": {
         if (b.delayMs) await wait(b.delayMs, res);
-        const headers: Record<string, string> = {};
-        if (b.retryAfter !== undefined) headers["retry-after"] = String(b.retryAfter);
-        const type = b.status === 429 ? "rate_limit_error" : b.status >= 500 ? "server_error" : "invalid_request_error";
-        sendJson(res, b.status, errorBody(b.message ?? `fake-stt error ${b.status}`, type), headers);
+        sendError(res, b.status, b.message ?? `fake-stt error ${b.status}`, { retryAfter: b.retryAfter });
         return;
       }
     }
   }
 
-  const port = await listenLoopback(server);
+  const http = await serveLoopback(handle, { noDelay: true });
 
   return {
-    url: `http://127.0.0.1:${port}/v1`,
+    url: `http://127.0.0.1:${http.port}/v1`,
     requests,
     script(behaviour) {
       queue.push(...(Array.isArray(behaviour) ? behaviour : [behaviour]));
@@ -237,19 +210,13 @@ export async function startFakeStt(options: FakeSttOptions = {}): Promise<FakeSt
     setDefault(behaviour) {
       fallback = behaviour;
     },
-    nextRequest() {
-      return new Promise((resolve) => waiters.push(resolve));
-    },
+    nextRequest: arrived.next,
     reset() {
       queue = [];
       fallback = sttBehave.reply(FAKE_STT_DEFAULT_TEXT);
       requests.length = 0;
     },
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const s of sockets) s.destroy();
-      await closed;
-    },
+    close: http.close,
   };
 }
 

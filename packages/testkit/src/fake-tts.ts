@@ -7,10 +7,9 @@
 // rate. Every request records what arrived and how long the server took.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { promisify } from "node:util";
-import { errorBody, listenLoopback, readBody, sendJson, wait } from "./http.js";
+import { arrivals, errorBody, readBody, remember, sendError, sendJson, serveLoopback, wait, watchExchange } from "./http.js";
 
 const execFileP = promisify(execFile);
 
@@ -106,12 +105,11 @@ export async function espeakAudio(text: string, rate: number, wav = false): Prom
 export async function startFakeTts(options: FakeTtsOptions = {}): Promise<FakeTts> {
   const recordLimit = options.recordLimit ?? Infinity;
   const requests: FakeTtsRequest[] = [];
-  const sockets = new Set<Socket>();
+  const arrived = arrivals<FakeTtsRequest>();
   const cache = new Map<string, Promise<Buffer>>();
   let queue: FakeTtsBehaviour[] = [];
   let byText: [string, FakeTtsBehaviour][] = [];
   let fallback: FakeTtsBehaviour = ttsBehave.speak();
-  let waiters: ((r: FakeTtsRequest) => void)[] = [];
   let seq = 0;
 
   const audio = (text: string, rate: number, wav: boolean): Promise<Buffer> => {
@@ -124,17 +122,6 @@ export async function startFakeTts(options: FakeTtsOptions = {}): Promise<FakeTt
     }
     return hit;
   };
-
-  const server = createServer({ noDelay: true }, (req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, errorBody(String(err), "server_error"));
-      else res.destroy();
-    });
-  });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
@@ -152,9 +139,7 @@ export async function startFakeTts(options: FakeTtsOptions = {}): Promise<FakeTt
       return;
     }
     const record = recordRequest(req, res, body, arrivedAt);
-    const wake = waiters;
-    waiters = [];
-    for (const w of wake) w(record);
+    arrived.arrived(record);
     if (!record.model || !record.input || !record.voice) {
       sendJson(res, 400, errorBody("`model`, `input` and `voice` are required.", "invalid_request_error"));
       return;
@@ -164,8 +149,8 @@ export async function startFakeTts(options: FakeTtsOptions = {}): Promise<FakeTt
   }
 
   function recordRequest(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>, arrivedAt: number): FakeTtsRequest {
-    let resolve!: (o: Exclude<FakeTtsOutcome, "pending">) => void;
-    const settled = new Promise<Exclude<FakeTtsOutcome, "pending">>((r) => (resolve = r));
+    res.on("finish", () => (record.answeredAt = performance.now()));
+    const exchange = watchExchange(res, (o) => (record.outcome = o));
     const str = (v: unknown) => (typeof v === "string" ? v : "");
     const record: FakeTtsRequest = {
       seq: ++seq,
@@ -179,20 +164,9 @@ export async function startFakeTts(options: FakeTtsOptions = {}): Promise<FakeTt
       answeredAt: undefined,
       audioBytes: 0,
       outcome: "pending",
-      settled,
+      settled: exchange.settled,
     };
-    const settle = (o: Exclude<FakeTtsOutcome, "pending">) => {
-      if (record.outcome !== "pending") return;
-      record.outcome = o;
-      resolve(o);
-    };
-    res.on("finish", () => {
-      record.answeredAt = performance.now();
-      settle("completed");
-    });
-    res.on("close", () => settle(res.writableFinished ? "completed" : "client_closed"));
-    requests.push(record);
-    if (requests.length > recordLimit) requests.splice(0, requests.length - recordLimit);
+    remember(requests, record, recordLimit);
     return record;
   }
 
@@ -233,18 +207,15 @@ export async function startFakeTts(options: FakeTtsOptions = {}): Promise<FakeTt
         return;
       }
       case "error": {
-        const headers: Record<string, string> = {};
-        if (b.retryAfter !== undefined) headers["retry-after"] = String(b.retryAfter);
-        const type = b.status === 429 ? "rate_limit_error" : b.status >= 500 ? "server_error" : "invalid_request_error";
-        sendJson(res, b.status, errorBody(b.message ?? `fake-tts error ${b.status}`, type), headers);
+        sendError(res, b.status, b.message ?? `fake-tts error ${b.status}`, { retryAfter: b.retryAfter });
         return;
       }
     }
   }
 
-  const port = await listenLoopback(server);
+  const http = await serveLoopback(handle, { noDelay: true });
   return {
-    url: `http://127.0.0.1:${port}/v1`,
+    url: `http://127.0.0.1:${http.port}/v1`,
     requests,
     script(behaviour) {
       queue.push(...(Array.isArray(behaviour) ? behaviour : [behaviour]));
@@ -255,19 +226,13 @@ export async function startFakeTts(options: FakeTtsOptions = {}): Promise<FakeTt
     setDefault(behaviour) {
       fallback = behaviour;
     },
-    nextRequest() {
-      return new Promise((resolve) => waiters.push(resolve));
-    },
+    nextRequest: arrived.next,
     reset() {
       queue = [];
       byText = [];
       fallback = ttsBehave.speak();
       requests.length = 0;
     },
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const s of sockets) s.destroy();
-      await closed;
-    },
+    close: http.close,
   };
 }
