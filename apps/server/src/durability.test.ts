@@ -3,59 +3,20 @@
 // non-empty answer (`ai_response`) in storage after a restart, on SQLite and
 // PostgreSQL; SIGTERM while an answer streams longer than the grace period
 // stores what was said, marked interrupted, before the process exits.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIXED_ANSWERS } from "@tutor/protocol";
-import { behave, freePort, pgAvailable, startFakeLlm, startPostgres, type FakeLlm, type PgHandle } from "@tutor/testkit";
-import { FAST_MODEL, MAIN_MODEL, WsClient } from "./test-helpers.js";
+import { behave, pgAvailable, startFakeLlm, startPostgres, type FakeLlm, type PgHandle } from "@tutor/testkit";
+import { FAST_MODEL, MAIN_MODEL, startAppProcess, WsClient } from "./test-helpers.js";
 
-const root = resolve(import.meta.dirname, "../../..");
 const requirePg = process.env.REQUIRE_SERVICES === "1";
 let fake: FakeLlm;
 const dirs: string[] = [];
 
-async function launch(dataDir: string, port: number, databaseUrl?: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  let out = "";
-  const child = spawn(process.execPath, ["--import", "tsx", "apps/server/src/main.ts"], {
-    cwd: root,
-    env: {
-      ...process.env,
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-      LLM_BASE_URL: fake.url,
-      LLM_API_KEY: "k",
-      LLM_MODELS: `${MAIN_MODEL},${FAST_MODEL}`,
-      LLM_FAST_MODEL: FAST_MODEL,
-      LOG_LEVEL: "info",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return { child, url, output: () => out };
-    } catch {
-      /* not listening yet */
-    }
-    if (child.exitCode !== null) throw new Error(`server exited: ${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`server did not start: ${out}`);
-}
-
-const stop = async (child: ChildProcess) => {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const done = new Promise((r) => child.once("exit", r));
-  child.kill("SIGTERM");
-  await done;
-};
+const launch = (dataDir: string, databaseUrl?: string) =>
+  startAppProcess(fake, { DATA_DIR: dataDir, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) });
 
 /** Every message id of a conversation, paging through it. */
 async function storedIds(url: string, token: string, conversationId: string): Promise<Map<string, string>> {
@@ -99,15 +60,14 @@ for (const { name, run } of backends) {
     it("keeps every acknowledged question and non-empty answer across kill -9 under many concurrent writers", async () => {
       const dataDir = await mkdtemp(join(tmpdir(), "tutor-kill9-"));
       dirs.push(dataDir);
-      const port = await freePort();
-      const first = await launch(dataDir, port, pg?.url);
+      const first = await launch(dataDir, pg?.url);
       fake.setDefault(MAIN_MODEL, behave.reply("Short answers keep the writers busy.", { chunkDelayMs: 2 }));
 
       const WRITERS = 12;
       const acked: { token: string; conversationId: string; ids: Map<string, string> }[] = [];
       let running = true;
       const writers = Array.from({ length: WRITERS }, async (_, w) => {
-        const c = await WsClient.connect(`${first.url.replace(/^http/, "ws")}/ws`);
+        const c = await WsClient.connect(first.wsUrl);
         const reg = await c.request({ type: "auth_request", data: { type: "register", username: `writer${w}_${name}`, password: "correct horse battery" } });
         const token = reg.token as string;
         const created = await c.request({ type: "new_conversation", teaching_mode: "qa" }, "conversation_data");
@@ -129,15 +89,14 @@ for (const { name, run } of backends) {
       // Killed in the middle of the writing, once plenty has been acknowledged.
       const count = () => acked.reduce((n, a) => n + a.ids.size, 0);
       for (let i = 0; i < 300 && count() < 80; i++) await new Promise((r) => setTimeout(r, 50));
-      const exited = new Promise((r) => first.child.once("exit", r));
-      first.child.kill("SIGKILL");
-      await exited;
+      first.kill("SIGKILL");
+      await first.exited;
       running = false;
       await Promise.allSettled(writers);
 
       const total = acked.reduce((n, a) => n + a.ids.size, 0);
       expect(total).toBeGreaterThan(50);
-      const second = await launch(dataDir, port, pg?.url);
+      const second = await launch(dataDir, pg?.url);
       try {
         for (const a of acked) {
           const stored = await storedIds(second.url, a.token, a.conversationId);
@@ -146,16 +105,15 @@ for (const { name, run } of backends) {
           for (const [id, content] of a.ids) expect(stored.get(id)).toBe(content);
         }
       } finally {
-        await stop(second.child);
+        await second.stop();
       }
     });
 
     it("stores what was said, marked interrupted, when SIGTERM comes during an answer longer than the grace period", async () => {
       const dataDir = await mkdtemp(join(tmpdir(), "tutor-sigterm-"));
       dirs.push(dataDir);
-      const port = await freePort();
-      const first = await launch(dataDir, port, pg?.url);
-      const c = await WsClient.connect(`${first.url.replace(/^http/, "ws")}/ws`);
+      const first = await launch(dataDir, pg?.url);
+      const c = await WsClient.connect(first.wsUrl);
       const reg = await c.request({ type: "auth_request", data: { type: "register", username: `graceful_${name}`, password: "correct horse battery" } });
       const token = reg.token as string;
       // ~24 s of answer; the grace period is 10 s.
@@ -164,13 +122,12 @@ for (const { name, run } of backends) {
       c.send({ type: "text_input", text: "Teach me graphs very slowly", teaching_mode: "qa", request_id: "slow", speak: false });
       const delta = await c.waitFor((m) => m.type === "ai_response_delta", 15_000);
       const t0 = Date.now();
-      const exited = new Promise<number | null>((r) => first.child.once("exit", (code) => r(code)));
-      first.child.kill("SIGTERM");
-      expect(await exited).toBe(0);
+      first.kill("SIGTERM");
+      expect((await first.exited).code).toBe(0);
       expect(Date.now() - t0).toBeLessThan(20_000);
       await c.closed;
 
-      const second = await launch(dataDir, port, pg?.url);
+      const second = await launch(dataDir, pg?.url);
       try {
         const stored = [...(await storedIds(second.url, token, delta.conversation_id as string)).values()];
         expect(stored).toHaveLength(2);
@@ -181,7 +138,7 @@ for (const { name, run } of backends) {
         expect(said.length).toBeGreaterThan(sentence.length * 10);
         expect(sentence.repeat(400).startsWith(said)).toBe(true);
       } finally {
-        await stop(second.child);
+        await second.stop();
       }
     });
   });

@@ -1,50 +1,18 @@
 // The real process: SIGTERM lets a running answer finish, checkpoints the
 // WAL and exits 0; a restart on the same DATA_DIR keeps accounts, tokens and
 // conversations.
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { behave, freePort, startFakeLlm, type FakeLlm } from "@tutor/testkit";
-import { FAST_MODEL, MAIN_MODEL } from "./test-helpers.js";
+import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
+import { FAST_MODEL, MAIN_MODEL, startAppProcess } from "./test-helpers.js";
 
-const root = resolve(import.meta.dirname, "../../..");
 let fake: FakeLlm;
 let dataDir: string;
 
-async function launch(port: number): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  let out = "";
-  const child = spawn(process.execPath, ["--import", "tsx", "apps/server/src/main.ts"], {
-    cwd: root,
-    env: {
-      ...process.env,
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      LLM_BASE_URL: fake.url,
-      LLM_API_KEY: "k",
-      LLM_MODELS: `${MAIN_MODEL},${FAST_MODEL}`,
-      LLM_FAST_MODEL: FAST_MODEL,
-      LOG_LEVEL: "info",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return { child, url, output: () => out };
-    } catch {
-      /* not listening yet */
-    }
-    if (child.exitCode !== null) throw new Error(`server exited: ${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`server did not start: ${out}`);
-}
+const launch = () => startAppProcess(fake, { DATA_DIR: dataDir });
 
 const json = async (url: string, init: RequestInit = {}, token?: string) => {
   const res = await fetch(url, {
@@ -66,8 +34,7 @@ afterAll(async () => {
 
 describe("restart", () => {
   it("finishes the running answer on SIGTERM, exits 0, and keeps everything across a restart", async () => {
-    const port = await freePort();
-    const first = await launch(port);
+    const first = await launch();
     const reg = await json(`${first.url}/api/auth/register`, { method: "POST", body: JSON.stringify({ username: "persist", password: "keep me please" }) });
     const token = reg.body.token as string;
     const conv = (await json(`${first.url}/api/conversations`, { method: "POST", body: JSON.stringify({ teaching_mode: "qa" }) }, token)).body
@@ -82,10 +49,9 @@ describe("restart", () => {
       body: JSON.stringify({ text: "What is a queue?" }),
     }).then((r) => r.text());
     await expect.poll(() => fake.calls(MAIN_MODEL)).toBe(1);
-    const exited = new Promise<number | null>((r) => first.child.once("exit", (code) => r(code)));
-    first.child.kill("SIGTERM");
+    first.kill("SIGTERM");
     const sse = await turn;
-    expect(await exited).toBe(0);
+    expect((await first.exited).code).toBe(0);
     expect(sse).toContain("event: ai_response\n");
     expect(sse).toContain(JSON.stringify(full).slice(1, 40));
     expect(first.output()).toContain('"event":"stopped"');
@@ -93,7 +59,7 @@ describe("restart", () => {
     const wal = join(dataDir, "tutor.db-wal");
     expect(!existsSync(wal) || statSync(wal).size === 0).toBe(true);
 
-    const second = await launch(port);
+    const second = await launch();
     try {
       // The same token still works: the generated secret and the token row were kept.
       const me = await json(`${second.url}/api/auth/me`, {}, token);
@@ -105,9 +71,7 @@ describe("restart", () => {
       const login = await json(`${second.url}/api/auth/login`, { method: "POST", body: JSON.stringify({ username: "persist", password: "keep me please" }) });
       expect(login.status).toBe(200);
     } finally {
-      const done = new Promise((r) => second.child.once("exit", r));
-      second.child.kill("SIGTERM");
-      await done;
+      await second.stop();
     }
   });
 });

@@ -2,10 +2,10 @@
 // fake OpenAI-compatible LLM behind it, and a small WebSocket client.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import WebSocket from "ws";
 import type { ServerMessage } from "@tutor/protocol";
-import type { FakeLlm } from "@tutor/testkit";
+import { startServerProcess, type FakeLlm, type ServerProcess } from "@tutor/testkit";
 import { loadConfig, type Config } from "./config.js";
 import { createLogger } from "./logger.js";
 import { startServer, type RunningServer } from "./main.js";
@@ -50,6 +50,27 @@ export async function startTestServer(
       if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+const repoRoot = resolve(import.meta.dirname, "../../..");
+
+/**
+ * The server as deployed: main.ts in its own Node process on a free port, the
+ * fake LLM behind it (tests that kill -9, SIGTERM or restart it on one DATA_DIR).
+ */
+export function startAppProcess(fake: FakeLlm, env: Record<string, string>): Promise<ServerProcess> {
+  return startServerProcess({
+    entry: join(repoRoot, "apps/server/src/main.ts"),
+    cwd: repoRoot,
+    env: {
+      LLM_BASE_URL: fake.url,
+      LLM_API_KEY: "k",
+      LLM_MODELS: `${MAIN_MODEL},${FAST_MODEL}`,
+      LLM_FAST_MODEL: FAST_MODEL,
+      LOG_LEVEL: "info",
+      ...env,
+    },
+  });
 }
 
 type Msg = ServerMessage & Record<string, unknown>;
