@@ -4,13 +4,12 @@
 // protocol message it receives on the `tutor` topic.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createSocket } from "node:dgram";
-import { createServer } from "node:net";
 import { homedir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { AudioFrame, AudioSource, LocalAudioTrack, ParticipantKind, Room, RoomEvent, TrackPublishOptions, TrackSource, type RemoteParticipant } from "@livekit/rtc-node";
 import { LIVEKIT_TOPIC, type ServerMessage } from "@tutor/protocol";
+import { freePort, freeUdpPort, MessageLog } from "@tutor/testkit";
 
 const AGENT_MAIN = resolve(import.meta.dirname, "main.ts");
 const AGENT_BUNDLE = resolve(import.meta.dirname, "../dist/main.js");
@@ -56,28 +55,6 @@ export function liveKitServerOrSkip(): string | undefined {
   return bin;
 }
 
-async function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const sock = createSocket("udp4");
-    sock.once("error", reject);
-    sock.bind(0, "127.0.0.1", () => {
-      const { port } = sock.address();
-      sock.close(() => resolve(port));
-    });
-  });
-}
-
 export interface LiveKitServer {
   url: string;
   /** What the server printed, for failure messages. */
@@ -99,7 +76,7 @@ function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
 
 export async function startLiveKit(bin: string): Promise<LiveKitServer> {
   for (let attempt = 1; ; attempt++) {
-    const [port, tcp, udp] = [await freeTcpPort(), await freeTcpPort(), await freeUdpPort()];
+    const [port, tcp, udp] = [await freePort(), await freePort(), await freeUdpPort()];
     const config = [`port: ${port}`, "rtc:", `  tcp_port: ${tcp}`, `  udp_port: ${udp}`, "  use_external_ip: false"].join("\n");
     const child = spawn(bin, ["--dev", "--bind", "127.0.0.1", "--node-ip", "127.0.0.1", "--config-body", config], {
       stdio: ["ignore", "pipe", "pipe"],
@@ -189,8 +166,8 @@ type Msg = ServerMessage & Record<string, unknown>;
 /** A student in a LiveKit room: sends protocol messages on the data channel, records what comes back. */
 export class Student {
   readonly room = new Room();
-  readonly messages: Msg[] = [];
-  #waiters: { pred: (m: Msg) => boolean; resolve: (m: Msg) => void }[] = [];
+  readonly #log = new MessageLog<Msg>();
+  readonly messages: Msg[] = this.#log.messages;
   #seq = 0;
   #mic: { source: AudioSource; track: LocalAudioTrack } | undefined;
 
@@ -207,10 +184,9 @@ export class Student {
   }
 
   #record(text: string, carrier: "packet" | "stream"): void {
-    const m = JSON.parse(text) as Msg;
-    this.messages.push(m);
+    // The carrier first: a waiter woken by the message may look at it.
     this.carriers.push(carrier);
-    this.#waiters = this.#waiters.filter((w) => (w.pred(m) ? (w.resolve(m), false) : true));
+    this.#log.push(JSON.parse(text) as Msg);
   }
 
   /** Joins the room. */
@@ -244,18 +220,7 @@ export class Student {
   }
 
   waitFor(pred: (m: Msg) => boolean, timeoutMs = 30_000, from = 0): Promise<Msg> {
-    const seen = this.messages.slice(from).find(pred);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting; got ${JSON.stringify(this.messages.map((m) => m.type))}`)), timeoutMs);
-      this.#waiters.push({
-        pred,
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-      });
-    });
+    return this.#log.waitFor(pred, timeoutMs, from);
   }
 
   /** Sends with a fresh request_id; resolves with the reply of `type` carrying it. */
@@ -267,7 +232,7 @@ export class Student {
   }
 
   replies(requestId: string): Msg[] {
-    return this.messages.filter((m) => m.request_id === requestId);
+    return this.#log.replies(requestId);
   }
 
   /** Publishes a microphone track fed from 16 kHz mono PCM. */

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import WebSocket from "ws";
 import type { ServerMessage } from "@tutor/protocol";
-import { startServerProcess, type FakeLlm, type ServerProcess } from "@tutor/testkit";
+import { MessageLog, startServerProcess, type FakeLlm, type ServerProcess } from "@tutor/testkit";
 import { loadConfig, type Config } from "./config.js";
 import { createLogger } from "./logger.js";
 import { startServer, type RunningServer } from "./main.js";
@@ -77,10 +77,10 @@ type Msg = ServerMessage & Record<string, unknown>;
 
 /** A WebSocket client that records every message and can wait for one. */
 export class WsClient {
-  readonly messages: Msg[] = [];
+  readonly #log = new MessageLog<Msg>();
+  readonly messages: Msg[] = this.#log.messages;
   /** Binary frames (server voice audio), with how many JSON messages had arrived before each. */
   readonly binary: { after: number; bytes: Buffer }[] = [];
-  #waiters: { pred: (m: Msg) => boolean; resolve: (m: Msg) => void }[] = [];
   #seq = 0;
   closed: Promise<{ code: number }>;
 
@@ -90,9 +90,7 @@ export class WsClient {
         this.binary.push({ after: this.messages.length, bytes: Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer) });
         return;
       }
-      const m = JSON.parse(String(data)) as Msg;
-      this.messages.push(m);
-      this.#waiters = this.#waiters.filter((w) => (w.pred(m) ? (w.resolve(m), false) : true));
+      this.#log.push(JSON.parse(String(data)) as Msg);
     });
     this.closed = new Promise((resolve) => ws.on("close", (code) => resolve({ code })));
   }
@@ -116,18 +114,7 @@ export class WsClient {
 
   /** The first message (already received or future) matching `pred`. */
   waitFor(pred: (m: Msg) => boolean, timeoutMs = 10_000, from = 0): Promise<Msg> {
-    const seen = this.messages.slice(from).find(pred);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting; got ${JSON.stringify(this.messages.map((m) => m.type))}`)), timeoutMs);
-      this.#waiters.push({
-        pred,
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-      });
-    });
+    return this.#log.waitFor(pred, timeoutMs, from);
   }
 
   /** Sends with a fresh request_id and waits for the reply carrying it (of `type`, if given). */
@@ -140,7 +127,7 @@ export class WsClient {
 
   /** Messages carrying this request id, in arrival order. */
   replies(requestId: string): Msg[] {
-    return this.messages.filter((m) => m.request_id === requestId);
+    return this.#log.replies(requestId);
   }
 
   async close(): Promise<void> {

@@ -7,3 +7,4 @@ export * from "./servers.js";
 export * from "./gguf.js";
 export * from "./fake-hub.js";
 export * from "./fake-tts.js";
+export * from "./messages.js";
