@@ -57,8 +57,12 @@ export interface Config {
     | { provider: "web"; defaultVoice: string }
     | { provider: "openai"; defaultVoice: string; baseUrl: string; apiKey: string; model: string; voice: string };
   livekit: { url: string; apiKey: string; apiSecret: string } | undefined;
-  /** Per-user budgets (LIMIT_TURNS_PER_HOUR, LIMIT_TOKENS_PER_DAY); 0 = no limit. */
-  limits: { turnsPerHour: number; tokensPerDay: number };
+  /**
+   * Per-user budgets (LIMIT_TURNS_PER_HOUR, LIMIT_TOKENS_PER_DAY); 0 = no limit.
+   * `turnLeaseMs` (not an environment variable; the core's default when unset):
+   * how soon a crashed instance's running-turn slots lapse (tests shorten it).
+   */
+  limits: { turnsPerHour: number; tokensPerDay: number; turnLeaseMs?: number | undefined };
   /** TRUST_PROXY: proxies whose X-Forwarded-For is believed (addresses, CIDRs, or proxy-addr's names); empty: none. */
   trustProxy: string[];
   /** argon2 hashes at once (unset: half the cores). Not an environment variable: benchmarks and tests set it (0 = unbounded). */

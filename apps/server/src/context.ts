@@ -55,7 +55,8 @@ export async function createContext(config: Config, logger: Logger, overrides: {
   const metrics = new Metrics();
   const hubHandle = await createHub(store.dialect === "postgres" ? config.databaseUrl : undefined, logger, metrics);
   const limiter = createStoreLimiter(store);
-  const limits = new Limits(limiter, config.limits, logger.child({ component: "limits" }));
+  const { turnLeaseMs, ...budgets } = config.limits;
+  const limits = new Limits(limiter, turnLeaseMs === undefined ? budgets : { ...budgets, turnLeaseMs }, logger.child({ component: "limits" }));
   // Half the cores for argon2 at most: a flood of sign-ins queues instead of starving the turns.
   const hashConcurrency = config.hashConcurrency ?? Math.max(1, Math.floor(availableParallelism() / 2));
   const auth = new AuthService({

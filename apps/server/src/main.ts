@@ -69,10 +69,11 @@ export async function startServer(config: Config, logger = createLogger(config.l
   return { url, ctx, built, shutdown };
 }
 
-async function main(): Promise<void> {
+/** The process: `adjust` lets a test entry set what is not an environment variable (test-main.ts). */
+export async function main(adjust: (config: Config) => Config = (c) => c): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig();
+    config = adjust(loadConfig());
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`cs-tutor: ${err.message}\n`);

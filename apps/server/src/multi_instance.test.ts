@@ -10,12 +10,17 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
+import { FIXED_ANSWERS } from "@tutor/protocol";
 import { behave, pgAvailable, startFakeLlm, startPostgres, startServerProcess, type FakeLlm, type PgHandle, type ServerProcess } from "@tutor/testkit";
 import { FAST_MODEL, MAIN_MODEL, WsClient } from "./test-helpers.js";
 
 const root = resolve(import.meta.dirname, "../../..");
 const requirePg = process.env.REQUIRE_SERVICES === "1";
 const SEEN_WITHIN_MS = 2_000;
+/** Every instance's hour budget (LIMIT_TURNS_PER_HOUR): small, so a test can spend it. */
+const TURNS_PER_HOUR = 4;
+/** The running-turn lease, shortened (test-main.ts) so a dead instance's slot lapses within a test. */
+const LEASE_MS = 3_000;
 
 let db: PgHandle;
 let fake: FakeLlm;
@@ -25,7 +30,7 @@ const clients: WsClient[] = [];
 let env: Record<string, string>;
 
 async function launch(name: string): Promise<ServerProcess> {
-  return startServerProcess({ entry: join(root, "apps/server/src/main.ts"), cwd: root, name, env });
+  return startServerProcess({ entry: join(root, "apps/server/src/test-main.ts"), cwd: root, name, env });
 }
 
 async function connect(server: ServerProcess, token: string): Promise<WsClient> {
@@ -71,6 +76,8 @@ describe.runIf(pgAvailable() || requirePg)("several app servers on one PostgreSQ
       LLM_MODELS: `${MAIN_MODEL},${FAST_MODEL}`,
       LLM_FAST_MODEL: FAST_MODEL,
       LOG_LEVEL: "info",
+      LIMIT_TURNS_PER_HOUR: String(TURNS_PER_HOUR),
+      TUTOR_TEST_CONFIG: JSON.stringify({ limits: { turnLeaseMs: LEASE_MS } }),
     };
     // The first runs the migrations; the others then start side by side.
     servers = [await launch("server-a")];
@@ -167,6 +174,126 @@ describe.runIf(pgAvailable() || requirePg)("several app servers on one PostgreSQ
       expect(r.status).toBe(429);
     }
   });
+
+  it("the turn and token budgets are shared: turns through three instances count in one hour, tokens spent on one refuse the next turn on another", async () => {
+    const { token, tabs } = await studentOnEach();
+    const left: unknown[] = [];
+    for (let i = 0; i < TURNS_PER_HOUR; i++) {
+      const r = await tabs[i % 3]!.request({ type: "text_input", text: "What is a stack?", teaching_mode: "qa" }, "ai_response", 15_000);
+      left.push((r.budget as { turns_left: number }).turns_left);
+    }
+    expect(left).toEqual([3, 2, 1, 0]);
+    for (const tab of tabs) {
+      const refused = await tab.request({ type: "text_input", text: "And a queue?", teaching_mode: "qa" }, "error");
+      expect(refused).toMatchObject({ code: "rate_limited", limit: "turns_per_hour" });
+    }
+    const conversationId = tabs[0]!.messages.find((m) => m.type === "ai_response")!.conversation_id as string;
+    const sse = await fetch(`${servers[2]!.url}/api/conversations/${conversationId}/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ text: "And a queue?" }),
+    });
+    expect(sse.status).toBe(429);
+
+    // Tokens: a model reporting a day's worth of usage on A leaves nothing for B or C.
+    const other = await studentOnEach();
+    fake.script(MAIN_MODEL, behave.reply("A very long answer, as the model counts it.", { usage: { prompt_tokens: 999_000, completion_tokens: 2_000 } }));
+    const big = await other.tabs[0]!.request({ type: "text_input", text: "Tell me everything about compilers", teaching_mode: "qa" }, "ai_response", 15_000);
+    expect(big.budget).toMatchObject({ tokens_left: 0 });
+    for (const tab of other.tabs.slice(1)) {
+      const refused = await tab.request({ type: "text_input", text: "And about linkers?", teaching_mode: "qa" }, "error");
+      expect(refused).toMatchObject({ code: "rate_limited", limit: "tokens_per_day" });
+    }
+  }, 60_000);
+
+  it("at most 2 answers of one student run at once over all instances, past the lease; an instance killed mid-answer frees its slot, the other answer keeps its own", async () => {
+    const victim = await launch("server-lease-victim");
+    servers.push(victim);
+    const s = await register(servers[0]!);
+    const onVictim = await connect(victim, s.token);
+    const [onA, onB, onC] = await Promise.all(servers.slice(0, 3).map((srv) => connect(srv, s.token)));
+    const slow = (seconds: number) => behave.reply(Array.from({ length: seconds * 4 }, (_, i) => `word${i}`).join(" "), { chunkDelayMs: 250 });
+    fake.script(MAIN_MODEL, [slow(30), slow(30), behave.reply("Your third question, answered.")]);
+    let rid = 0;
+    /** Asks on `tab`; resolves with the refusal, or with the request id once the question was taken in. */
+    const attempt = async (tab: WsClient): Promise<{ admitted: string } | { refused: Record<string, unknown> }> => {
+      const request_id = `cap${++rid}`;
+      const from = tab.messages.length;
+      tab.send({ type: "text_input", text: "Explain hashing", teaching_mode: "qa", new_conversation: true, request_id });
+      const m = await tab.waitFor((x) => x.request_id === request_id && (x.type === "error" || x.type === "user_message"), 10_000, from);
+      return m.type === "error" ? { refused: m } : { admitted: request_id };
+    };
+    const first = await attempt(onVictim);
+    const second = await attempt(onB!);
+    expect("admitted" in first && "admitted" in second).toBe(true);
+    await onB!.waitFor((m) => m.type === "ai_response_delta", 10_000);
+    expect(await attempt(onC!)).toMatchObject({ refused: { code: "rate_limited", limit: "turns_running" } });
+    // Longer than the lease: both running answers renewed their slots.
+    await new Promise((r) => setTimeout(r, LEASE_MS + 1_000));
+    expect(await attempt(onA!)).toMatchObject({ refused: { code: "rate_limited", limit: "turns_running" } });
+
+    victim.kill("SIGKILL");
+    await victim.exited;
+    servers.splice(servers.indexOf(victim), 1);
+    // The dead instance's slot lapses within a lease; B's answer still runs and still holds the other.
+    const deadline = Date.now() + LEASE_MS + 5_000;
+    let third = await attempt(onC!);
+    while ("refused" in third && Date.now() < deadline) {
+      expect(third.refused).toMatchObject({ limit: "turns_running" });
+      await new Promise((r) => setTimeout(r, 250));
+      third = await attempt(onC!);
+    }
+    expect(third).toHaveProperty("admitted");
+    expect(onB!.messages.some((m) => m.type === "ai_response")).toBe(false);
+    expect(await attempt(onA!)).toMatchObject({ refused: { code: "rate_limited", limit: "turns_running" } });
+    await onC!.waitFor((m) => m.type === "ai_response" && m.request_id === (third as { admitted: string }).admitted, 15_000);
+    onB!.send({ type: "cancel_response" });
+    await onB!.waitFor((m) => m.type === "ai_response", 10_000);
+  }, 90_000);
+
+  it("cancel_response in a tab on another instance stops the answer where it runs (WebSocket and SSE); it is stored marked interrupted", async () => {
+    const { token, tabs } = await studentOnEach();
+    const [a, b, c] = tabs as [WsClient, WsClient, WsClient];
+    const slow = behave.reply(Array.from({ length: 80 }, (_, i) => `step${i}`).join(" "), { chunkDelayMs: 200 });
+    fake.script(MAIN_MODEL, [slow, slow]);
+    a.send({ type: "text_input", text: "Explain hashing", teaching_mode: "qa", new_conversation: true, request_id: "x1" });
+    const ack = await a.waitFor((m) => m.type === "user_message" && m.request_id === "x1", 10_000);
+    await a.waitFor((m) => m.type === "ai_response_delta" && m.request_id === "x1", 10_000);
+    const conversationId = ack.conversation_id as string;
+    b.send({ type: "cancel_response", conversation_id: conversationId });
+    const final = await a.waitFor((m) => m.type === "ai_response" && m.request_id === "x1", 5_000);
+    expect(final).toMatchObject({ cancelled: true });
+    const stored = await c.request({ type: "get_conversation", conversation_id: conversationId }, "conversation_data");
+    const ai = (stored.conversation as { messages: { type: string; content: string }[] }).messages.filter((m) => m.type === "ai");
+    expect(ai).toHaveLength(1);
+    expect(ai[0]!.content.endsWith(FIXED_ANSWERS.interruptedNote)).toBe(true);
+    expect(ai[0]!.content.startsWith("step0")).toBe(true);
+
+    // The same for an answer streamed over SSE from C.
+    const res = await fetch(`${servers[2]!.url}/api/conversations/${conversationId}/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ text: "Explain hashing again" }),
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let text = "";
+    const decoder = new TextDecoder();
+    while (!text.includes("event: ai_response_delta")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    b.send({ type: "cancel_response", conversation_id: conversationId });
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    const end = text.split("\n\n").find((e) => e.startsWith("event: ai_response\n"));
+    expect(end, text.slice(-500)).toBeDefined();
+    expect(JSON.parse(end!.split("data: ")[1]!)).toMatchObject({ cancelled: true });
+  }, 60_000);
 
   it("/readyz reports the database and the PostgreSQL hub", async () => {
     const r = await fetch(`${servers[0]!.url}/readyz`);

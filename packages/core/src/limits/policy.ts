@@ -5,7 +5,7 @@
 import type { Budget } from "@tutor/protocol";
 import { AuthError, RateLimitedError } from "../errors.js";
 import { silentLogger, type Logger } from "../ports.js";
-import type { LimitDecision, LimitRule, LimitState, Limiter } from "./limiter.js";
+import type { LimitCharge, LimitDecision, LimitRule, LimitState, Limiter } from "./limiter.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -19,8 +19,13 @@ export const LIMIT_DEFAULTS = {
   tokensPerDay: 1_000_000,
   /** Turns of one user running at once, over every connection and carrier. */
   turnsRunning: 2,
-  /** A running turn's slot is given back when it ends; a crashed server's slots lapse after this. */
-  turnLeaseMs: 10 * MINUTE,
+  /**
+   * A running turn's slot is a lease of its own, renewed every third of this
+   * while the turn runs and given back when it ends: the slots of a server
+   * that crashed (kill -9, power loss) lapse after this, whatever the
+   * student's other turns do meanwhile.
+   */
+  turnLeaseMs: MINUTE,
   /** How soon to try again when both running slots are taken (answers take seconds). */
   turnsRunningRetryMs: 5_000,
   /** Failed sign-ins, counted before the password is checked. */
@@ -43,7 +48,9 @@ export function limitRules(s: LimitSettings) {
   return {
     tokensPerDay: { name: "tokens_day", points: s.tokensPerDay, windowMs: DAY },
     turnsPerHour: { name: "turns_hour", points: s.turnsPerHour, windowMs: HOUR },
+    /** How many slots there are (never charged itself: each slot is a `turnSlot` counter, key `${userId}#${n}`). */
     turnsRunning: { name: "turns_running", points: s.turnsRunning, windowMs: s.turnLeaseMs, kind: "lease" },
+    turnSlot: { name: "turn_slot", points: 1, windowMs: s.turnLeaseMs, kind: "lease" },
     failedLoginsAccountAddress: { name: "login_fail_acct_addr", points: s.failedLoginsPerAccountAddress, windowMs: s.loginWindowMs },
     failedLoginsAccount: { name: "login_fail_acct", points: s.failedLoginsPerAccount, windowMs: s.loginWindowMs },
     failedLoginsAddress: { name: "login_fail_addr", points: s.failedLoginsPerAddress, windowMs: s.loginWindowMs },
@@ -93,17 +100,34 @@ export class Limits {
     this.#log = logger;
   }
 
-  /** Takes a running slot and one of the hour's turns, if the day's tokens are not spent; else RateLimitedError. */
+  /**
+   * Takes a running slot and one of the hour's turns, if the day's tokens are
+   * not spent; else RateLimitedError. Slots are separate leases (not one
+   * count per user) so that a slot whose holder died lapses on its own even
+   * while the student's other turns keep theirs alive.
+   */
   async admitTurn(userId: string): Promise<TurnPermit> {
     const r = this.rules;
     // Longest wait first: when several refuse, the student hears the one that matters.
-    const d = await this.limiter.take([
+    const budget: LimitCharge[] = [
       { rule: r.tokensPerDay, key: userId, cost: 0 },
       { rule: r.turnsPerHour, key: userId },
-      { rule: r.turnsRunning, key: userId },
-    ]);
-    if (!d.allowed) throw this.#turnRefusal(d);
-    return new Permit(this, userId, d.states[0]!, d.states[1]!, this.#log);
+    ];
+    const slots = r.turnsRunning.points;
+    if (slots <= 0) {
+      const d = await this.limiter.take(budget);
+      if (!d.allowed) throw this.#turnRefusal(d);
+      return new Permit(this, userId, d.states[0]!, d.states[1]!, this.#log, undefined);
+    }
+    let soonest = Number.POSITIVE_INFINITY;
+    for (let n = 0; n < slots; n++) {
+      const slot = `${userId}#${n}`;
+      const d = await this.limiter.take([...budget, { rule: r.turnSlot, key: slot }]);
+      if (d.allowed) return new Permit(this, userId, d.states[0]!, d.states[1]!, this.#log, slot);
+      if (d.rule !== r.turnSlot) throw this.#turnRefusal(d);
+      soonest = Math.min(soonest, d.retryAfterMs);
+    }
+    throw this.#turnRefusal({ allowed: false, rule: r.turnsRunning, key: userId, retryAfterMs: soonest });
   }
 
   /**
@@ -180,6 +204,7 @@ class Permit implements TurnPermit {
   #reported: number | undefined;
   #estimated = 0;
   #ended: Promise<void> | undefined;
+  readonly #renew: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly limits: Limits,
@@ -187,7 +212,19 @@ class Permit implements TurnPermit {
     private readonly tokensBefore: LimitState,
     private readonly turns: LimitState,
     private readonly log: Logger,
-  ) {}
+    /** The running slot held (undefined: no running limit). */
+    private readonly slot: string | undefined,
+  ) {
+    if (slot === undefined) return;
+    const { limiter, rules } = limits;
+    // Keeps the slot while the turn runs, however long: a lease taken once would lapse under a long answer.
+    this.#renew = setInterval(() => {
+      limiter.add(rules.turnSlot, slot, 0).catch((err: unknown) => {
+        log.warn({ event: "turn_slot_renew_failed", err: String(err) }, "could not renew a running turn's slot");
+      });
+    }, Math.max(1, Math.floor(rules.turnSlot.windowMs / 3)));
+    this.#renew.unref?.();
+  }
 
   usage(u: TokenUsage): void {
     const n = Math.max(0, Math.round(u.promptTokens) || 0) + Math.max(0, Math.round(u.completionTokens) || 0);
@@ -219,8 +256,9 @@ class Permit implements TurnPermit {
   end(): Promise<void> {
     this.#ended ??= (async () => {
       const { limiter, rules } = this.limits;
+      clearInterval(this.#renew);
       try {
-        await limiter.release(rules.turnsRunning, this.userId);
+        if (this.slot !== undefined) await limiter.release(rules.turnSlot, this.slot);
         if (this.tokens > 0) await limiter.add(rules.tokensPerDay, this.userId, this.tokens);
       } catch (err) {
         // The answer is already out and stored; a lost count must not turn it into a failure.
