@@ -5,12 +5,12 @@
 // responsive; no request leaves our origin. Screenshots of the card.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Page, Request } from "playwright-core";
-import { behave, startFakeLlm, type FakeLlm, type FakeRequest } from "@tutor/testkit";
+import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
+import { askInPage, lastUserText, signInInPage, signUpInPage, titleOrYes } from "./flows.js";
 import { chromiumAvailable, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
 
 const BIG = "tutor-big";
 const FAST = "tutor-fast";
-const PASSWORD = "correct horse battery";
 const T = "```";
 
 const PY_CHAPTER = [
@@ -30,7 +30,6 @@ const JS_CHAPTER = [
   `${T}javascript tests\nassert(total(3) === 6, "total(3) should be 6")\nassert(total(0) === 0, "total(0) should be 0")\n${T}`,
 ].join("\n\n");
 
-const lastUser = (req: FakeRequest) => [...req.messages].reverse().find((m) => m.role === "user")?.content ?? "";
 const available = chromiumAvailable();
 const eventually = <T>(fn: () => T | Promise<T>, timeout = 30_000) => expect.poll(fn, { timeout, interval: 100 });
 
@@ -60,13 +59,6 @@ describe.skipIf(!available)("exercises in Chromium", () => {
     return page;
   };
 
-  const ask = async (page: Page, question: string) => {
-    const box = page.getByLabel("Your question");
-    await eventually(() => box.isEnabled()).toBe(true);
-    await box.fill(question);
-    await box.press("Enter");
-  };
-
   /** Replaces the code in a card's editor the way a student's paste does (no auto-indent on top). */
   const setCode = async (page: Page, card: ReturnType<Page["locator"]>, code: string) => {
     await card.locator(".cm-content").click();
@@ -78,11 +70,11 @@ describe.skipIf(!available)("exercises in Chromium", () => {
   beforeAll(async () => {
     ensureWebBuilt();
     llm = await startFakeLlm({ models: [BIG, FAST] });
-    llm.setDefault(FAST, behave.compute((req) => ((req.messages[0]?.content ?? "").startsWith("You write titles") ? "Python functions" : "YES")));
+    llm.setDefault(FAST, titleOrYes("Python functions"));
     llm.setDefault(
       BIG,
       behave.compute((req) => {
-        const q = lastUser(req);
+        const q = lastUserText(req);
         if (q.startsWith("**Exercise")) return /all \d+ tests passed/.test(q) ? "Well done: every test passes." : "Close! Look at the operator on line 2.";
         if (/chapter 2/i.test(q)) return JS_CHAPTER;
         return PY_CHAPTER;
@@ -107,11 +99,8 @@ describe.skipIf(!available)("exercises in Chromium", () => {
 
   it("runs a Python exercise in Pyodide failing then passing, sends it, and the course shows it passed", async () => {
     const page = await open();
-    await page.getByRole("button", { name: "Create account" }).first().click();
-    await page.getByLabel("Username").fill(username);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.locator("form").getByRole("button", { name: "Create account" }).click();
-    await ask(page, "Teach me Python functions");
+    await signUpInPage(page, username);
+    await askInPage(page, "Teach me Python functions");
 
     const card = page.locator(".exercise-card").first();
     await card.locator(".cm-content").waitFor({ timeout: 30_000 });
@@ -147,7 +136,7 @@ describe.skipIf(!available)("exercises in Chromium", () => {
     const before = llm.requests.length;
     await card.getByRole("button", { name: "Send to tutor" }).click();
     await eventually(() => llm.requests.slice(before).some((r) => r.model === BIG)).toBe(true);
-    const sent = lastUser(llm.requests.slice(before).find((r) => r.model === BIG)!);
+    const sent = lastUserText(llm.requests.slice(before).find((r) => r.model === BIG)!);
     expect(sent).toMatch(/^\*\*Exercise 1 \(Python\), attempt 1: all 3 tests passed\.\*\*/);
     expect(sent).toContain("return a + b");
     expect(sent).toContain('PASS test line 1: assert add(2, 3) == 5, "add(2, 3) should be 5"');
@@ -163,15 +152,13 @@ describe.skipIf(!available)("exercises in Chromium", () => {
 
   it("stops a JavaScript endless loop after the time limit while the page stays responsive", async () => {
     const page = await open();
-    await page.getByLabel("Username").fill(username);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.locator("form").getByRole("button", { name: "Sign in" }).click();
+    await signInInPage(page, username);
     await page.getByLabel("Your question").waitFor();
     await page.goto(server.url + convPath);
     await page.locator(".course-chapter").nth(1).click(); // asks the tutor for chapter 2
     const card = page.locator(".exercise-card", { hasText: "JavaScript" }).last();
     await card.locator(".cm-content").waitFor({ timeout: 30_000 });
-    expect(lastUser(llm.requests.filter((r) => r.model === BIG).at(-1)!)).toMatch(/chapter 2: Parameters/);
+    expect(lastUserText(llm.requests.filter((r) => r.model === BIG).at(-1)!)).toMatch(/chapter 2: Parameters/);
 
     await setCode(page, card, "function total(n) {\n  while (true) {}\n}\n");
     await card.getByRole("button", { name: "Run tests" }).click();
@@ -196,9 +183,7 @@ describe.skipIf(!available)("exercises in Chromium", () => {
 
   it("fits a 375 px wide screen", async () => {
     const page = await open({ width: 375, height: 800 });
-    await page.getByLabel("Username").fill(username);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.locator("form").getByRole("button", { name: "Sign in" }).click();
+    await signInInPage(page, username);
     await page.getByLabel("Your question").waitFor();
     await page.goto(server.url + convPath);
     const card = page.locator(".exercise-card").last();

@@ -2,7 +2,8 @@
 // process, with the local fake OpenAI-compatible server as the model.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
-import { behave, startFakeLlm, type FakeLlm, type FakeRequest } from "@tutor/testkit";
+import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
+import { askInPage, isTitleRequest, lastUserText, PASSWORD, signInInPage, signUpInPage } from "./flows.js";
 import {
   chromiumAvailable,
   ensureWebBuilt,
@@ -19,7 +20,6 @@ import {
 
 const BIG = "tutor-big";
 const FAST = "tutor-fast";
-const PASSWORD = "correct horse battery";
 
 const RECURSION_ANSWER = [
   "## Recursion",
@@ -44,14 +44,6 @@ const BASE_CASE_ANSWER =
   "A base case is the input a recursive function answers directly, without calling itself again. " +
   "For factorial it is n <= 1. Without it the calls never stop.";
 
-function lastUserText(req: FakeRequest): string {
-  return [...req.messages].reverse().find((m) => m.role === "user")?.content ?? "";
-}
-
-function isTitleRequest(req: FakeRequest): boolean {
-  return (req.messages[0]?.content ?? "").startsWith("You write titles");
-}
-
 const available = chromiumAvailable();
 
 /** Waits for a condition; generous because CI machines are slow and busy. */
@@ -75,24 +67,8 @@ describe.skipIf(!available)("the student's flow in Chromium", () => {
   };
 
   const signUp = async (page: Page, username: string) => {
-    await page.getByRole("button", { name: "Create account" }).first().click();
-    await page.getByLabel("Username").fill(username);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.locator("form").getByRole("button", { name: "Create account" }).click();
+    await signUpInPage(page, username);
     await page.getByLabel("Your question").waitFor();
-  };
-
-  const signIn = async (page: Page, username: string, password = PASSWORD) => {
-    await page.getByLabel("Username").fill(username);
-    await page.getByLabel("Password").fill(password);
-    await page.locator("form").getByRole("button", { name: "Sign in" }).click();
-  };
-
-  const ask = async (page: Page, question: string) => {
-    const box = page.getByLabel("Your question");
-    await eventually(() => box.isEnabled()).toBe(true);
-    await box.fill(question);
-    await box.press("Enter");
   };
 
   beforeAll(async () => {
@@ -147,7 +123,7 @@ describe.skipIf(!available)("the student's flow in Chromium", () => {
     await page.getByRole("button", { name: "Q&A", exact: true }).click();
     await eventually(() => page.getByRole("button", { name: "Q&A", exact: true }).getAttribute("aria-pressed")).toBe("true");
     await screenshot(page, "02-empty-qa");
-    await ask(page, "What is recursion in programming?");
+    await askInPage(page, "What is recursion in programming?");
     await page.locator(".message-user", { hasText: "What is recursion in programming?" }).waitFor();
 
     // the answer streams in: several renders before the end
@@ -234,7 +210,7 @@ describe.skipIf(!available)("the student's flow in Chromium", () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     expect(await page.evaluate(() => localStorage.getItem("tutor.session"))).toBeNull();
-    await signIn(page, username);
+    await signInInPage(page, username);
     await page.getByLabel("Your question").waitFor();
     await page.locator("[data-conversation]").first().waitFor();
     expect(await page.getByText("My recursion notes").count()).toBe(0);
@@ -250,16 +226,13 @@ describe.skipIf(!available)("the student's flow in Chromium", () => {
     });
     expect(res.status).toBeLessThan(300);
     const page = await open();
-    await signIn(page, username, "not the password");
+    await signInInPage(page, username, "not the password");
     const alert = page.getByRole("alert").filter({ hasText: "Wrong username or password." });
     await alert.waitFor();
     expect(await page.getByLabel("Your question").count()).toBe(0);
     await screenshot(page, "07-wrong-password");
 
-    await page.getByRole("button", { name: "Create account" }).first().click();
-    await page.getByLabel("Username").fill(username);
-    await page.getByLabel("Password").fill("short");
-    await page.locator("form").getByRole("button", { name: "Create account" }).click();
+    await signUpInPage(page, username, "short");
     await page.getByText("Use at least 8 characters.").waitFor();
     expect(await page.getByLabel("Password").getAttribute("aria-invalid")).toBe("true");
     await page.getByLabel("Password").fill(PASSWORD);
@@ -269,7 +242,7 @@ describe.skipIf(!available)("the student's flow in Chromium", () => {
     await page.getByRole("button", { name: "Sign in" }).first().click();
 
     // the right password still works afterwards
-    await signIn(page, username);
+    await signInInPage(page, username);
     await page.getByLabel("Your question").waitFor();
   });
 
@@ -282,7 +255,7 @@ describe.skipIf(!available)("the student's flow in Chromium", () => {
     expect(await toggle.getAttribute("title")).toContain("No speech voices");
 
     const before = llm.calls(BIG);
-    await ask(page, "What is the best pizza topping?");
+    await askInPage(page, "What is the best pizza topping?");
     const refusal = page.locator(".answer-refusal");
     await refusal.waitFor({ timeout: 20_000 });
     expect(await refusal.textContent()).toContain("Outside computing topics");
@@ -304,7 +277,7 @@ describe.skipIf(!available)("the student's flow in Chromium", () => {
   it("stops speaking and the answer at once with Stop", async () => {
     const page = await open();
     await signUp(page, `linus_${Date.now().toString(36)}`);
-    await ask(page, "Explain recursion slowly please");
+    await askInPage(page, "Explain recursion slowly please");
     await page.locator(".message-streaming").waitFor();
     await eventually(async () => (await spoken(page)).length).toBeGreaterThan(0);
     await page.getByRole("button", { name: "Stop", exact: true }).click();
@@ -321,7 +294,7 @@ describe.skipIf(!available)("the student's flow in Chromium", () => {
   it("reconnects after a server restart and keeps the conversation", async () => {
     const page = await open();
     await signUp(page, `barbara_${Date.now().toString(36)}`);
-    await ask(page, "What is recursion in programming?");
+    await askInPage(page, "What is recursion in programming?");
     await page.locator(".message-ai:not(.message-streaming)", { hasText: "That is the whole idea." }).waitFor({ timeout: 30_000 });
 
     await server.stop();
@@ -335,14 +308,14 @@ describe.skipIf(!available)("the student's flow in Chromium", () => {
     await eventually(() => page.getByLabel("Your question").isEnabled()).toBe(true);
     expect(await page.locator(".message-ai").count()).toBe(1);
     // the session was verified again: a new question goes through
-    await ask(page, "And what is a stack overflow in recursion?");
+    await askInPage(page, "And what is a stack overflow in recursion?");
     await eventually(() => page.locator(".message-ai:not(.message-streaming)").count()).toBe(2);
   });
 
   it("is usable at 375 px width", async () => {
     const page = await open({ viewport: { width: 375, height: 760 } });
     await signUp(page, `mobile_${Date.now().toString(36)}`);
-    await ask(page, "What is recursion in programming?");
+    await askInPage(page, "What is recursion in programming?");
     await page.locator(".message-ai:not(.message-streaming)", { hasText: "That is the whole idea." }).waitFor({ timeout: 30_000 });
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     // The view followed the answer to its end.

@@ -3,8 +3,7 @@
 // resamples it to 16 kHz and streams it, the real server's VAD finds the
 // question and sends it to the local fake transcription server, and the
 // answer from the fake model appears in the page.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -19,15 +18,15 @@ import {
   startFakeStt,
   sttBehave,
   type FakeLlm,
-  type FakeRequest,
   type FakeStt,
   type FakeSttRequest,
+  writeWavFile,
 } from "@tutor/testkit";
+import { fakeMicArgs, lastUserText, signUpInPage, titleOrYes } from "./flows.js";
 import { chromiumAvailable, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
 
 const BIG = "tutor-big";
 const FAST = "tutor-fast";
-const PASSWORD = "correct horse battery";
 const QUESTION = "What is a binary search tree?";
 const ANSWER =
   "A binary search tree keeps every key in the left subtree smaller than its node and every key in the right subtree larger. " +
@@ -35,31 +34,6 @@ const ANSWER =
 
 // Both checks run at load: under REQUIRE_SERVICES=1 a missing tool fails the suite.
 const available = chromiumAvailable() && requireSpeechTools();
-
-function lastUserText(req: FakeRequest): string {
-  return [...req.messages].reverse().find((m) => m.role === "user")?.content ?? "";
-}
-
-/** A 16-bit mono WAV file of `samples` at `rate`. */
-function wavFile(samples: Int16Array, rate: number): Buffer {
-  const data = Buffer.alloc(samples.length * 2);
-  for (let i = 0; i < samples.length; i++) data.writeInt16LE(samples[i]!, i * 2);
-  const h = Buffer.alloc(44);
-  h.write("RIFF", 0);
-  h.writeUInt32LE(36 + data.length, 4);
-  h.write("WAVE", 8);
-  h.write("fmt ", 12);
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(rate, 24);
-  h.writeUInt32LE(rate * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write("data", 36);
-  h.writeUInt32LE(data.length, 40);
-  return Buffer.concat([h, data]);
-}
 
 /** Speech the server should accept as a question: over a second long and clearly louder than silence. */
 function heardSpeech(r: FakeSttRequest): boolean {
@@ -83,15 +57,12 @@ describe.skipIf(!available)("voice in Chromium over the WebSocket", () => {
     dir = mkdtempSync(join(tmpdir(), "tutor-voice-e2e-"));
     // Half a second before (the worklet is loading as the fake device starts) and silence after, so the
     // detector sees the question end; Chromium's fake device plays the file once (`%noloop`), then silence.
-    const samples = concatAudio(silence(500), await speak(QUESTION), silence(1500));
-    const at16k = join(dir, "question-16k.wav");
-    writeFileSync(at16k, wavFile(samples, 16_000));
-    // 48 kHz, as real microphones deliver: the page's worklet has to resample it.
+    // At 48 kHz, as real microphones deliver: the page's worklet has to resample it.
     questionWav = join(dir, "question-48k.wav");
-    execFileSync("sox", ["-q", at16k, "-r", "48000", "-c", "1", "-b", "16", questionWav]);
+    writeWavFile(questionWav, concatAudio(silence(500), await speak(QUESTION), silence(1500)));
 
     llm = await startFakeLlm({ models: [BIG, FAST] });
-    llm.setDefault(FAST, behave.compute((req) => ((req.messages[0]?.content ?? "").startsWith("You write titles") ? "Binary search trees" : "YES")));
+    llm.setDefault(FAST, titleOrYes("Binary search trees"));
     llm.setDefault(BIG, behave.compute(() => behave.reply(ANSWER, { chunkDelayMs: 20 })));
     stt = await startFakeStt();
     stt.setDefault(sttBehave.compute((r) => (heardSpeech(r) ? QUESTION : "")));
@@ -130,13 +101,10 @@ describe.skipIf(!available)("voice in Chromium over the WebSocket", () => {
     return page;
   };
 
-  const fakeMic = () => ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-audio-capture=${questionWav}%noloop`];
+  const fakeMic = () => fakeMicArgs(questionWav);
 
   const signUp = async (page: Page, username: string) => {
-    await page.getByRole("button", { name: "Create account" }).first().click();
-    await page.getByLabel("Username").fill(username);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.locator("form").getByRole("button", { name: "Create account" }).click();
+    await signUpInPage(page, username);
     await page.getByLabel("Your question").waitFor();
     await eventually(() => page.getByLabel("Your question").isEnabled()).toBe(true);
   };

@@ -3,14 +3,14 @@
 // page signs up over the WebSocket, moves to the LiveKit room once the agent
 // is ready, publishes the fake microphone (an espeak-ng question) and gets
 // the transcript and the answer over the data channel.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
-import { behave, concatAudio, requireSpeechTools, silence, speak, startFakeLlm, startFakeStt, sttBehave, type FakeLlm, type FakeStt } from "@tutor/testkit";
+import { behave, concatAudio, requireSpeechTools, silence, speak, startFakeLlm, startFakeStt, sttBehave, writeWavFile, type FakeLlm, type FakeStt } from "@tutor/testkit";
 import { DEV_KEY, DEV_SECRET, liveKitServerOrSkip, startAgent, startLiveKit, type AgentProcess, type LiveKitServer } from "../../agent/src/test-harness.js";
+import { fakeMicArgs, signUpInPage, titleOrYes } from "./flows.js";
 import { chromiumAvailable, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
 
 const BIG = "tutor-big";
@@ -20,26 +20,6 @@ const ANSWER = "A binary search tree keeps smaller keys to the left of each node
 
 // All checked at load: under REQUIRE_SERVICES=1 a missing one fails the suite.
 const available = chromiumAvailable() && requireSpeechTools() && liveKitServerOrSkip() !== undefined;
-
-function wavFile(samples: Int16Array, rate: number): Buffer {
-  const data = Buffer.alloc(samples.length * 2);
-  for (let i = 0; i < samples.length; i++) data.writeInt16LE(samples[i]!, i * 2);
-  const h = Buffer.alloc(44);
-  h.write("RIFF", 0);
-  h.writeUInt32LE(36 + data.length, 4);
-  h.write("WAVE", 8);
-  h.write("fmt ", 12);
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(rate, 24);
-  h.writeUInt32LE(rate * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write("data", 36);
-  h.writeUInt32LE(data.length, 40);
-  return Buffer.concat([h, data]);
-}
 
 const eventually = <T>(fn: () => T | Promise<T>, timeout = 45_000) => expect.poll(fn, { timeout, interval: 100 });
 
@@ -60,13 +40,11 @@ describe.skipIf(!available)("voice in Chromium through LiveKit", () => {
     ensureWebBuilt();
     dir = mkdtempSync(join(tmpdir(), "tutor-voice-lk-"));
     // The track is published a moment after the fake device starts: a second of silence first, silence after.
-    const at16k = join(dir, "q16.wav");
-    writeFileSync(at16k, wavFile(concatAudio(silence(1500), await speak(QUESTION), silence(2000)), 16_000));
     wav = join(dir, "q48.wav");
-    execFileSync("sox", ["-q", at16k, "-r", "48000", "-c", "1", "-b", "16", wav]);
+    writeWavFile(wav, concatAudio(silence(1500), await speak(QUESTION), silence(2000)));
     lk = await startLiveKit(liveKitServerOrSkip()!);
     llm = await startFakeLlm({ models: [BIG, FAST] });
-    llm.setDefault(FAST, behave.compute((req) => ((req.messages[0]?.content ?? "").startsWith("You write titles") ? "Binary search trees" : "YES")));
+    llm.setDefault(FAST, titleOrYes("Binary search trees"));
     llm.setDefault(BIG, behave.reply(ANSWER, { chunkDelayMs: 20 }));
     stt = await startFakeStt();
     stt.setDefault(sttBehave.compute((r) => (r.wav && r.wav.durationMs > 1000 && r.wav.rms > 0.01 ? QUESTION : "")));
@@ -105,15 +83,12 @@ describe.skipIf(!available)("voice in Chromium through LiveKit", () => {
   });
 
   it("signs up, moves to the LiveKit room, and a spoken question is transcribed and answered there", async () => {
-    browser = await launchBrowser(undefined, ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-audio-capture=${wav}%noloop`]);
+    browser = await launchBrowser(undefined, fakeMicArgs(wav));
     page = await newPage(browser);
     page.on("console", (m) => console.push(m.text()));
     page.on("pageerror", (err) => pageErrors.push(err.message));
     await page.goto(server.url);
-    await page.getByRole("button", { name: "Create account" }).first().click();
-    await page.getByLabel("Username").fill("lkspeaker");
-    await page.getByLabel("Password").fill("correct horse battery");
-    await page.locator("form").getByRole("button", { name: "Create account" }).click();
+    await signUpInPage(page, "lkspeaker");
     // The sign-up went over the WebSocket; the app then joins its room and moves once the agent is ready.
     await eventually(() => console.join("\n"), 30_000).toContain("[tutor] carrier: livekit");
     await eventually(() => page!.getByLabel("Your question").isEnabled()).toBe(true);

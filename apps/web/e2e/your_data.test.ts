@@ -5,20 +5,16 @@
 // of those screens, light and dark.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
-import { behave, startFakeLlm, type FakeLlm, type FakeRequest } from "@tutor/testkit";
+import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
 import { readFileSync } from "node:fs";
+import { lastUserText, PASSWORD, signInInPage, titleOrYes } from "./flows.js";
 import { axeViolations, chromiumAvailable, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
 
 const BIG = "tutor-big";
 const FAST = "tutor-fast";
-const PASSWORD = "correct horse battery";
 
 const available = chromiumAvailable();
 const eventually = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 20_000, interval: 100 });
-
-function lastUserText(req: FakeRequest): string {
-  return [...req.messages].reverse().find((m) => m.role === "user")?.content ?? "";
-}
 
 /** The fake model answers each question with a sentence naming its topic, so searches find answers too. */
 function answerFor(question: string): string {
@@ -85,7 +81,7 @@ describe.skipIf(!available)("your conversations, your data (Chromium)", () => {
   beforeAll(async () => {
     ensureWebBuilt();
     llm = await startFakeLlm({ models: [BIG, FAST] });
-    llm.setDefault(FAST, behave.compute((req) => ((req.messages[0]?.content ?? "").startsWith("You write titles") ? lastUserText(req).slice(0, 30) : "YES")));
+    llm.setDefault(FAST, titleOrYes((req) => lastUserText(req).slice(0, 30)));
     llm.setDefault(BIG, behave.compute((req) => answerFor(lastUserText(req))));
     server = await startServerProcess({ llmUrl: llm.url, models: [BIG, FAST], fastModel: FAST });
   });
@@ -137,9 +133,7 @@ describe.skipIf(!available)("your conversations, your data (Chromium)", () => {
       await conversation(token, "What is a queue?");
       const target = await conversation(token, "What is a hash table?");
       const page = await openAs(null, `/c/${target}`);
-      await page.getByLabel("Username").fill(username);
-      await page.getByLabel("Password").fill(PASSWORD);
-      await page.locator("form").getByRole("button", { name: "Sign in" }).click();
+      await signInInPage(page, username);
       await eventually(() => page.locator(".message-user").first().textContent()).toContain("What is a hash table?");
       expect(new URL(page.url()).pathname).toBe(`/c/${target}`);
     });

@@ -1,7 +1,7 @@
 // Real audio for voice tests, made at test time: espeak-ng speaks, sox
 // resamples to 16 kHz mono s16 (what browsers and LiveKit send after
 // resampling) and makes noise. Nothing is committed or downloaded.
-import { execFile, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { promisify } from "node:util";
 
 const execFileP = promisify(execFile);
@@ -85,4 +85,13 @@ export function pcmFrames(samples: Int16Array, ms = 20): Buffer[] {
   const frames: Buffer[] = [];
   for (let i = 0; i < samples.length; i += step) frames.push(pcmBytes(samples.subarray(i, i + step)));
   return frames;
+}
+
+/**
+ * Writes 16 kHz `samples` as a WAV file at `rate`, resampled by sox (Chromium's
+ * fake microphone plays a WAV file; real microphones deliver 48 kHz).
+ */
+export function writeWavFile(path: string, samples: Int16Array, rate = 48_000): void {
+  const raw = ["-t", "raw", "-r", String(SPEECH_SAMPLE_RATE), "-e", "signed-integer", "-b", "16", "-c", "1", "-"];
+  execFileSync("sox", ["-q", ...raw, "-r", String(rate), "-c", "1", "-b", "16", path], { input: pcmBytes(samples) });
 }
