@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Page, Request } from "playwright-core";
 import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
 import { askInPage, lastUserText, signInInPage, signUpInPage, titleOrYes } from "./flows.js";
-import { chromiumAvailable, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
+import { chromiumAvailable, closeBrowsers, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
 
 const BIG = "tutor-big";
 const FAST = "tutor-fast";
@@ -84,15 +84,12 @@ describe.skipIf(!available)("exercises in Chromium", () => {
   });
 
   afterEach(async (ctx) => {
-    if (ctx.task.result?.state === "fail") {
-      for (const [i, b] of browsers.entries()) for (const p of b.context.pages()) await screenshot(p, `failed-exercise-${i}`).catch(() => {});
-    }
-    for (const b of browsers.splice(0)) await b.close().catch(() => {});
+    await closeBrowsers(browsers, ctx, "failed-exercise");
     expect(pageErrors.splice(0)).toEqual([]);
   });
 
   afterAll(async () => {
-    for (const b of browsers) await b.close().catch(() => {});
+    await closeBrowsers(browsers);
     await server?.stop();
     await llm?.close();
   });

@@ -175,6 +175,24 @@ export async function launchBrowser(viewport = { width: 1280, height: 820 }, ext
   };
 }
 
+/**
+ * After an e2e test (`afterEach(ctx)`): when it failed, a screenshot of every
+ * open page (`<prefix>-<test name>-<n>.png`), then every browser closed.
+ * Without `ctx` (afterAll) it only closes them.
+ */
+export async function closeBrowsers(
+  browsers: Browser[],
+  ctx?: { task: { name: string; result?: { state?: string } | undefined } },
+  prefix = "failed",
+): Promise<void> {
+  if (ctx?.task.result?.state === "fail") {
+    const name = ctx.task.name.slice(0, 40).replace(/\W+/g, "-");
+    let n = 0;
+    for (const b of browsers) for (const p of b.context.pages()) await screenshot(p, `${prefix}-${name}-${n++}`).catch(() => {});
+  }
+  for (const b of browsers.splice(0)) await b.close().catch(() => {});
+}
+
 export interface SpokenRecord {
   text: string;
   rate: number;

@@ -6,6 +6,7 @@ import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
 import { askInPage, isTitleRequest, lastUserText, PASSWORD, signInInPage, signUpInPage } from "./flows.js";
 import {
   chromiumAvailable,
+  closeBrowsers,
   ensureWebBuilt,
   launchBrowser,
   newPage,
@@ -53,14 +54,12 @@ describe.skipIf(!available)("the student's flow in Chromium", () => {
   let llm: FakeLlm;
   let server: ServerProcess;
   const browsers: Browser[] = [];
-  const pages: Page[] = [];
   const pageErrors: string[] = [];
 
   const open = async (opts: { voices?: boolean; viewport?: { width: number; height: number } } = {}) => {
     const browser = await launchBrowser(opts.viewport);
     browsers.push(browser);
     const page = await newPage(browser, { voices: opts.voices ?? true });
-    pages.push(page);
     page.on("pageerror", (err) => pageErrors.push(err.message));
     await page.goto(server.url);
     return page;
@@ -94,17 +93,13 @@ describe.skipIf(!available)("the student's flow in Chromium", () => {
   });
 
   afterEach(async (ctx) => {
-    if (ctx.task.result?.state === "fail") {
-      for (const [i, p] of pages.entries()) await screenshot(p, `failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, "-")}-${i}`).catch(() => {});
-    }
-    pages.splice(0);
-    for (const b of browsers.splice(0)) await b.close().catch(() => {});
+    await closeBrowsers(browsers, ctx);
     // An uncaught exception in the page is a bug even when the flow got through.
     expect(pageErrors.splice(0)).toEqual([]);
   });
 
   afterAll(async () => {
-    for (const b of browsers) await b.close().catch(() => {});
+    await closeBrowsers(browsers);
     await server?.stop();
     await llm?.close();
   });

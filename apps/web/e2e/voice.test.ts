@@ -23,7 +23,7 @@ import {
   writeWavFile,
 } from "@tutor/testkit";
 import { fakeMicArgs, lastUserText, signUpInPage, titleOrYes } from "./flows.js";
-import { chromiumAvailable, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
+import { chromiumAvailable, closeBrowsers, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
 
 const BIG = "tutor-big";
 const FAST = "tutor-fast";
@@ -50,7 +50,6 @@ describe.skipIf(!available)("voice in Chromium over the WebSocket", () => {
   let questionWav: string;
   const browsers: Browser[] = [];
   const pageErrors: string[] = [];
-  let pages: Page[] = [];
 
   beforeAll(async () => {
     ensureWebBuilt();
@@ -75,16 +74,12 @@ describe.skipIf(!available)("voice in Chromium over the WebSocket", () => {
   });
 
   afterEach(async (ctx) => {
-    if (ctx.task.result?.state === "fail") {
-      for (const [i, p] of pages.entries()) await screenshot(p, `failed-voice-${ctx.task.name.slice(0, 40).replace(/\W+/g, "-")}-${i}`).catch(() => {});
-    }
-    pages = [];
-    for (const b of browsers.splice(0)) await b.close().catch(() => {});
+    await closeBrowsers(browsers, ctx, "failed-voice");
     expect(pageErrors.splice(0)).toEqual([]);
   });
 
   afterAll(async () => {
-    for (const b of browsers) await b.close().catch(() => {});
+    await closeBrowsers(browsers);
     await server?.stop();
     await llm?.close();
     await stt?.close();
@@ -95,7 +90,6 @@ describe.skipIf(!available)("voice in Chromium over the WebSocket", () => {
     const browser = await launchBrowser(undefined, micArgs);
     browsers.push(browser);
     const page = await newPage(browser);
-    pages.push(page);
     page.on("pageerror", (err) => pageErrors.push(err.message));
     await page.goto(server.url);
     return page;

@@ -8,7 +8,7 @@ import type { Page } from "playwright-core";
 import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
 import { readFileSync } from "node:fs";
 import { lastUserText, PASSWORD, signInInPage, titleOrYes } from "./flows.js";
-import { axeViolations, chromiumAvailable, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
+import { axeViolations, chromiumAvailable, closeBrowsers, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
 
 const BIG = "tutor-big";
 const FAST = "tutor-fast";
@@ -87,17 +87,12 @@ describe.skipIf(!available)("your conversations, your data (Chromium)", () => {
   });
 
   afterEach(async (ctx) => {
-    if (ctx.task.result?.state === "fail") {
-      for (const [i, b] of browsers.entries()) {
-        for (const [j, p] of b.context.pages().entries()) await screenshot(p, `failed-data-${ctx.task.name.slice(0, 30).replace(/\W+/g, "-")}-${i}-${j}`).catch(() => {});
-      }
-    }
-    for (const b of browsers.splice(0)) await b.close().catch(() => {});
+    await closeBrowsers(browsers, ctx, "failed-data");
     expect(pageErrors.splice(0)).toEqual([]);
   });
 
   afterAll(async () => {
-    for (const b of browsers) await b.close().catch(() => {});
+    await closeBrowsers(browsers);
     await server?.stop();
     await llm?.close();
   });
