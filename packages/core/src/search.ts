@@ -1,12 +1,19 @@
 // Search input and snippets, shared by both store dialects so they agree.
 // The student's text is never handed to FTS syntax: it is cut into words
 // (letters and digits of any script), each searched as a plain word, the last
-// as a prefix (the student is still typing it). Operators, quotes, `*`, `%`
+// as a prefix (the student is still typing it) once it has two characters (a
+// single letter begins a word in nearly every message: as a prefix it would
+// match them all, so it is searched as a word). Operators, quotes, `*`, `%`
 // and the like are just separators.
 import { TutorError } from "./errors.js";
 
 export const SEARCH_MAX_TERMS = 12;
 const WORD = /[\p{L}\p{N}\p{M}]+/gu;
+
+/** Whether the last search word is matched as the start of a word (else as a whole word). */
+export function lastIsPrefix(terms: readonly string[]): boolean {
+  return [...(terms.at(-1) ?? "")].length >= 2;
+}
 
 /** The words to search for; throws invalid_message when there is none. */
 export function searchTerms(query: string): string[] {
@@ -30,7 +37,7 @@ function escapeRe(s: string): string {
  */
 export function snippet(content: string, terms: string[]): string {
   const flat = content.replace(/\s+/g, " ").trim().replace(/<(\/?)mark>/gi, "‹$1mark›");
-  const last = terms.length - 1;
+  const last = lastIsPrefix(terms) ? terms.length - 1 : -1;
   const alternatives = terms.map((t, i) => (i === last ? `${escapeRe(t)}[\\p{L}\\p{N}\\p{M}]*` : `${escapeRe(t)}(?![\\p{L}\\p{N}\\p{M}])`));
   const re = new RegExp(`(?<![\\p{L}\\p{N}\\p{M}])(?:${alternatives.join("|")})`, "giu");
   const first = re.exec(flat);

@@ -1,6 +1,8 @@
 // Search in one account with 2,000 conversations / 200,000 messages: the
 // store's searchMessages (SQLite FTS5, PostgreSQL tsvector + GIN) against a
 // LIKE '%word%' scan of the same messages, newest 20 first, on the same data.
+// One row per kind of query, from a word in a handful of messages (last
+// month's lesson on one topic) to a word in most of them.
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
@@ -11,25 +13,45 @@ import type { BenchResult } from "../../../scripts/bench-types.js";
 import { openDatabase, type Database, type OpenOptions } from "../src/db.js";
 import { KyselyStore } from "../src/store.js";
 
-const CONVERSATIONS = 2_000;
+export const CONVERSATIONS = 2_000;
 const MESSAGES_PER = 100;
+const TOTAL = CONVERSATIONS * MESSAGES_PER;
 const LIMIT = 20;
-const BUDGET_MS = 3_000;
+const BUDGET_MS = 2_000;
 
 // A computing vocabulary with a long tail: a few words in many messages, most in few.
 const COMMON = ["the", "a", "function", "value", "list", "code", "data", "loop", "variable", "return"];
+// term0 … term2bb (base 36): "term1zz" has no longer word starting with it, so its prefix search finds only itself.
 const TAIL = Array.from({ length: 3_000 }, (_, i) => `term${i.toString(36)}`);
 const NAMED = ["recursion", "quicksort", "dijkstra", "mutex", "hashmap", "closure", "pointer", "binary", "deadlock", "semaphore"];
+/** The genuinely rare word: one lesson about a month before the newest conversation, and two old mentions. */
+const RARE = "memoization";
+const RARE_AT: [conversation: number, message: number][] = [
+  [CONVERSATIONS - 180, 10],
+  [CONVERSATIONS - 180, 11],
+  [CONVERSATIONS - 180, 14],
+  [CONVERSATIONS - 180, 21],
+  [1_200, 40],
+  [300, 7],
+];
 
+/** mulberry32: a small seeded generator whose draws are independent enough for word frequencies. */
 function rng(seed: number) {
-  return () => ((seed = (seed * 1_103_515_245 + 12_345) >>> 0) / 2 ** 32);
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
 }
 
-async function seed(db: Kysely<Database>, userId: string): Promise<void> {
+/** One conversation every 4 hours (the account spans 11 months), one message every 30 s within it. */
+export async function seed(db: Kysely<Database>, userId: string): Promise<void> {
   const rand = rng(42);
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!;
   const start = Date.parse("2026-01-01T00:00:00.000Z");
-  const at = (n: number) => new Date(start + n * 1000).toISOString();
+  const at = (c: number, m: number) => new Date(start + c * 4 * 3_600_000 + m * 30_000).toISOString();
+  const rare = new Set(RARE_AT.map(([c, m]) => `${c}/${m}`));
   await db.transaction().execute(async (tx) => {
     for (let c0 = 0; c0 < CONVERSATIONS; c0 += 50) {
       const convs = [];
@@ -37,14 +59,14 @@ async function seed(db: Kysely<Database>, userId: string): Promise<void> {
       for (let c = c0; c < c0 + 50; c++) {
         const id = randomUUID();
         const ids = Array.from({ length: MESSAGES_PER }, () => randomUUID());
-        const first = c * MESSAGES_PER;
-        convs.push({ id, user_id: userId, title: `Conversation ${c}`, teaching_mode: "qa" as const, created_at: at(first), updated_at: at(first + MESSAGES_PER - 1), message_count: MESSAGES_PER, last_message_id: ids.at(-1)! });
+        convs.push({ id, user_id: userId, title: `Conversation ${c}`, teaching_mode: "qa" as const, created_at: at(c, 0), updated_at: at(c, MESSAGES_PER - 1), message_count: MESSAGES_PER, last_message_id: ids.at(-1)! });
         for (let m = 0; m < MESSAGES_PER; m++) {
           const words = Array.from({ length: 12 + Math.floor(rand() * 30) }, () => {
             const r = rand();
             return r < 0.5 ? pick(COMMON) : r < 0.52 ? pick(NAMED) : pick(TAIL);
           });
-          msgs.push({ id: ids[m]!, conversation_id: id, type: m % 2 ? ("ai" as const) : ("user" as const), content: words.join(" ") + ".", model: m % 2 ? "m" : null, created_at: at(first + m) });
+          if (rare.has(`${c}/${m}`)) words.splice(Math.floor(words.length / 2), 0, RARE);
+          msgs.push({ id: ids[m]!, conversation_id: id, type: m % 2 ? ("ai" as const) : ("user" as const), content: words.join(" ") + ".", model: m % 2 ? "m" : null, created_at: at(c, m) });
         }
       }
       await tx.insertInto("conversations").values(convs).execute();
@@ -53,24 +75,49 @@ async function seed(db: Kysely<Database>, userId: string): Promise<void> {
   });
 }
 
-/** The baseline: every message of the user scanned with LIKE, newest first. */
-function likeScan(db: Kysely<Database>, userId: string, word: string) {
-  return db
+/** [row label, what the student types, the words the LIKE baseline looks for (all of them)]. */
+export const QUERIES: [string, string, string[]][] = [
+  ["rare word (one lesson last month + 2 old mentions)", RARE, [RARE]],
+  ["word in no message (a typo)", "dijkstar", ["dijkstar"]],
+  ["tail word (~1 in 250 messages)", "term1zz", ["term1zz"]],
+  ["named topic (~1 in 20 messages)", "dijkstra", ["dijkstra"]],
+  ["common word (most messages)", "function", ["function"]],
+  ["two words, the last a prefix as typed", "quicksort recur", ["quicksort", "recur"]],
+];
+
+/**
+ * The baseline: the user's messages scanned with LIKE for every word, newest
+ * first, in the best plan each database has for it: PostgreSQL walks
+ * `messages(created_at, id)` backwards, SQLite walks messages by rowid
+ * backwards (CROSS JOIN keeps messages the outer loop; rowid order is
+ * insertion order), so both stop at the limit-th hit.
+ */
+export function likeScan(db: Kysely<Database>, dialect: "sqlite" | "postgres", userId: string, words: string[], limit = LIMIT) {
+  let q = db
+    .selectFrom("messages as m")
+    .crossJoin("conversations as c")
+    .whereRef("c.id", "=", "m.conversation_id")
+    .select(["m.id", "m.content", "m.created_at", "c.title"])
+    .where("c.user_id", "=", userId);
+  for (const w of words) q = q.where("m.content", "like", `%${w}%`);
+  return (dialect === "sqlite" ? q.orderBy(sql`m.rowid`, "desc") : q.orderBy("m.created_at", "desc")).limit(limit).execute();
+}
+
+async function countMatches(db: Kysely<Database>, userId: string, words: string[]): Promise<number> {
+  let q = db
     .selectFrom("messages as m")
     .innerJoin("conversations as c", "c.id", "m.conversation_id")
-    .select(["m.id", "m.content", "m.created_at", "c.title"])
-    .where("c.user_id", "=", userId)
-    .where("m.content", "like", `%${word}%`)
-    .orderBy("m.created_at", "desc")
-    .limit(LIMIT)
-    .execute();
+    .select((e) => e.fn.countAll<number>().as("n"))
+    .where("c.user_id", "=", userId);
+  for (const w of words) q = q.where("m.content", "like", `%${w}%`);
+  return Number((await q.executeTakeFirstOrThrow()).n);
 }
 
 async function time(fn: () => Promise<unknown>): Promise<{ p50: number; p99: number; n: number }> {
-  for (let i = 0; i < 5; i++) await fn();
+  for (let i = 0; i < 3; i++) await fn();
   const s: number[] = [];
   const until = performance.now() + BUDGET_MS;
-  while (s.length < 30 || (performance.now() < until && s.length < 2_000)) {
+  while (s.length < 20 || (performance.now() < until && s.length < 2_000)) {
     const t = performance.now();
     await fn();
     s.push(performance.now() - t);
@@ -91,21 +138,21 @@ async function measure(label: string, options: OpenOptions) {
     await seed(db, user.id);
     const seedMs = performance.now() - t0;
     if (dialect === "postgres") await sql`vacuum analyze`.execute(db);
-    const queries: [string, string, string][] = [
-      ["rare word", "term1a", "term1a"],
-      ["named topic (~1 in 10 messages)", "dijkstra", "dijkstra"],
-      ["common word (most messages)", "function", "function"],
-      ["two words, prefix as typed", "quicksort recur", "recur"],
-    ];
+    else await sql`analyze`.execute(db);
     const rows: (string | number)[][] = [];
     const load = loadavg()[0]!.toFixed(1);
-    for (const [name, q, likeWord] of queries) {
+    for (const [name, q, words] of QUERIES) {
       const hits = await store.searchMessages(user.id, { query: q, limit: LIMIT });
+      const found = await likeScan(db, dialect, user.id, words);
+      // Both must return the same newest messages, or the comparison means nothing.
+      if (hits.map((h) => h.message_id).join() !== found.map((f) => f.id).join()) throw new Error(`${label} "${q}": search and scan disagree`);
+      const matches = await countMatches(db, user.id, words);
       const fts = await time(() => store.searchMessages(user.id, { query: q, limit: LIMIT }));
-      const scan = await time(() => likeScan(db, user.id, likeWord));
-      rows.push([label, name, hits.length, ms(fts.p50), ms(fts.p99), ms(scan.p50), ms(scan.p99), Number((scan.p50 / fts.p50).toFixed(0))]);
+      const scan = await time(() => likeScan(db, dialect, user.id, words));
+      const scanned = matches >= LIMIT ? Math.min(TOTAL, Math.round((LIMIT * TOTAL) / matches)) : TOTAL;
+      rows.push([label, name, matches, scanned, hits.length, ms(fts.p50), ms(fts.p99), ms(scan.p50), ms(scan.p99), Number((scan.p50 / fts.p50).toFixed(0)), Number((scan.p99 / fts.p99).toFixed(0))]);
     }
-    return { rows, note: `${label}: seeded ${CONVERSATIONS * MESSAGES_PER} messages in ${(seedMs / 1000).toFixed(1)} s; 1-minute load average when timing began: ${load}` };
+    return { rows, note: `${label}: seeded ${CONVERSATIONS * MESSAGES_PER} messages in ${(seedMs / 1000).toFixed(1)} s; 1-minute load average when timing began: ${load}, when it ended: ${loadavg()[0]!.toFixed(1)}` };
   } finally {
     await store.close();
   }
@@ -115,8 +162,10 @@ export default async function run(): Promise<BenchResult> {
   const dir = await mkdtemp(join(tmpdir(), "tutor-bench-search-"));
   const rows: (string | number)[][] = [];
   const notes = [
-    `one user, ${CONVERSATIONS} conversations x ${MESSAGES_PER} messages of 12-42 words (half from 10 common words, 2% from 10 named topics, the rest from a 3,000-word tail); newest ${LIMIT} hits with snippets`,
-    "search = the store's searchMessages (words quoted, the last a prefix; SQLite FTS5 walked newest rowid first, PostgreSQL tsvector @@ with GIN or the created_at index as the planner picks); scan = LIKE '%word%' over the same user's messages, newest first, same limit",
+    `one user, ${CONVERSATIONS} conversations x ${MESSAGES_PER} messages of 12-42 words (half from 10 common words, 2% from 10 named topics, the rest from a 3,000-word tail; "${RARE}" in ${RARE_AT.length} messages); newest ${LIMIT} hits with snippets; each query checked to return the same messages as the scan`,
+    "search = the store's searchMessages: SQLite FTS5 walked newest rowid first (a prefix of 4+ letters first through its 3-letter prefix index); PostgreSQL walks the student's newest 2,000 messages, else asks the GIN index (packages/store/README.md)",
+    `baseline = LIKE '%word%' for every word of the query, newest first, in the best plan each database has for it (PostgreSQL walks messages(created_at, id) backwards, SQLite walks rowids backwards), stopping at the ${LIMIT}th hit: it reads about ${LIMIT} x messages / matching messages rows ("rows the scan reads"), all ${TOTAL} when fewer than ${LIMIT} match`,
+    "where >= 50x cannot hold: a scan that stops after a few hundred rows (a word in 1 of 20 messages: ~400 rows) or a few dozen (a word in most messages) costs well under a millisecond, less than one search round trip; no index can be 50x faster than that. The ratio can hold only where the scan has to read most of the account: a word in a handful of messages, or in none (the typo); the tail word and the pair (hundreds of matches) end the scan after ~5,000-7,000 rows, a few ms, about what the search itself costs on PostgreSQL (its walk of 2,000 recent messages, then the GIN bitmap of every match)",
   ];
   try {
     const s = await measure("SQLite (file, WAL)", { dataDir: dir });
@@ -139,7 +188,7 @@ export default async function run(): Promise<BenchResult> {
   }
   return {
     title: "Search (2,000 conversations / 200,000 messages)",
-    columns: ["store", "query", "hits", "search p50 ms", "search p99 ms", "LIKE scan p50 ms", "LIKE scan p99 ms", "scan / search (p50)"],
+    columns: ["store", "query", "matching messages", "rows the scan reads (~)", "hits", "search p50 ms", "search p99 ms", "LIKE scan p50 ms", "LIKE scan p99 ms", "scan / search p50", "scan / search p99"],
     rows,
     notes,
   };

@@ -6,7 +6,9 @@ import { TutorError, type Store } from "@tutor/core";
 import type { ExportedConversation } from "@tutor/protocol";
 import { pgAvailable, startPostgres, type PgHandle } from "@tutor/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { accountMethods } from "./account.js";
 import { createStore } from "./index.js";
+import type { KyselyStore } from "./store.js";
 
 const requirePg = process.env.REQUIRE_SERVICES === "1";
 if (requirePg && !pgAvailable()) throw new Error("REQUIRE_SERVICES=1 but PostgreSQL is not available");
@@ -75,6 +77,48 @@ describe.each(backends.filter((b) => b.run))("account data on $name", ({ name })
     expect(two[0]!.snippet).toBe("How does a <mark>hash</mark> <mark>table</mark> grow?");
     // A word must be whole unless it is the last one.
     expect(await store.searchMessages(u, { query: "has table", limit: 5 })).toEqual([]);
+  });
+
+  it("returns the newest hits whether the newest messages hold enough of them or the index must be asked", async () => {
+    // PostgreSQL first walks the newest conversations (a bounded number of
+    // messages), then asks the GIN index; SQLite first reads a long prefix's
+    // candidates by its first three letters, then asks FTS5 for the prefix.
+    // Tiny bounds make every step and the edges between them happen on a few
+    // messages; the default store must give the same answers.
+    const kysely = store as KyselyStore;
+    const tiny = accountMethods({ db: kysely.db, dialect: kysely.dialect }, { recentMessages: 2, recentConversations: 1, sqliteCandidates: 1 });
+    const u = await user();
+    const other = await user();
+    await conversation(other, "qa", [["okapi elsewhere", "okapi for someone else"]]);
+    // Y has an okapi newer than X's first one, but X is the conversation updated last;
+    // Z's words start like okapi (candidates by "oka") but are not okapi.
+    const x = await conversation(u, "qa", [["okapi early in X", "no match"]]);
+    const y = await conversation(u, "teacher", [["okapi in Y", "no match here"]]);
+    const z = await conversation(u, "qa", [["okay then", "okra soup and big o notation"]]);
+    const x2 = await store.addMessage(u, x.id, { type: "user", content: "okapi late in X" });
+    const ask = (query: string, limit: number, teachingMode?: "qa" | "teacher") =>
+      Promise.all([tiny.searchMessages(u, { query, limit, teachingMode }), store.searchMessages(u, { query, limit, teachingMode })]);
+    const expectHits = async (query: string, limit: number, ids: string[], teachingMode?: "qa" | "teacher") => {
+      for (const hits of await ask(query, limit, teachingMode)) expect(hits.map((h) => h.message_id), `${query} / ${limit}`).toEqual(ids);
+    };
+    // limit 1: X's last message is newer than everything outside X, the walk is enough.
+    await expectHits("okapi", 1, [x2!.id]);
+    // limit 2: the second newest is Y's, outside the walked conversation (and past okay/okra): the index answers.
+    await expectHits("okapi", 2, [x2!.id, y.ids[0]!]);
+    await expectHits("okap", 20, [x2!.id, y.ids[0]!, x.ids[0]!]);
+    await expectHits("oka", 20, [x2!.id, z.ids[0]!, y.ids[0]!, x.ids[0]!]);
+    await expectHits("okapi", 20, [x2!.id, x.ids[0]!], "qa");
+    await expectHits("okapi early", 20, [x.ids[0]!]);
+    await expectHits("no matc", 20, [y.ids[1]!, x.ids[1]!]);
+    await expectHits("zzzz", 20, []);
+    // One letter is a word, not a prefix (as a prefix it would match nearly everything).
+    await expectHits("o", 20, [z.ids[1]!]);
+    await expectHits("big o", 20, [z.ids[1]!]);
+    // Every hit comes with its snippet and conversation, on either path.
+    const [viaIndex, plain] = await ask("okapi", 20);
+    expect(viaIndex![1]).toMatchObject({ conversation_id: y.id, title: "okapi in Y", teaching_mode: "teacher", snippet: "<mark>okapi</mark> in Y" });
+    expect(plain).toEqual(viaIndex);
+    expect((await store.searchMessages(u, { query: "o", limit: 5 }))[0]!.snippet).toBe("okra soup and big <mark>o</mark> notation");
   });
 
   it("never shows another student's messages", async () => {

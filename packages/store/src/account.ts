@@ -1,7 +1,7 @@
 // The store's search, export/import and account methods (issue 12), kept
 // apart from the per-turn queries in store.ts. Every query is scoped by the
 // owner's id like the rest of the store.
-import { newId, searchTerms, snippet, type ExportedConversationRecord, type Store } from "@tutor/core";
+import { lastIsPrefix, newId, searchTerms, snippet, type ExportedConversationRecord, type Store } from "@tutor/core";
 import type { ExportedConversation, SearchResult, TeachingMode } from "@tutor/protocol";
 import { sql, type Kysely } from "kysely";
 import type { Database, DialectName } from "./db.js";
@@ -23,47 +23,39 @@ interface HitRow {
 
 const INSERT_BATCH = 500;
 
-export function accountMethods(host: Host) {
+/** How much of the newest history search reads before the general path (tests make it small). */
+export interface SearchTuning {
+  /** PostgreSQL: messages of the newest conversations walked before the GIN index is asked. */
+  recentMessages: number;
+  /** PostgreSQL: at most this many of the newest conversations in that walk. */
+  recentConversations: number;
+  /** SQLite: candidates of a long prefix read by its first three letters before FTS5 merges the prefix. */
+  sqliteCandidates: number;
+}
+export const SEARCH_TUNING: SearchTuning = { recentMessages: 2_000, recentConversations: 200, sqliteCandidates: 200 };
+/** The longest prefix FTS5 keeps an index for (`prefix='2 3'` in migration 004). */
+const FTS_PREFIX_INDEX = 3;
+
+export function accountMethods(host: Host, tuning: SearchTuning = SEARCH_TUNING) {
   const { db, dialect } = host;
 
   /**
    * SQLite walks the FTS5 matches newest row first (rowids grow with every
-   * append) and stops at the limit; PostgreSQL lets its planner pick the GIN
-   * index (rare words) or the created_at index (common words).
+   * append) and stops at the limit (sqliteSearch). PostgreSQL's planner
+   * cannot be trusted with the choice (a prefix query's selectivity is a
+   * guess): one estimate too high walks every message for a rare word, one
+   * too low sorts every match of a common one. So the store decides, in two
+   * steps (pgSearch). Snippets are made in JS from the rows returned only.
    */
   async function searchMessages(
     userId: string,
     options: { query: string; limit: number; teachingMode?: TeachingMode | undefined },
   ): Promise<SearchResult[]> {
     const terms = searchTerms(options.query);
-    const byMode = options.teachingMode ? sql`and c.teaching_mode = ${options.teachingMode}` : sql``;
-    let rows: HitRow[];
-    if (dialect === "sqlite") {
-      // Each word a quoted FTS5 string (it holds only letters and digits), the last a prefix.
-      const match = terms.map((t, i) => `"${t}"${i === terms.length - 1 ? "*" : ""}`).join(" ");
-      ({ rows } = await sql<HitRow>`
-        select m.id as message_id, m.content, m.created_at as timestamp, c.id as conversation_id, c.title, c.teaching_mode
-        from messages_fts f
-        join messages m on m.rowid = f.rowid
-        join conversations c on c.id = m.conversation_id
-        where messages_fts match ${match} and c.user_id = ${userId} ${byMode}
-        order by f.rowid desc
-        limit ${options.limit}
-      `.execute(db));
-    } else {
-      const head = terms.slice(0, -1);
-      const last = terms.at(-1)!;
-      const whole = head.length ? sql`and m.search @@ websearch_to_tsquery('simple', ${head.map((t) => `"${t}"`).join(" ")})` : sql``;
-      ({ rows } = await sql<HitRow>`
-        select m.id as message_id, m.content, m.created_at as timestamp, c.id as conversation_id, c.title, c.teaching_mode
-        from messages m
-        join conversations c on c.id = m.conversation_id
-        where c.user_id = ${userId} ${byMode}
-          and m.search @@ to_tsquery('simple', ${`'${last}':*`}) ${whole}
-        order by m.created_at desc, m.id desc
-        limit ${options.limit}
-      `.execute(db));
-    }
+    const rows =
+      dialect === "sqlite"
+        ? await sqliteSearch(userId, terms, options.limit, options.teachingMode)
+        : await pgSearch(userId, terms, options.limit, options.teachingMode);
     return rows.map((r) => ({
       conversation_id: r.conversation_id,
       title: r.title,
@@ -72,6 +64,117 @@ export function accountMethods(host: Host) {
       snippet: snippet(r.content, terms),
       timestamp: r.timestamp,
     }));
+  }
+
+  /**
+   * FTS5 reads a word's rowid list incrementally in either direction, and a
+   * 2- or 3-character prefix from its prefix index the same way; a longer
+   * prefix it cannot: it merges the lists of every word with that prefix
+   * before returning a row (a common word: ~4 ms; "func…" over a vocabulary
+   * of function/functions/functional…: more). So a longer ASCII prefix is
+   * first looked for among the newest messages matching its first three
+   * letters (incremental), each checked in JS for a word starting with the
+   * whole prefix, as unicode61 tokenizes ASCII; when `limit` of those match,
+   * they are the newest hits (every hit is such a candidate). Otherwise, or
+   * for other scripts (left to the tokenizer), FTS5 answers the whole query.
+   */
+  async function sqliteSearch(userId: string, terms: string[], limit: number, teachingMode: TeachingMode | undefined): Promise<HitRow[]> {
+    // Each word a quoted FTS5 string (it holds only letters and digits).
+    const quoted = (ts: string[]) => ts.map((t) => `"${t}"`);
+    const head = quoted(terms.slice(0, -1));
+    const last = terms.at(-1)!;
+    const byMode = teachingMode ? sql`and c.teaching_mode = ${teachingMode}` : sql``;
+    const run = (match: string, n: number) =>
+      sql<HitRow>`
+        select m.id as message_id, m.content, m.created_at as timestamp, c.id as conversation_id, c.title, c.teaching_mode
+        from messages_fts f
+        join messages m on m.rowid = f.rowid
+        join conversations c on c.id = m.conversation_id
+        where messages_fts match ${match} and c.user_id = ${userId} ${byMode}
+        order by f.rowid desc
+        limit ${n}
+      `.execute(db);
+    if (!lastIsPrefix(terms)) return (await run([...head, `"${last}"`].join(" "), limit)).rows;
+    if (last.length > FTS_PREFIX_INDEX && /^[a-z0-9]+$/.test(last)) {
+      const candidates = Math.max(tuning.sqliteCandidates, limit);
+      const { rows } = await run([...head, `"${last.slice(0, FTS_PREFIX_INDEX)}"*`].join(" "), candidates);
+      const starts = new RegExp(`(?<![\\p{L}\\p{N}\\p{Co}])${last}`, "iu");
+      const hits = rows.filter((r) => starts.test(r.content));
+      if (hits.length >= limit || rows.length < candidates) return hits.slice(0, limit);
+    }
+    return (await run([...head, `"${last}"*`].join(" "), limit)).rows;
+  }
+
+  /**
+   * One statement, two steps:
+   * 1. The student's newest messages, read through their newest conversations
+   *    (`conversations_user_updated`, then `messages_conversation_created`):
+   *    at most `recentMessages` rows, tested against the tsquery outside an
+   *    `offset 0` fence so the planner cannot swap this walk for the GIN
+   *    index. A common word is found here at a bounded cost. Every message
+   *    outside those conversations is no newer than the newest conversation
+   *    left out (`edge`: a message never postdates its conversation's
+   *    updated_at), so if the limit-th hit is newer than that, these are the
+   *    newest hits of the whole account (`done`).
+   * 2. Otherwise the word is rare among the recent messages: every match
+   *    comes from the GIN index (a materialized bitmap scan, no ORDER BY for
+   *    the planner to walk an index for) and only the newest `limit` are
+   *    sorted out. A one-time filter runs this step only when step 1 was not
+   *    enough. Snippets are made in JS from the rows returned, never per match.
+   */
+  async function pgSearch(userId: string, terms: string[], limit: number, teachingMode: TeachingMode | undefined): Promise<HitRow[]> {
+    const head = terms.slice(0, -1);
+    const last = terms.at(-1)!;
+    const whole = head.length ? sql`and m.search @@ websearch_to_tsquery('simple', ${head.map((t) => `"${t}"`).join(" ")})` : sql``;
+    const matches = sql`m.search @@ to_tsquery('simple', ${`'${last}'${lastIsPrefix(terms) ? ":*" : ""}`}) ${whole}`;
+    const { recentMessages, recentConversations } = tuning;
+    const inScope = sql`before < ${recentMessages} and n <= ${recentConversations}`;
+    const { rows } = await sql<HitRow>`
+      with recent as materialized (
+        select id, title, teaching_mode, updated_at,
+          sum(message_count) over w - message_count as before,
+          row_number() over w as n
+        from conversations
+        where user_id = ${userId} ${teachingMode ? sql`and teaching_mode = ${teachingMode}` : sql``}
+        window w as (order by updated_at desc, id desc)
+        order by updated_at desc, id desc
+        limit ${recentConversations + 1}
+      ),
+      edge as (select max(updated_at) as at from recent where not (${inScope})),
+      walked as materialized (
+        select m.message_id, m.content, m.timestamp, m.conversation_id, m.title, m.teaching_mode
+        from (
+          select m.id as message_id, m.content, m.created_at as timestamp, m.search, r.id as conversation_id, r.title, r.teaching_mode
+          from recent r join messages m on m.conversation_id = r.id
+          where ${inScope}
+          offset 0
+        ) m
+        where ${matches}
+        order by m.timestamp desc, m.message_id desc
+        limit ${limit}
+      ),
+      done as (
+        select (select at from edge) is null
+          or ((select count(*) from walked) = ${limit} and (select min(timestamp) from walked) > (select at from edge)) as yes
+      ),
+      indexed as materialized (
+        select m.id, m.created_at, m.conversation_id from messages m where ${matches}
+      ),
+      newest as materialized (
+        select i.id, i.created_at, c.id as conversation_id, c.title, c.teaching_mode
+        from indexed i join conversations c on c.id = i.conversation_id
+        where c.user_id = ${userId} ${teachingMode ? sql`and c.teaching_mode = ${teachingMode}` : sql``}
+        order by i.created_at desc, i.id desc
+        limit ${limit}
+      )
+      select * from walked where (select yes from done)
+      union all
+      select n.id as message_id, m.content, n.created_at as timestamp, n.conversation_id, n.title, n.teaching_mode
+      from newest n join messages m on m.id = n.id
+      where not (select yes from done)
+      order by timestamp desc, message_id desc
+    `.execute(db);
+    return rows;
   }
 
   async function exportConversations(userId: string, conversationId?: string): Promise<ExportedConversationRecord[]> {
