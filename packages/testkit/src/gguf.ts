@@ -8,6 +8,7 @@
 // bonus for printable bytes and a large penalty for everything else
 // (control tokens and </s> included), so answers run to max_tokens.
 import { writeFile } from "node:fs/promises";
+import { seededRandom } from "./random.js";
 
 export interface TinyGgufOptions {
   /** The context the model says it was trained with (`llama.context_length`). */
@@ -114,17 +115,6 @@ class Writer {
   }
 }
 
-/** mulberry32: small, seedable, good enough for weights nobody reads. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The GGUF file's bytes. */
 export function tinyGguf(options: TinyGgufOptions = {}): Buffer {
@@ -132,7 +122,8 @@ export function tinyGguf(options: TinyGgufOptions = {}): Buffer {
   const nLayer = options.layers ?? 2;
   const nHead = 4;
   const nFf = nEmbd * 2;
-  const rand = prng(options.seed ?? 1);
+  // Seeded: good enough for weights nobody reads, and the same file every run.
+  const rand = seededRandom(options.seed ?? 1);
   const normal = (scale: number) => (rand() * 2 - 1) * scale;
 
   const tokens = ["<unk>", "<s>", "</s>"];

@@ -8,3 +8,4 @@ export * from "./gguf.js";
 export * from "./fake-hub.js";
 export * from "./fake-tts.js";
 export * from "./messages.js";
+export * from "./random.js";

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "@tutor/testkit";
 import { CODE_BLOCK_NOTICE, SentenceChunker } from "./index.js";
 
 function whole(text: string, options?: ConstructorParameters<typeof SentenceChunker>[0]): string[] {
@@ -14,17 +15,6 @@ function streamed(parts: string[], options?: ConstructorParameters<typeof Senten
   return out;
 }
 
-// Deterministic PRNG so a failure names a reproducible split.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomSplit(text: string, rand: () => number, maxPart: number): string[] {
   const parts: string[] = [];
@@ -123,7 +113,7 @@ describe("SentenceChunker streaming", () => {
       const expected = whole(text);
       expect(streamed([...text]), `fixture ${f} char by char`).toEqual(expected);
       for (let seed = 1; seed <= 40; seed++) {
-        const rand = mulberry32(seed * 1000 + f);
+        const rand = seededRandom(seed * 1000 + f);
         const parts = randomSplit(text, rand, seed % 2 === 0 ? 4 : 16);
         expect(streamed(parts), `fixture ${f} seed ${seed}`).toEqual(expected);
       }
@@ -134,7 +124,7 @@ describe("SentenceChunker streaming", () => {
     for (const [f, text] of FIXTURES.entries()) {
       const expected = whole(text, { maxChars: 40 });
       for (let seed = 1; seed <= 15; seed++) {
-        const parts = randomSplit(text, mulberry32(seed + f * 77), 7);
+        const parts = randomSplit(text, seededRandom(seed + f * 77), 7);
         expect(streamed(parts, { maxChars: 40 }), `fixture ${f} seed ${seed}`).toEqual(expected);
       }
     }
