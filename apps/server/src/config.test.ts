@@ -37,8 +37,15 @@ describe("configuration", () => {
   });
 
   it("reads the per-user budgets (defaults 120 turns an hour, 1,000,000 tokens a day; 0 = no limit) and TRUST_PROXY", () => {
-    expect(loadConfig({})).toMatchObject({ limits: { turnsPerHour: 120, tokensPerDay: 1_000_000 }, trustProxy: [] });
-    expect(loadConfig({ LIMIT_TURNS_PER_HOUR: "0", LIMIT_TOKENS_PER_DAY: "5000" }).limits).toEqual({ turnsPerHour: 0, tokensPerDay: 5000 });
+    expect(loadConfig({})).toMatchObject({ limits: { turnsPerHour: 120, tokensPerDay: 1_000_000, turnsRunning: 2 }, trustProxy: [] });
+    expect(loadConfig({}).hashConcurrency).toBeUndefined();
+    expect(loadConfig({ LIMIT_TURNS_PER_HOUR: "0", LIMIT_TOKENS_PER_DAY: "5000", LIMIT_TURNS_RUNNING: "1" }).limits).toEqual({
+      turnsPerHour: 0,
+      tokensPerDay: 5000,
+      turnsRunning: 1,
+    });
+    expect(loadConfig({ AUTH_HASH_CONCURRENCY: "0" }).hashConcurrency).toBe(0);
+    expect(loadConfig({ AUTH_HASH_CONCURRENCY: "3" }).hashConcurrency).toBe(3);
     expect(loadConfig({ TRUST_PROXY: "10.0.0.1, 192.168.0.0/16,::1,fd00::/8,loopback" }).trustProxy).toEqual([
       "10.0.0.1",
       "192.168.0.0/16",
@@ -52,6 +59,9 @@ describe("configuration", () => {
     [{ LIMIT_TURNS_PER_HOUR: "-1" }, /LIMIT_TURNS_PER_HOUR: .*0 \(no limit\) or more/],
     [{ LIMIT_TURNS_PER_HOUR: "lots" }, /LIMIT_TURNS_PER_HOUR: .*whole number of turns/],
     [{ LIMIT_TOKENS_PER_DAY: "1.5" }, /LIMIT_TOKENS_PER_DAY: .*whole number of tokens/],
+    [{ LIMIT_TURNS_RUNNING: "-2" }, /LIMIT_TURNS_RUNNING: .*0 \(no limit\) or more/],
+    [{ AUTH_HASH_CONCURRENCY: "half" }, /AUTH_HASH_CONCURRENCY: .*whole number of password hashes/],
+    [{ AUTH_HASH_CONCURRENCY: "-1" }, /AUTH_HASH_CONCURRENCY: .*0 \(unbounded\) or more/],
     [{ TRUST_PROXY: "10.0.0.300" }, /TRUST_PROXY: .*IP addresses or CIDR ranges/],
     [{ TRUST_PROXY: "10.0.0.0/33" }, /TRUST_PROXY/],
     [{ TRUST_PROXY: "proxy.example.com" }, /TRUST_PROXY/],

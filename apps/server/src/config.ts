@@ -58,14 +58,14 @@ export interface Config {
     | { provider: "openai"; defaultVoice: string; baseUrl: string; apiKey: string; model: string; voice: string };
   livekit: { url: string; apiKey: string; apiSecret: string } | undefined;
   /**
-   * Per-user budgets (LIMIT_TURNS_PER_HOUR, LIMIT_TOKENS_PER_DAY); 0 = no limit.
+   * Per-user budgets (LIMIT_TURNS_PER_HOUR, LIMIT_TOKENS_PER_DAY) and turns running at once (LIMIT_TURNS_RUNNING); 0 = no limit.
    * `turnLeaseMs` (not an environment variable; the core's default when unset):
    * how soon a crashed instance's running-turn slots lapse (tests shorten it).
    */
-  limits: { turnsPerHour: number; tokensPerDay: number; turnLeaseMs?: number | undefined };
+  limits: { turnsPerHour: number; tokensPerDay: number; turnsRunning: number; turnLeaseMs?: number | undefined };
   /** TRUST_PROXY: proxies whose X-Forwarded-For is believed (addresses, CIDRs, or proxy-addr's names); empty: none. */
   trustProxy: string[];
-  /** argon2 hashes at once (unset: half the cores). Not an environment variable: benchmarks and tests set it (0 = unbounded). */
+  /** AUTH_HASH_CONCURRENCY: argon2 hashes at once (unset: half the cores; 0 = unbounded, no queue). */
   hashConcurrency?: number | undefined;
   /** Where the built web app lives (served at /). */
   webDist: string;
@@ -142,6 +142,12 @@ const Env = z.object({
   LIVEKIT_API_SECRET: z.string().trim().min(1).optional(),
   LIMIT_TURNS_PER_HOUR: budget("LIMIT_TURNS_PER_HOUR", "turns").default(LIMIT_DEFAULTS.turnsPerHour),
   LIMIT_TOKENS_PER_DAY: budget("LIMIT_TOKENS_PER_DAY", "tokens").default(LIMIT_DEFAULTS.tokensPerDay),
+  LIMIT_TURNS_RUNNING: budget("LIMIT_TURNS_RUNNING", "turns").default(LIMIT_DEFAULTS.turnsRunning),
+  AUTH_HASH_CONCURRENCY: z.coerce
+    .number({ error: "AUTH_HASH_CONCURRENCY must be a whole number of password hashes at once (0 = unbounded)" })
+    .int("AUTH_HASH_CONCURRENCY must be a whole number of password hashes at once (0 = unbounded)")
+    .min(0, "AUTH_HASH_CONCURRENCY must be 0 (unbounded) or more")
+    .optional(),
   TRUST_PROXY: z
     .string()
     .trim()
@@ -279,8 +285,9 @@ export function loadConfig(env: Record<string, string | undefined> = readEnv()):
     stt,
     tts,
     livekit: e.LIVEKIT_URL ? { url: e.LIVEKIT_URL, apiKey: e.LIVEKIT_API_KEY!, apiSecret: e.LIVEKIT_API_SECRET! } : undefined,
-    limits: { turnsPerHour: e.LIMIT_TURNS_PER_HOUR, tokensPerDay: e.LIMIT_TOKENS_PER_DAY },
+    limits: { turnsPerHour: e.LIMIT_TURNS_PER_HOUR, tokensPerDay: e.LIMIT_TOKENS_PER_DAY, turnsRunning: e.LIMIT_TURNS_RUNNING },
     trustProxy: e.TRUST_PROXY ?? [],
+    hashConcurrency: e.AUTH_HASH_CONCURRENCY,
     webDist: resolve(import.meta.dirname, "../../web/dist"),
     turn: { deadlineMs: DEFAULTS.turnDeadlineMs },
     auth: { tokenTtlSeconds: AUTH_DEFAULTS.tokenTtlSeconds, pruneIntervalMs: DEFAULTS.pruneIntervalMs },

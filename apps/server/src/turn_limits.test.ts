@@ -176,3 +176,39 @@ describe("turns running at once", () => {
     }
   });
 });
+
+describe("LIMIT_TURNS_RUNNING", () => {
+  let one: TestServer;
+  let off: TestServer;
+  beforeAll(async () => {
+    [one, off] = await Promise.all([
+      startTestServer({ fake, env: { LIMIT_TURNS_RUNNING: "1" } }),
+      startTestServer({ fake, env: { LIMIT_TURNS_RUNNING: "0" } }),
+    ]);
+  });
+  afterAll(async () => Promise.all([one?.close(), off?.close()]));
+
+  async function twoAtOnce(srv: TestServer) {
+    const [a, b] = await Promise.all([WsClient.connect(srv.wsUrl), WsClient.connect(srv.wsUrl)]);
+    try {
+      const { token } = await signUp(a);
+      await b.request({ type: "auth_request", data: { type: "verify", token } }, "auth_response");
+      const [ca, cb] = await Promise.all([conversationOf(a), conversationOf(b)]);
+      fake.setDefault(MAIN_MODEL, behave.slow("A slow and careful answer.", 1000));
+      const running = ask(a, { text: QUESTION, conversation_id: ca });
+      await a.waitFor((m) => m.type === "user_message");
+      // The first reply says it: `error` refused, `user_message` admitted (then wait for its answer).
+      const first = await b.request({ type: "text_input", text: QUESTION, conversation_id: cb });
+      const second = first.type === "user_message" ? await b.waitFor((m) => m.type === "ai_response" && m.request_id === first.request_id) : first;
+      await running;
+      return second;
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  }
+
+  it("1 refuses a second turn of the user while one runs; 0 lets every turn run", async () => {
+    expect(await twoAtOnce(one)).toMatchObject({ type: "error", code: "rate_limited", limit: "turns_running" });
+    expect(await twoAtOnce(off)).toMatchObject({ type: "ai_response", text: "A slow and careful answer." });
+  });
+});
