@@ -1,9 +1,11 @@
-// Sign in / create account, with errors next to the field they concern.
+// Sign in / create account, with errors next to the field they concern; a
+// throttled attempt counts its wait down and the button comes back by itself.
 import { useEffect, useId, useRef, useState, type FormEvent, type RefObject } from "react";
 import { PASSWORD_MIN } from "@tutor/protocol";
 import type { AuthField } from "../state/controller.js";
 import type { State } from "../state/reducer.js";
 import { useApp, useAppState } from "../state/context.js";
+import { WaitText, useNow } from "./Limits.js";
 
 type Tab = "signin" | "register";
 const selectConnected = (s: State) => s.connection.status === "open";
@@ -65,6 +67,10 @@ export function AuthScreen() {
   const [email, setEmail] = useState("");
   const [errors, setErrors] = useState<Partial<Record<AuthField, string>>>({});
   const [submitting, setSubmitting] = useState(false);
+  /** The server throttled sign-ins until then (epoch ms). */
+  const [retryUntil, setRetryUntil] = useState<number | null>(null);
+  const now = useNow(retryUntil !== null);
+  const waiting = retryUntil !== null && retryUntil > now;
   const uid = useId();
   const refs = {
     username: useRef<HTMLInputElement>(null),
@@ -83,16 +89,25 @@ export function AuthScreen() {
     setErrors({});
   };
 
+  // The wait is over: the throttle's message goes and the button is back.
+  useEffect(() => {
+    if (retryUntil === null || waiting) return;
+    setRetryUntil(null);
+    setErrors((e) => (e.form ? {} : e));
+  }, [retryUntil, waiting]);
+
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
-    if (submitting) return;
+    if (submitting || waiting) return;
     setSubmitting(true);
     setErrors({});
+    setRetryUntil(null);
     const res =
       tab === "signin" ? await app.signIn(username.trim(), password) : await app.register(username.trim(), password, email.trim());
     setSubmitting(false);
     if (res.ok) return;
     setErrors({ [res.field]: res.error });
+    if (res.retryAfterS !== undefined) setRetryUntil(Date.now() + res.retryAfterS * 1000);
     if (res.field === "form") formError.current?.focus();
     else refs[res.field].current?.focus();
   };
@@ -168,10 +183,16 @@ export function AuthScreen() {
               className={errors.form ? "rounded-lg bg-red-50 px-3 py-2 text-sm text-red-800 dark:bg-red-950/60 dark:text-red-200" : "sr-only"}
             >
               {errors.form ?? ""}
+              {errors.form && waiting && retryUntil !== null ? (
+                <>
+                  {" "}
+                  <WaitText prefix="You can try again" until={retryUntil} leftMs={retryUntil - now} />
+                </>
+              ) : null}
             </p>
             <button
               type="submit"
-              disabled={submitting || !connected}
+              disabled={submitting || !connected || waiting}
               className="w-full rounded-lg bg-indigo-600 py-2.5 font-semibold text-white hover:bg-indigo-700 disabled:opacity-60"
             >
               {submitting ? (tab === "signin" ? "Signing in…" : "Creating account…") : tab === "signin" ? "Sign in" : "Create account"}

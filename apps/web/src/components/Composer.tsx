@@ -1,10 +1,12 @@
 // The question box: Enter sends, Shift+Enter breaks the line, Stop silences
-// speech and cancels the answer; refuses over-long text before sending.
+// speech and cancels the answer; refuses over-long text before sending, and
+// says why it will not send while a limit's wait runs (Limits.tsx).
 import { useId, useLayoutEffect, useState, type FormEvent, type KeyboardEvent, type RefObject } from "react";
 import type { State } from "../state/reducer.js";
 import { useApp, useAppState } from "../state/context.js";
 import { SendIcon, StopIcon } from "./icons.js";
 import { HandsFreeToggle, MicButton, VoiceBar, useVoice } from "./MicControls.js";
+import { BudgetLine, LimitNotice, useRateLimit } from "./Limits.js";
 
 const selectReady = (s: State) => s.ready;
 const selectConnection = (s: State) => s.connection.status;
@@ -26,6 +28,8 @@ export function Composer({ inputRef, busy, speaking, placeholder }: ComposerProp
   const [text, setText] = useState("");
   const [error, setError] = useState<string | null>(null);
   const voice = useVoice();
+  const limited = useRateLimit();
+  const paused = limited?.questions === true;
   const hintId = useId();
   const errorId = useId();
 
@@ -49,7 +53,7 @@ export function Composer({ inputRef, busy, speaking, placeholder }: ComposerProp
       setError(`Your message is ${text.length.toLocaleString("en-US")} characters; the limit is ${max.toLocaleString("en-US")}. Shorten it before sending.`);
       return;
     }
-    if (!text.trim()) return;
+    if (!text.trim() || paused) return;
     const err = app.ask(text);
     if (err) {
       setError(err);
@@ -79,6 +83,7 @@ export function Composer({ inputRef, busy, speaking, placeholder }: ComposerProp
     <form onSubmit={onSubmit} className="border-t border-slate-200 bg-white px-3 pt-2 pb-3 sm:px-6 dark:border-slate-800 dark:bg-slate-950">
       <div className="mx-auto max-w-3xl">
         <VoiceBar />
+        <LimitNotice />
         {busy || speaking ? (
           <div className="mb-2 flex items-center justify-center gap-3 text-sm">
             {speaking ? (
@@ -130,7 +135,7 @@ export function Composer({ inputRef, busy, speaking, placeholder }: ComposerProp
           <MicButton />
           <button
             type="submit"
-            disabled={!ready || !text.trim()}
+            disabled={!ready || !text.trim() || paused}
             aria-label="Send"
             className="mb-0.5 flex h-10 w-10 shrink-0 items-center justify-center rounded-full bg-indigo-600 text-white hover:bg-indigo-700 disabled:bg-slate-300 disabled:text-slate-500 dark:disabled:bg-slate-700 dark:disabled:text-slate-400"
           >
@@ -141,6 +146,8 @@ export function Composer({ inputRef, busy, speaking, placeholder }: ComposerProp
           <p id={hintId}>
             {reason ? (
               <span className="font-medium text-amber-700 dark:text-amber-400">{reason}</span>
+            ) : paused ? (
+              <span className="font-medium text-amber-800 dark:text-amber-300">Sending is paused until then; you can type your next question meanwhile.</span>
             ) : (
               <>
                 <kbd>Enter</kbd> to send · <kbd>Shift</kbd>+<kbd>Enter</kbd> for a new line
@@ -154,6 +161,7 @@ export function Composer({ inputRef, busy, speaking, placeholder }: ComposerProp
             )}
           </p>
           <HandsFreeToggle />
+          <BudgetLine />
           {counterVisible ? (
             <p className={tooLong ? "font-medium text-red-700 dark:text-red-400" : ""}>
               {text.length.toLocaleString("en-US")} / {max.toLocaleString("en-US")}

@@ -11,7 +11,9 @@ import type { Turns } from "./turns.js";
 import type { Speaking } from "./speaking.js";
 
 export type AuthField = "username" | "password" | "email" | "form";
-export type AuthResult = { ok: true } | { ok: false; field: AuthField; error: string; errorType?: AuthErrorType };
+export type AuthResult =
+  | { ok: true }
+  | { ok: false; field: AuthField; error: string; errorType?: AuthErrorType; /** rate_limited: seconds until it may be tried again. */ retryAfterS?: number };
 
 /** Client-side checks before a sign-up is sent, matching the server's rules. */
 export function validateRegistration(username: string, password: string, email: string): AuthResult {
@@ -27,7 +29,7 @@ export function validateRegistration(username: string, password: string, email: 
   return { ok: true };
 }
 
-function authFailure(errorType: AuthErrorType | undefined, error: string | undefined, action: string): AuthResult {
+function authFailure(errorType: AuthErrorType | undefined, error: string | undefined, action: string, retryAfterS?: number): AuthResult {
   switch (errorType) {
     case "username_taken":
       return { ok: false, field: "username", error: "That username is taken. Try another.", errorType };
@@ -36,6 +38,11 @@ function authFailure(errorType: AuthErrorType | undefined, error: string | undef
     case "invalid_credentials":
       return { ok: false, field: "form", error: "Wrong username or password.", errorType };
     case "rate_limited":
+      // With the wait the server named, the sign-in screen counts it down.
+      if (retryAfterS !== undefined) {
+        const what = action === "create the account" ? "Too many accounts were created from this network." : "Too many sign-in attempts.";
+        return { ok: false, field: "form", error: what, errorType, retryAfterS: Math.max(1, retryAfterS) };
+      }
       return { ok: false, field: "form", error: "Too many attempts. Wait a minute and try again.", errorType };
     case "validation": {
       const field: AuthField = /password/i.test(error ?? "") ? "password" : /email/i.test(error ?? "") ? "email" : /username/i.test(error ?? "") ? "username" : "form";
@@ -49,7 +56,7 @@ function authFailure(errorType: AuthErrorType | undefined, error: string | undef
 const SESSION_ENDED_TEXT: Record<SessionEndReason, string> = {
   logout: "You were signed out (from another tab or device). Please sign in again.",
   expired: "Your session has expired. Please sign in again.",
-  revoked: "Your session was ended on the server. Please sign in again.",
+  revoked: "You were signed out on the server (for example, the password was changed). Please sign in again.",
 };
 
 /** How often /api/config is asked again while the server's own model is downloading or loading. */
@@ -165,6 +172,8 @@ export class Connection {
     const { hub } = this;
     hub.dispatch({ type: "server", message: msg });
     if (awaited) return;
+    // A wait the server named is shown as a countdown (limits.ts), not as a notice.
+    if (msg.code === "rate_limited" && msg.retry_after_s !== undefined) return;
     if (msg.code === "unauthenticated" && hub.state().auth.status === "signed_in") {
       // The server forgot us (token revoked elsewhere): verify again.
       hub.dispatch({ type: "ready", ready: false });
@@ -211,7 +220,7 @@ export class Connection {
       return { ok: false, field: "form", error: errorText(code, err instanceof Error ? err.message : undefined) };
     }
     if (res.type !== "auth_response") return { ok: false, field: "form", error: `Could not ${action}. Try again.` };
-    if (!res.success || !res.token || !res.user) return authFailure(res.error_type, res.error, action);
+    if (!res.success || !res.token || !res.user) return authFailure(res.error_type, res.error, action, res.retry_after_s);
     saveSession({ token: res.token, ...(res.expires_at ? { expires_at: res.expires_at } : {}) });
     await this.signedIn(res.user, false);
     return { ok: true };

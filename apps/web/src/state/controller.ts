@@ -7,6 +7,7 @@
 //   speaking.ts      — microphone (VoiceInput), spoken answers, playback_state
 //   search.ts        — search as you type (search_conversations)
 //   account.ts       — downloads, import, password change, account deletion (REST)
+//   limits.ts        — rate_limited waits (countdown, sending paused) and the budget left
 //   hub.ts           — what they share (store, carrier, speech, notices, saved session/mode)
 import type { ServerMessage, TeachingMode } from "@tutor/protocol";
 import type { Transport } from "../protocol/transport.js";
@@ -21,6 +22,7 @@ import { Turns } from "./turns.js";
 import { Speaking } from "./speaking.js";
 import { Search } from "./search.js";
 import { Account } from "./account.js";
+import { Limits } from "./limits.js";
 
 export { errorText } from "./errors.js";
 export { validateRegistration, type AuthField, type AuthResult } from "./connection.js";
@@ -52,6 +54,7 @@ export class AppController {
   readonly speaking: Speaking;
   readonly search: Search;
   readonly account: Account;
+  readonly limits: Limits;
 
   constructor(opts: ControllerOptions) {
     this.client = opts.client;
@@ -64,8 +67,9 @@ export class AppController {
       fetchImpl: opts.fetchImpl ?? ((...args) => globalThis.fetch(...args)),
       path: opts.path ?? (() => globalThis.location?.pathname ?? "/"),
     });
+    this.limits = new Limits(this.hub);
     this.conversations = new Conversations(this.hub, opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {});
-    this.turns = new Turns(this.hub, this.conversations, opts.schedule ? { schedule: opts.schedule } : {});
+    this.turns = new Turns(this.hub, this.conversations, { limits: this.limits, ...(opts.schedule ? { schedule: opts.schedule } : {}) });
     this.speaking = new Speaking(this.hub, this.conversations, this.turns, opts.voice);
     this.connection = new Connection(this.hub, this.conversations, this.turns, this.speaking);
     this.search = new Search(this.hub);
@@ -83,6 +87,7 @@ export class AppController {
     if (this.turns.takeDelta(msg)) return;
     // Anything else is applied after the text that came before it.
     this.turns.flushDeltas();
+    this.limits.observe(msg);
     if (this.speaking.handle(msg)) return;
     if (this.conversations.handle(msg, awaited)) return;
     if (this.turns.handle(msg)) return;
@@ -113,6 +118,7 @@ export class AppController {
   /** Close the connection for good (tests, benchmarks). */
   shutdown(): void {
     this.voice.stop();
+    this.limits.stop();
     this.client.stop();
     this.speech.silence();
   }

@@ -12,6 +12,7 @@ import type {
 import { DEFAULT_TEACHING_MODE } from "@tutor/protocol";
 import type { ConnectionState } from "../protocol/client.js";
 import { emptySearch, type SearchState } from "./search.js";
+import type { BudgetSeen, RateLimit } from "./limits.js";
 
 export type AuthStatus = "checking" | "signed_out" | "signed_in";
 
@@ -81,6 +82,10 @@ export interface State {
   notices: Notice[];
   noticeSeq: number;
   search: SearchState;
+  /** A limit refused and its wait is not over (limits.ts). */
+  rateLimit: RateLimit | null;
+  /** What the latest answer said is left of the student's budgets. */
+  budget: BudgetSeen | null;
 }
 
 export type Action =
@@ -107,6 +112,8 @@ export type Action =
   | { type: "awaiting"; conversationId: string; on: boolean }
   | { type: "notice"; kind: Notice["kind"]; text: string }
   | { type: "notice/dismiss"; id: number }
+  | { type: "limit"; rateLimit: RateLimit | null }
+  | { type: "budget"; budget: BudgetSeen }
   | { type: "server"; message: ServerMessage };
 
 export function emptyList(mode: TeachingMode): ListState {
@@ -133,6 +140,8 @@ export function initialState(mode: TeachingMode = DEFAULT_TEACHING_MODE): State 
     notices: [],
     noticeSeq: 0,
     search: emptySearch,
+    rateLimit: null,
+    budget: null,
   };
 }
 
@@ -328,6 +337,10 @@ function reduce(state: State, action: Action): State {
     }
     case "notice/dismiss":
       return { ...state, notices: state.notices.filter((n) => n.id !== action.id) };
+    case "limit":
+      return { ...state, rateLimit: action.rateLimit };
+    case "budget":
+      return { ...state, budget: action.budget };
     case "server":
       return applyServerMessage(state, action.message);
   }

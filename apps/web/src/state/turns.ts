@@ -7,6 +7,7 @@ import { RequestError } from "../protocol/transport.js";
 import { errorText } from "./errors.js";
 import type { AppHub } from "./hub.js";
 import type { Conversations } from "./conversations.js";
+import type { Limits } from "./limits.js";
 
 export function explainInstruction(term: string): string {
   return (
@@ -31,13 +32,15 @@ export class Turns {
   private deltaBuffer = new Map<string, { conversation_id: string; message_id: string; delta: string }>();
   private flushScheduled = false;
   private readonly schedule: (fn: () => void) => void;
+  private readonly limits: Limits | undefined;
 
   constructor(
     private readonly hub: AppHub,
     private readonly conversations: Conversations,
-    opts: { schedule?: (fn: () => void) => void } = {},
+    opts: { schedule?: (fn: () => void) => void; limits?: Limits } = {},
   ) {
     this.schedule = opts.schedule ?? frameScheduler;
+    this.limits = opts.limits;
   }
 
   get maxChars(): number {
@@ -130,6 +133,8 @@ export class Turns {
     const { hub } = this;
     const state = hub.state();
     if (!state.ready) return "Not connected to the server yet.";
+    const limited = this.limits?.blocked();
+    if (limited) return limited;
     this.stop();
     try {
       const requestId = hub.client.send({
@@ -169,6 +174,9 @@ export class Turns {
     const { hub } = this;
     const state = hub.state();
     if (!state.ready) return "Not connected to the server yet.";
+    // The server refused questions until a limit's wait is over: say so instead of sending.
+    const limited = this.limits?.blocked();
+    if (limited) return limited;
     // A new question barges in: silence speech and stop the answer in progress.
     this.stop();
     const convId = state.currentId;
