@@ -1,6 +1,6 @@
-// The LiveKit carrier, server side: one room per voice session of a signed-in
-// user, a short-lived join token scoped to that room, and the tutor agent
-// dispatched into it when the room is created. The agent (apps/agent) trusts
+// The LiveKit carrier, server side: one room per signed-in user (a new
+// request replaces the user's older room), a short-lived join token scoped to
+// that room, and the tutor agent dispatched into it when the room is created. The agent (apps/agent) trusts
 // only what is signed here with the API secret — the room's dispatch metadata
 // and the participant identity — never anything the browser says.
 import { randomBytes } from "node:crypto";
@@ -52,8 +52,34 @@ export interface LiveKitSettings {
 }
 
 export interface LiveKitRooms {
-  /** Creates a room for this user with the tutor agent dispatched, and a token to join it. */
+  /**
+   * Creates a room for this user with the tutor agent dispatched, and a token
+   * to join it; the user's older rooms are closed (one room per user).
+   */
   open(auth: VerifiedToken): Promise<LiveKitToken>;
+}
+
+/** Every room of a user is named `tutor_<userId>_<random>`. */
+export function roomPrefix(userId: string): string {
+  return `tutor_${userId}_`;
+}
+
+interface RoomInfo {
+  name: string;
+  creationTime: bigint;
+  creationTimeMs: bigint;
+}
+
+/** LiveKit's creation time in ms (older servers fill only the seconds). */
+function createdMs(r: RoomInfo): bigint {
+  return r.creationTimeMs > 0n ? r.creationTimeMs : r.creationTime * 1000n;
+}
+
+/** True when room `a` was created before `b` (names break ties, so every instance agrees). */
+function olderThan(a: RoomInfo, b: RoomInfo): boolean {
+  const ta = createdMs(a);
+  const tb = createdMs(b);
+  return ta !== tb ? ta < tb : a.name < b.name;
 }
 
 /** The HTTP(S) base of the LiveKit server API, from a ws(s):// or http(s):// URL. */
@@ -66,6 +92,29 @@ export function createLiveKitRooms(settings: LiveKitSettings, now: () => number 
     requestTimeout: LIVEKIT_DEFAULTS.apiTimeoutSeconds,
     failover: false,
   });
+  /**
+   * One room per user, also across app instances: LiveKit is shared, so the
+   * user's rooms are found there by name, after ours exists. Every room older
+   * than ours goes (deleting a room disconnects its participants, so the
+   * agent's session there ends and the other tab falls back to the
+   * WebSocket). Two requests at once both see both rooms and agree which is
+   * newer, so exactly the newer one survives.
+   */
+  async function closeOlderRooms(userId: string, mine: string): Promise<void> {
+    const prefix = roomPrefix(userId);
+    const theirs = (await rooms.listRooms()).filter((r) => r.name.startsWith(prefix));
+    const self = theirs.find((r) => r.name === mine);
+    const older = theirs.filter((r) => r.name !== mine && (!self || olderThan(r, self)));
+    await Promise.all(
+      older.map((r) =>
+        rooms.deleteRoom(r.name).catch((err: unknown) => {
+          // Gone already (closed by a concurrent request, or emptied): that is what we wanted.
+          if (!/not.?found/i.test(String(err))) throw err;
+        }),
+      ),
+    );
+  }
+
   return {
     async open(auth) {
       const ttl = LIVEKIT_DEFAULTS.joinWindowSeconds;
@@ -83,6 +132,7 @@ export function createLiveKitRooms(settings: LiveKitSettings, now: () => number 
         maxParticipants: 2, // the student and the tutor
         agents: [new RoomAgentDispatch({ agentName: LIVEKIT_AGENT_NAME, metadata: JSON.stringify(metadata) })],
       });
+      await closeOlderRooms(auth.userId, room);
 
       const at = new AccessToken(settings.apiKey, settings.apiSecret, {
         identity,
