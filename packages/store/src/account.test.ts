@@ -2,12 +2,12 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TutorError, type Store } from "@tutor/core";
+import { Limits, TutorError, type Store } from "@tutor/core";
 import type { ExportedConversation } from "@tutor/protocol";
 import { pgAvailable, startPostgres, type PgHandle } from "@tutor/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accountMethods } from "./account.js";
-import { createStore } from "./index.js";
+import { createStore, createStoreLimiter } from "./index.js";
 import type { KyselyStore } from "./store.js";
 
 const requirePg = process.env.REQUIRE_SERVICES === "1";
@@ -162,6 +162,37 @@ describe.each(backends.filter((b) => b.run))("account data on $name", ({ name })
     expect(await store.findUserById(u)).toBeUndefined();
     expect(await store.searchMessages(u, { query: "walrus", limit: 20 })).toHaveLength(0);
     expect(await store.deleteUser(u)).toBe(false);
+  });
+
+  it("account deletion removes the account's limiter counters (budgets, running slots, failed sign-ins), not the address's or another account's", async () => {
+    const limits = new Limits(createStoreLimiter(store, undefined, 0));
+    const r = limits.rules;
+    const names: Record<string, string> = {};
+    const ids = [await user(), await user()];
+    for (const id of ids) names[id] = (await store.findUserById(id))!.username;
+    const address = `10.0.${++seq}.1`;
+    for (const id of ids) {
+      const done = await limits.admitTurn(id);
+      done.usage({ promptTokens: 300, completionTokens: 200 });
+      await done.end();
+      await limits.admitTurn(id); // still running: holds a slot
+      await limits.beginLogin(names[id]!.toUpperCase(), address); // a failed sign-in, never given back
+    }
+    const counts = async (id: string) => {
+      const account = names[id]!.toLowerCase();
+      return Promise.all([
+        limits.limiter.peek(r.tokensPerDay, id),
+        limits.limiter.peek(r.turnsPerHour, id),
+        limits.limiter.peek(r.turnSlot, `${id}#0`),
+        limits.limiter.peek(r.failedLoginsAccount, account),
+        limits.limiter.peek(r.failedLoginsAccountAddress, `${account}|${address}`),
+      ]).then((states) => states.map((s) => s.used));
+    };
+    expect(await counts(ids[0]!)).toEqual([500, 2, 1, 1, 1]);
+    expect(await store.deleteUser(ids[0]!)).toBe(true);
+    expect(await counts(ids[0]!)).toEqual([0, 0, 0, 0, 0]);
+    expect(await counts(ids[1]!)).toEqual([500, 2, 1, 1, 1]);
+    expect((await limits.limiter.peek(r.failedLoginsAddress, address)).used).toBe(2);
   });
 
   it("exports, imports under new ids without touching anything, and exports the same again", async () => {

@@ -1,7 +1,7 @@
 // The store's search, export/import and account methods (issue 12), kept
 // apart from the per-turn queries in store.ts. Every query is scoped by the
 // owner's id like the rest of the store.
-import { lastIsPrefix, newId, searchTerms, snippet, type ExportedConversationRecord, type Store } from "@tutor/core";
+import { accountCounterKeys, lastIsPrefix, newId, searchTerms, snippet, type ExportedConversationRecord, type Store } from "@tutor/core";
 import type { ExportedConversation, SearchResult, TeachingMode } from "@tutor/protocol";
 import { sql, type Kysely } from "kysely";
 import type { Database, DialectName } from "./db.js";
@@ -276,6 +276,17 @@ export function accountMethods(host: Host, tuning: SearchTuning = SEARCH_TUNING)
       // Login throttling keys are `username|address`: they name the account too.
       const prefix = `${user.username.toLowerCase()}|`;
       await tx.deleteFrom("login_failures").where(sql<string>`substr(key, 1, ${prefix.length})`, "=", prefix).execute();
+      // The limiter's counters of this account (budgets, running slots, failed sign-ins), in the same transaction.
+      const counters = accountCounterKeys(userId, user.username);
+      await tx
+        .deleteFrom("limit_counters")
+        .where((eb) =>
+          eb.or([
+            eb("key", "in", counters.exact),
+            ...counters.prefixes.map((p) => eb(sql<string>`substr(key, 1, ${p.length})`, "=", p)),
+          ]),
+        )
+        .execute();
       // Tokens, conversations and messages go by cascade; the message triggers (SQLite) clean the search index.
       const r = await tx.deleteFrom("users").where("id", "=", userId).executeTakeFirst();
       return r.numDeletedRows > 0n;

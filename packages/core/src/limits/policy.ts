@@ -5,7 +5,7 @@
 import type { Budget } from "@tutor/protocol";
 import { AuthError, RateLimitedError } from "../errors.js";
 import { silentLogger, type Logger } from "../ports.js";
-import type { LimitCharge, LimitDecision, LimitRule, LimitState, Limiter } from "./limiter.js";
+import { storedKey, type LimitCharge, type LimitDecision, type LimitRule, type LimitState, type Limiter } from "./limiter.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -56,6 +56,21 @@ export function limitRules(s: LimitSettings) {
     failedLoginsAddress: { name: "login_fail_addr", points: s.failedLoginsPerAddress, windowMs: s.loginWindowMs },
     registrations: { name: "register_addr", points: s.registrationsPerAddressPerHour, windowMs: HOUR },
   } satisfies Record<string, LimitRule>;
+}
+
+/**
+ * The counters that belong to one account, for deleting them with it: those
+ * keyed by the user's id (budgets, running slots `<id>#<n>`) and by the account
+ * name (failed sign-ins, alone and `<account>|<address>`). Counters keyed by an
+ * address alone belong to the network, not the account, and stay.
+ */
+export function accountCounterKeys(userId: string, username: string): { exact: string[]; prefixes: string[] } {
+  const r = limitRules(LIMIT_DEFAULTS);
+  const account = username.toLowerCase();
+  return {
+    exact: [storedKey(r.tokensPerDay, userId), storedKey(r.turnsPerHour, userId), storedKey(r.turnsRunning, userId), storedKey(r.failedLoginsAccount, account)],
+    prefixes: [storedKey(r.turnSlot, `${userId}#`), storedKey(r.failedLoginsAccountAddress, `${account}|`)],
+  };
 }
 
 export type TokenUsage = { promptTokens: number; completionTokens: number };
