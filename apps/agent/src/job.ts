@@ -100,6 +100,10 @@ export default defineAgent<ProcData>({
       void bridge.close().finally(() => ctx.shutdown("session ended"));
     });
     accessCheck.unref();
+    // The hub came back after missing events (a PostgreSQL restart): the room gets a fresh
+    // conversations_list, like a WebSocket on the app server (the room's job process is its own instance).
+    const offResync = app.hubHandle.onResync(() => void bridge.session?.resync());
+    ctx.addShutdownCallback(async () => offResync());
     bridgeLog.info({ event: "room_session_started" }, "serving the student");
     ctx.room.on(RoomEvent.ParticipantDisconnected, (p: RemoteParticipant) => {
       if (p.identity !== identity) return;

@@ -338,6 +338,69 @@ describe.runIf(pgAvailable() || requirePg)("several app servers on one PostgreSQ
     await b.waitFor((m) => (m.conversation as { title?: string } | undefined)?.title === "after the restart", SEEN_WITHIN_MS, after);
   }, 60_000);
 
+  it("a logout missed while one instance's hub was cut off ends that instance's WebSocket and SSE sessions once its hub is back", async () => {
+    const { token, tabs } = await studentOnEach();
+    const [a, b, c] = tabs as [WsClient, WsClient, WsClient];
+    const [srvA, srvB] = servers as [ServerProcess, ServerProcess];
+    const created = await a.request({ type: "new_conversation", teaching_mode: "qa" }, "conversation_data");
+    const conversationId = (created.conversation as { id: string }).id;
+    fake.script(MAIN_MODEL, behave.reply(Array.from({ length: 100 }, (_, i) => `part${i}`).join(" "), { chunkDelayMs: 200 }));
+    const res = await fetch(`${srvA.url}/api/conversations/${conversationId}/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ text: "Explain B-trees slowly" }),
+    });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let sse = "";
+    while (!sse.includes("event: ai_response_delta")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      sse += decoder.decode(value, { stream: true });
+    }
+    const rest = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        sse += decoder.decode(value, { stream: true });
+      }
+    })();
+
+    // A's listening connection is cut, and A cannot get a new one for a while; everything else stays up.
+    // From the maintenance database: PostgreSQL will not close the one a session is connected to.
+    const maintenance = new URL(db.url);
+    const dbName = decodeURIComponent(maintenance.pathname.slice(1));
+    maintenance.pathname = "/postgres";
+    const admin = new pg.Client({ connectionString: maintenance.href });
+    await admin.connect();
+    const quoted = `"${dbName.replaceAll('"', '""')}"`;
+    const fromA = a.messages.length;
+    try {
+      await admin.query(`alter database ${quoted} allow_connections false`);
+      const cut = await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1", [`tutor-hub ${srvA.pid}`]);
+      expect(cut.rowCount).toBe(1);
+      await expect.poll(async () => (await fetch(`${srvA.url}/readyz`)).status, { timeout: 10_000 }).toBe(503);
+      const out = await fetch(`${srvB.url}/api/auth/logout`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+      expect(out.status).toBe(204);
+      const ended = (m: { type: string; reason?: string }) => m.type === "session_ended" && m.reason === "logout";
+      await Promise.all([b.waitFor(ended, SEEN_WITHIN_MS), c.waitFor(ended, SEEN_WITHIN_MS)]);
+      // A did not hear it: its tab is still signed in and its SSE answer still streams.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(a.messages.slice(fromA).some((m) => m.type === "session_ended")).toBe(false);
+      expect(sse).not.toContain("event: session_ended");
+    } finally {
+      await admin.query(`alter database ${quoted} allow_connections true`);
+      await admin.end();
+    }
+    // A's hub reconnects and re-checks what it serves: both end now, with the reason.
+    const onA = await a.waitFor((m) => m.type === "session_ended", 20_000, fromA);
+    expect(onA.reason).toBe("logout");
+    await rest;
+    expect(sse).toContain('event: session_ended\ndata: {"type":"session_ended","reason":"logout"}');
+    // ...and nothing more of the answer after it: the stream closed.
+    expect(sse.slice(sse.indexOf("event: session_ended"))).not.toContain("ai_response_delta");
+  }, 60_000);
+
   it("kill -9 of an instance mid-answer: the student goes on elsewhere, every acknowledged message is there, the cut answer is never half-written", async () => {
     const victim = await launch("server-victim");
     servers.push(victim);

@@ -177,6 +177,28 @@ export class Session {
     }
   }
 
+  /**
+   * Events of other instances may have been missed (the hub's listening
+   * connection came back after a PostgreSQL restart): a sign-in that ended
+   * meanwhile (a logout elsewhere) ends here now; otherwise the client gets a
+   * fresh `conversations_list` (no request_id), as if it had asked. Every
+   * carrier calls this on the hub's resync. Never throws.
+   */
+  async resync(): Promise<void> {
+    const auth = this.#auth;
+    if (!auth || this.#closed) return;
+    let reason: SessionEndReason | undefined;
+    try {
+      reason = await this.deps.auth.ended(auth);
+    } catch (err) {
+      // The database is still away: the list below fails the same way and says so to the client.
+      this.#log.warn({ event: "resync_check_failed", err: String(err) }, "could not re-check the sign-in after a hub reconnect");
+    }
+    if (this.#auth !== auth || this.#closed) return;
+    if (reason) return this.endSignIn(reason);
+    await this.handle({ type: "list_conversations" });
+  }
+
   /** Ends the connection: stops a running answer (what was said is stored). */
   async close(): Promise<void> {
     this.#closed = true;

@@ -288,7 +288,8 @@ export class PgEventHub implements EventHub {
       connectionString: this.#opts.url,
       keepAlive: true,
       connectionTimeoutMillis: 10_000,
-      application_name: "tutor-hub",
+      // The process id tells an operator (and a test) whose listening connection a backend is.
+      application_name: `tutor-hub ${process.pid}`,
     });
     // Errors also end the connection ('end' follows); without a handler an error event would crash the process.
     client.on("error", (err) => {

@@ -1,6 +1,6 @@
 // A tutoring turn over REST, as Server-Sent Events: one `event: <type>` per protocol message.
 import { TutorError } from "@tutor/core";
-import { rest, type ServerMessage } from "@tutor/protocol";
+import { rest, type ServerMessage, type SessionEndReason } from "@tutor/protocol";
 import { IdParams, publish, requireUser, secured, userId, type RoutePlugin } from "./common.js";
 
 export const turnRoutes: RoutePlugin = async (app, { ctx }) => {
@@ -41,14 +41,22 @@ export const turnRoutes: RoutePlugin = async (app, { ctx }) => {
       // A logout of this token (anywhere) ends the stream like a WebSocket's session; a cancel_response
       // for this conversation from another connection stops it. Either way what was said is stored.
       const auth = req.auth!;
+      const endSession = (reason: SessionEndReason) => {
+        if (ended) return;
+        if (!res.writableEnded && !res.destroyed) res.write(`event: session_ended\ndata: ${JSON.stringify({ type: "session_ended", reason })}\n\n`);
+        ended = true;
+        controller.abort();
+      };
       const unsubscribe = ctx.hub.subscribe(uid, (e) => {
-        if (e.kind === "session_ended" && (e.jti === undefined || e.jti === auth.jti)) {
-          if (!res.writableEnded && !res.destroyed) res.write(`event: session_ended\ndata: ${JSON.stringify({ type: "session_ended", reason: e.reason })}\n\n`);
-          ended = true;
-          controller.abort();
-        } else if (e.kind === "cancel_turn" && e.conversationId === conversation.id) {
-          controller.abort();
-        }
+        if (e.kind === "session_ended" && (e.jti === undefined || e.jti === auth.jti)) endSession(e.reason);
+        else if (e.kind === "cancel_turn" && e.conversationId === conversation.id) controller.abort();
+      });
+      // The hub came back after missing events: a logout of this token elsewhere meanwhile ends the stream now.
+      const offResync = ctx.hubHandle.onResync(() => {
+        ctx.auth.ended(auth).then(
+          (reason) => reason && endSession(reason),
+          (err: unknown) => req.log.warn({ err, event: "resync_check_failed" }, "could not re-check the sign-in after a hub reconnect"),
+        );
       });
       try {
         const outcome = await ctx.turns.run(
@@ -64,6 +72,7 @@ export const turnRoutes: RoutePlugin = async (app, { ctx }) => {
         write({ type: "error", code: e?.code ?? "internal", message: e?.message ?? "something went wrong on our side; please try again" });
       } finally {
         unsubscribe();
+        offResync();
         res.end();
       }
     },

@@ -22,9 +22,9 @@ const AUDIO_BUFFERED_LIMIT = 512 * 1024;
 
 export const wsRoutes: RoutePlugin = async (app, { ctx, sessions }) => {
   // The hub's listening connection came back (e.g. a PostgreSQL restart): events of other instances may
-  // have been missed meanwhile, so every signed-in connection gets a fresh conversations_list, as if it asked.
+  // have been missed meanwhile — a sign-in ended elsewhere ends now, the others get a fresh conversations_list.
   const offResync = ctx.hubHandle.onResync(() => {
-    for (const session of sessions) if (session.user) void session.handleValue({ type: "list_conversations" });
+    for (const session of sessions) void session.resync();
   });
   app.addHook("onClose", async () => offResync());
   app.get("/ws", { websocket: true, schema: { hide: true } }, (socket, req) => {

@@ -1,0 +1,133 @@
+// A student in a LiveKit voice room and in a browser tab at once, on
+// PostgreSQL: the room's job process is an instance of its own, on the
+// PostgreSQL hub like the app server, so what happens in one shows in the
+// other, live, both ways — and after a PostgreSQL restart both re-synchronise.
+// Needs the LiveKit server binary and PostgreSQL: skips without them, fails
+// under REQUIRE_SERVICES=1.
+import { randomBytes } from "node:crypto";
+import { dispose } from "@livekit/rtc-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { behave, pgAvailable, startFakeLlm, startPostgres, type FakeLlm, type PgHandle } from "@tutor/testkit";
+import { FAST_MODEL, MAIN_MODEL, WsClient, startTestServer, type TestServer } from "@tutor/server/test-helpers";
+import { DEV_KEY, DEV_SECRET, Student, liveKitServerOrSkip, startAgent, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+
+const bin = liveKitServerOrSkip();
+if (!pgAvailable() && process.env.REQUIRE_SERVICES === "1") {
+  throw new Error("REQUIRE_SERVICES=1 but PostgreSQL is not available (no initdb/pg_ctl and no TEST_DATABASE_URL)");
+}
+// Through the data channel and a job process on a busy 2-core machine: more room than between app servers.
+const SEEN_WITHIN_MS = 5_000;
+const ANSWER = "A hash table maps keys to buckets by a hash function.";
+
+describe.runIf(bin && pgAvailable())("LiveKit room and WebSocket tab on PostgreSQL", { timeout: 120_000 }, () => {
+  let db: PgHandle;
+  let lk: LiveKitServer;
+  let fake: FakeLlm;
+  let srv: TestServer;
+  let agent: AgentProcess;
+  const students: Student[] = [];
+  const tabs: WsClient[] = [];
+
+  beforeAll(async () => {
+    [db, lk, fake] = await Promise.all([startPostgres(), startLiveKit(bin!), startFakeLlm({ models: [MAIN_MODEL, FAST_MODEL] })]);
+    fake.setDefault(FAST_MODEL, behave.reply("YES"));
+    fake.setDefault(MAIN_MODEL, behave.reply(ANSWER));
+    const env = {
+      DATABASE_URL: db.url,
+      JWT_SECRET: randomBytes(32).toString("hex"),
+      LIVEKIT_URL: lk.url,
+      LIVEKIT_API_KEY: DEV_KEY,
+      LIVEKIT_API_SECRET: DEV_SECRET,
+    };
+    srv = await startTestServer({ fake, env });
+    agent = await startAgent(
+      {
+        ...env,
+        DATA_DIR: srv.dataDir,
+        LLM_BASE_URL: fake.url,
+        LLM_API_KEY: "test-key",
+        LLM_MODELS: `${MAIN_MODEL},${FAST_MODEL}`,
+        LLM_FAST_MODEL: FAST_MODEL,
+        LOCAL_MODEL: "off",
+        LOG_LEVEL: "info",
+      },
+      ["--health-port", "0"],
+    );
+  });
+
+  afterAll(async () => {
+    for (const s of students) await s.leave().catch(() => undefined);
+    await Promise.all(tabs.map((t) => t.close().catch(() => undefined)));
+    await agent?.stop();
+    await srv?.close();
+    await fake?.close();
+    await lk?.stop();
+    await db?.stop();
+    await dispose();
+  });
+
+  let seq = 0;
+  /** One student: a joined LiveKit room and a signed-in WebSocket tab. */
+  async function roomAndTab(): Promise<{ room: Student; tab: WsClient }> {
+    const r = await fetch(`${srv.url}/api/auth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: `lkpg${process.pid}_${++seq}`, password: "correct horse battery" }),
+    });
+    expect(r.status).toBe(201);
+    const { token } = (await r.json()) as { token: string };
+    const lkToken = await fetch(`${srv.url}/api/livekit/token`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+    expect(lkToken.status).toBe(200);
+    const body = (await lkToken.json()) as { url: string; token: string };
+    const room = new Student();
+    students.push(room);
+    await room.join(body.url, body.token);
+    const tab = await WsClient.connect(srv.wsUrl);
+    tabs.push(tab);
+    const v = await tab.request({ type: "auth_request", data: { type: "verify", token } }, "auth_response");
+    expect(v.success).toBe(true);
+    return { room, tab };
+  }
+
+  it("a turn in the room shows in the tab; a rename and a delete in the tab reach the room's data channel", async () => {
+    const { room, tab } = await roomAndTab();
+    const fromTab = tab.messages.length;
+    const final = await room.request({ type: "text_input", text: "What is a hash table?", teaching_mode: "qa" }, "ai_response", 60_000);
+    expect(final.text).toBe(ANSWER);
+    const id = final.conversation_id as string;
+    const seen = await tab.waitFor((m) => m.type === "conversation_updated" && (m.conversation as { id: string }).id === id, SEEN_WITHIN_MS, fromTab);
+    expect(seen.conversation).toMatchObject({ id, message_count: 2 });
+
+    let fromRoom = room.messages.length;
+    await tab.request({ type: "rename_conversation", conversation_id: id, title: "Hash tables, renamed in the tab" }, "conversation_updated");
+    const renamed = await room.waitFor(
+      (m) => m.type === "conversation_updated" && (m.conversation as { title: string }).title === "Hash tables, renamed in the tab",
+      SEEN_WITHIN_MS,
+      fromRoom,
+    );
+    expect(renamed.conversation).toMatchObject({ id });
+
+    fromRoom = room.messages.length;
+    await tab.request({ type: "delete_conversation", conversation_id: id }, "conversation_deleted");
+    await room.waitFor((m) => m.type === "conversation_deleted" && m.conversation_id === id, SEEN_WITHIN_MS, fromRoom);
+  });
+
+  it("pg_ctl restart: the room and the tab each get a fresh conversations_list, and events flow both ways again", async () => {
+    if (!db.restart) return expect.fail("needs the private cluster (TEST_DATABASE_URL cannot be restarted)");
+    const { room, tab } = await roomAndTab();
+    const created = await tab.request({ type: "new_conversation", teaching_mode: "qa" }, "conversation_data");
+    const id = (created.conversation as { id: string }).id;
+    const [fromRoom, fromTab] = [room.messages.length, tab.messages.length];
+    await db.restart();
+    const unsolicited = (m: { type: string; request_id?: unknown }) => m.type === "conversations_list" && m.request_id === undefined;
+    const [inRoom] = await Promise.all([room.waitFor(unsolicited, 30_000, fromRoom), tab.waitFor(unsolicited, 30_000, fromTab)]);
+    expect((inRoom.conversations as { id: string }[]).map((c) => c.id)).toContain(id);
+
+    const after = room.messages.length;
+    // The pool's first query after the restart may meet a dead connection; the tab asks again like a user would.
+    await expect
+      .poll(async () => (await tab.request({ type: "rename_conversation", conversation_id: id, title: "after the restart" })).type, { timeout: 10_000 })
+      .toBe("conversation_updated");
+    await room.waitFor((m) => m.type === "conversation_updated" && (m.conversation as { title: string }).title === "after the restart", SEEN_WITHIN_MS, after);
+  });
+});
