@@ -5,14 +5,11 @@ import userEvent from "@testing-library/user-event";
 import { createRef } from "react";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FIXED_ANSWERS, type Conversation, type Message } from "@tutor/protocol";
-import { ProtocolClient } from "../protocol/client.js";
-import { SpeechOut } from "../speech/speech.js";
-import { AppController } from "../state/controller.js";
+import type { AppController } from "../state/controller.js";
 import { AppProvider } from "../state/context.js";
-import { FakeSocket } from "../test-socket.js";
+import { answerVerify, signedInStorage, testController, testConversation } from "../test-fixtures.js";
+import type { FakeSocket } from "../test-socket.js";
 import { ChatPane } from "./ChatPane.js";
-
-const USER = { id: "u1", username: "ada", email: null, created_at: "2026-11-24T10:00:00.000Z", last_login: null };
 
 function conversation(count: number): Conversation {
   const messages: Message[] = Array.from({ length: count }, (_, i) => ({
@@ -21,39 +18,18 @@ function conversation(count: number): Conversation {
     content: i % 2 === 0 ? `Question ${i}` : `Answer ${i} about **stacks**.`,
     timestamp: new Date(Date.parse("2026-11-24T10:00:00.000Z") + i * 1000).toISOString(),
   }));
-  return {
-    id: "c1",
-    title: "Stacks",
-    teaching_mode: "qa",
-    created_at: messages[0]?.timestamp ?? "2026-11-24T10:00:00.000Z",
-    updated_at: messages.at(-1)?.timestamp ?? "2026-11-24T10:00:00.000Z",
-    message_count: count,
-    last_message: null,
-    messages,
-    has_more: false,
-  };
+  return testConversation({ id: "c1", title: "Stacks", created_at: messages[0]?.timestamp ?? "2026-11-24T10:00:00.000Z", last_message: null, messages });
 }
 
 let app: AppController;
 let sock: FakeSocket;
 
 beforeEach(async () => {
-  FakeSocket.all = [];
-  localStorage.clear();
-  localStorage.setItem("tutor.session", JSON.stringify({ token: "tok" }));
-  app = new AppController({
-    client: new ProtocolClient({ url: "ws://test/ws", WebSocketImpl: FakeSocket as unknown as typeof WebSocket }),
-    // No speechSynthesis in jsdom: the app must work without it.
-    speech: new SpeechOut(undefined),
-    fetchImpl: async () => new Response("{}", { status: 404 }),
-    schedule: (fn) => queueMicrotask(fn),
-  });
+  signedInStorage(null);
+  // No speechSynthesis in jsdom: the app must work without it.
+  app = testController();
   app.start();
-  sock = FakeSocket.last;
-  sock.open();
-  const verify = sock.lastOf("auth_request");
-  sock.push({ type: "auth_response", action: "verify", success: true, user: USER, token: "tok", request_id: verify.request_id! });
-  await waitFor(() => expect(app.state.ready).toBe(true));
+  sock = await answerVerify(app);
 });
 
 afterEach(() => app.shutdown());

@@ -4,13 +4,11 @@
 // back to the sign-in screen with the reason.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Conversation, Message } from "@tutor/protocol";
-import { ProtocolClient } from "../protocol/client.js";
-import { FakeSocket } from "../test-socket.js";
-import { SpeechOut } from "../speech/speech.js";
-import { AppController } from "./controller.js";
+import { answerVerify, signedInStorage, testController, testConversation } from "../test-fixtures.js";
+import type { FakeSocket } from "../test-socket.js";
+import type { AppController } from "./controller.js";
 import { mergePage } from "./reducer.js";
 
-const USER = { id: "u1", username: "ada", email: null, created_at: "2026-11-24T10:00:00.000Z", last_login: null };
 const T0 = Date.parse("2026-11-24T10:00:00.000Z");
 
 function msgs(from: number, to: number): Message[] {
@@ -21,46 +19,21 @@ function msgs(from: number, to: number): Message[] {
 }
 
 function page(messages: Message[], total: number, hasMore: boolean): Conversation {
-  const last = messages.at(-1);
-  return {
-    id: "c1",
-    title: "Long course",
-    teaching_mode: "qa",
-    created_at: new Date(T0).toISOString(),
-    updated_at: last?.timestamp ?? new Date(T0).toISOString(),
-    message_count: total,
-    last_message: last ? { type: last.type, content: last.content } : null,
-    messages,
-    has_more: hasMore,
-  };
+  return testConversation({ id: "c1", title: "Long course", messages, message_count: total, has_more: hasMore });
 }
 
 const synth = { getVoices: () => [], speak() {}, cancel() {}, addEventListener() {}, removeEventListener() {} };
 let app: AppController;
 
 beforeEach(() => {
-  FakeSocket.all = [];
-  localStorage.clear();
-  localStorage.setItem("tutor.session", JSON.stringify({ token: "tok" }));
-  localStorage.setItem("tutor.mode", JSON.stringify("qa"));
-  app = new AppController({
-    client: new ProtocolClient({ url: "ws://test/ws", WebSocketImpl: FakeSocket as unknown as typeof WebSocket, initialBackoffMs: 5, maxBackoffMs: 20 }),
-    speech: new SpeechOut(synth as unknown as SpeechSynthesis),
-    fetchImpl: async () => new Response("{}", { status: 404 }),
-    schedule: (fn) => queueMicrotask(fn),
-    pollMs: 20,
-    path: () => "/",
-  });
+  signedInStorage();
+  app = testController({ fastReconnect: true, synth, pollMs: 20, path: () => "/" });
   app.start();
 });
 afterEach(() => app.shutdown());
 
 async function signedInWithLongConversation(): Promise<FakeSocket> {
-  const sock = FakeSocket.last;
-  sock.open();
-  const verify = sock.lastOf("auth_request");
-  sock.push({ type: "auth_response", action: "verify", success: true, user: USER, token: "tok", request_id: verify.request_id! });
-  await vi.waitFor(() => expect(app.state.ready).toBe(true));
+  const sock = await answerVerify(app);
   const list = sock.lastOf("list_conversations");
   sock.push({ type: "conversations_list", conversations: [], next_cursor: null, teaching_mode: "qa", request_id: list.request_id! });
   const opening = app.openConversation("c1");

@@ -3,61 +3,12 @@
 // replaced by a recorder (both are browser APIs the app only consumes).
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Conversation, ServerMessage } from "@tutor/protocol";
-import { ProtocolClient } from "../protocol/client.js";
+import { answerVerify, FakeUtterance, RecordingSynth, signedInStorage, testController, testConversation, TEST_USER } from "../test-fixtures.js";
 import { FakeSocket } from "../test-socket.js";
-import { SpeechOut } from "../speech/speech.js";
-import { AppController } from "./controller.js";
+import type { AppController } from "./controller.js";
 import { selectStream } from "./reducer.js";
 
-class RecordingSynth extends EventTarget {
-  spoken: string[] = [];
-  cancels = 0;
-  current: { text: string; onend: (() => void) | null } | null = null;
-  getVoices() {
-    return [{ voiceURI: "v1", name: "Voice One", lang: "en-US", default: true, localService: true }] as unknown as SpeechSynthesisVoice[];
-  }
-  speak(u: { text: string; onend: (() => void) | null }) {
-    this.spoken.push(u.text);
-    this.current = u;
-  }
-  /** The current utterance finished playing. */
-  finish() {
-    const u = this.current;
-    this.current = null;
-    u?.onend?.();
-  }
-  cancel() {
-    this.cancels++;
-    this.current = null;
-  }
-}
-
-class Utterance {
-  rate = 1;
-  pitch = 1;
-  voice: unknown = null;
-  lang = "";
-  onend: (() => void) | null = null;
-  onerror: (() => void) | null = null;
-  constructor(readonly text: string) {}
-}
-
-const USER = { id: "u1", username: "ada", email: null, created_at: "2026-11-24T10:00:00.000Z", last_login: null };
-
-function conv(id: string, messages: Conversation["messages"]): Conversation {
-  const last = messages.at(-1);
-  return {
-    id,
-    title: "Recursion",
-    teaching_mode: "qa",
-    created_at: "2026-11-24T10:00:00.000Z",
-    updated_at: last?.timestamp ?? "2026-11-24T10:00:00.000Z",
-    message_count: messages.length,
-    last_message: last ? { type: last.type, content: last.content } : null,
-    messages,
-    has_more: false,
-  };
-}
+const conv = (id: string, messages: Conversation["messages"]) => testConversation({ id, title: "Recursion", messages });
 
 const question = { id: "m1", type: "user" as const, content: "What is recursion?", timestamp: new Date().toISOString() };
 
@@ -68,25 +19,13 @@ let path = "/";
 
 function setup() {
   synth = new RecordingSynth();
-  app = new AppController({
-    client: new ProtocolClient({ url: "ws://test/ws", WebSocketImpl: FakeSocket as unknown as typeof WebSocket, initialBackoffMs: 5, maxBackoffMs: 20 }),
-    speech: new SpeechOut(synth as unknown as SpeechSynthesis),
-    fetchImpl: async () => new Response("{}", { status: 404 }),
-    schedule: (fn) => queueMicrotask(fn),
-    pollMs: 20,
-    path: () => path,
-  });
+  app = testController({ fastReconnect: true, synth, pollMs: 20, path: () => path });
   app.start();
 }
 
 /** Open the socket and answer the verify request. */
 async function connectSignedIn(): Promise<FakeSocket> {
-  const sock = FakeSocket.last;
-  sock.open();
-  const verify = sock.lastOf("auth_request");
-  expect(verify.data).toEqual({ type: "verify", token: "tok" });
-  sock.push({ type: "auth_response", action: "verify", success: true, user: USER, token: "tok", request_id: verify.request_id! });
-  await vi.waitFor(() => expect(app.state.ready).toBe(true));
+  const sock = await answerVerify(app);
   const list = sock.lastOf("list_conversations");
   sock.push({ type: "conversations_list", conversations: [], next_cursor: null, teaching_mode: "qa", request_id: list.request_id! });
   return sock;
@@ -101,11 +40,8 @@ async function openRecursion(sock: FakeSocket, messages: Conversation["messages"
 
 beforeEach(() => {
   path = "/";
-  FakeSocket.all = [];
-  localStorage.clear();
-  localStorage.setItem("tutor.session", JSON.stringify({ token: "tok" }));
-  localStorage.setItem("tutor.mode", JSON.stringify("qa"));
-  (globalThis as unknown as { SpeechSynthesisUtterance: unknown }).SpeechSynthesisUtterance = Utterance;
+  signedInStorage();
+  (globalThis as unknown as { SpeechSynthesisUtterance: unknown }).SpeechSynthesisUtterance = FakeUtterance;
   setup();
 });
 
@@ -123,7 +59,7 @@ describe("connection", () => {
     // Nothing but the verification goes out before the server knows us again.
     expect(second.sent.map((m) => m.type)).toEqual(["auth_request"]);
     const verify = second.lastOf("auth_request");
-    second.push({ type: "auth_response", action: "verify", success: true, user: USER, token: "tok", request_id: verify.request_id! });
+    second.push({ type: "auth_response", action: "verify", success: true, user: TEST_USER, token: "tok", request_id: verify.request_id! });
     await vi.waitFor(() => expect(second.sent.map((m) => m.type)).toContain("get_conversation"));
     expect(second.lastOf("get_conversation").conversation_id).toBe("c1");
     expect(app.state.ready).toBe(true);
@@ -141,7 +77,7 @@ describe("connection", () => {
     const second = FakeSocket.last;
     second.open();
     const verify = second.lastOf("auth_request");
-    second.push({ type: "auth_response", action: "verify", success: true, user: USER, token: "tok", request_id: verify.request_id! });
+    second.push({ type: "auth_response", action: "verify", success: true, user: TEST_USER, token: "tok", request_id: verify.request_id! });
     // Stored conversation does not have the answer yet: keep waiting, ask again.
     const gets = () => second.sent.filter((m) => m.type === "get_conversation").length;
     await vi.waitFor(() => expect(gets()).toBeGreaterThanOrEqual(1));
@@ -169,14 +105,7 @@ describe("connection", () => {
 });
 
 describe("address", () => {
-  async function signIn(): Promise<FakeSocket> {
-    const sock = FakeSocket.last;
-    sock.open();
-    const verify = sock.lastOf("auth_request");
-    sock.push({ type: "auth_response", action: "verify", success: true, user: USER, token: "tok", request_id: verify.request_id! });
-    await vi.waitFor(() => expect(app.state.ready).toBe(true));
-    return sock;
-  }
+  const signIn = () => answerVerify(app);
 
   it("opens the conversation the address names after sign-in, not the one shown last", async () => {
     localStorage.setItem("tutor.last", JSON.stringify({ u1: { qa: "c-last" } }));
@@ -220,11 +149,7 @@ describe("address", () => {
 
 describe("conversation list", () => {
   it("loads the next page with the cursor and appends it", async () => {
-    const sock = FakeSocket.last;
-    sock.open();
-    const verify = sock.lastOf("auth_request");
-    sock.push({ type: "auth_response", action: "verify", success: true, user: USER, token: "tok", request_id: verify.request_id! });
-    await vi.waitFor(() => expect(app.state.ready).toBe(true));
+    const sock = await answerVerify(app);
     const summary = (id: string, minute: number) => {
       const { messages: _m, ...s } = conv(id, [{ ...question, id: `q-${id}`, timestamp: `2026-11-24T10:${String(minute).padStart(2, "0")}:00.000Z` }]);
       return s;
@@ -380,14 +305,13 @@ describe("the server's own model (LOCAL_MODEL)", () => {
     ];
     let asked = 0;
     app.shutdown();
-    app = new AppController({
-      client: new ProtocolClient({ url: "ws://test/ws", WebSocketImpl: FakeSocket as unknown as typeof WebSocket, initialBackoffMs: 5, maxBackoffMs: 20 }),
-      speech: new SpeechOut(synth as unknown as SpeechSynthesis),
+    app = testController({
+      fastReconnect: true,
+      synth,
       fetchImpl: async () => {
         const local = states[Math.min(asked++, states.length - 1)]!;
         return Response.json({ ...base, llm: { configured: true, provider: "local", models: ["qwen"], local: { model: "qwen", ...local } } });
       },
-      schedule: (fn) => queueMicrotask(fn),
       pollMs: 20,
       path: () => path,
     });

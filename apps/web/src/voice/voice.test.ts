@@ -4,15 +4,12 @@
 // resampler runs for real on generated tones.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { AUDIO_SAMPLE_RATE, type Conversation, type PublicConfig } from "@tutor/protocol";
-import { ProtocolClient } from "../protocol/client.js";
-import { FakeSocket } from "../test-socket.js";
-import { SpeechOut } from "../speech/speech.js";
-import { AppController } from "../state/controller.js";
+import type { AppController } from "../state/controller.js";
+import { answerVerify, FakeUtterance, RecordingSynth, signedInStorage, testController, testConversation } from "../test-fixtures.js";
+import type { FakeSocket } from "../test-socket.js";
 import { AUDIO_SAMPLE_RATE as WORKLET_RATE, FRAME_SAMPLES, Framer, Resampler, floatToS16, rms } from "./pcm.js";
 import { MicError, type MicCallbacks, type MicOpener, type RecognitionLike } from "./types.js";
 import { NO_VOICE_CONFIGURED } from "./voice.js";
-
-const USER = { id: "u1", username: "ada", email: null, created_at: "2026-11-24T10:00:00.000Z", last_login: null };
 
 function config(stt: "server" | "browser"): PublicConfig {
   return {
@@ -25,10 +22,7 @@ function config(stt: "server" | "browser"): PublicConfig {
   };
 }
 
-function conv(id: string): Conversation {
-  const t = "2026-11-24T10:00:00.000Z";
-  return { id, title: "T", teaching_mode: "qa", created_at: t, updated_at: t, message_count: 0, last_message: null, messages: [], has_more: false };
-}
+const conv = (id: string): Conversation => testConversation({ id });
 
 /** A microphone the test speaks into. */
 class FakeMic {
@@ -76,49 +70,15 @@ let app: AppController;
 let mic: FakeMic;
 let sock: FakeSocket;
 
-/** speechSynthesis that speaks until told the utterance ended. */
-class Synth extends EventTarget {
-  spoken: string[] = [];
-  cancels = 0;
-  current: { onend: (() => void) | null } | null = null;
-  getVoices() {
-    return [{ voiceURI: "v1", name: "Voice One", lang: "en-US", default: true, localService: true }] as unknown as SpeechSynthesisVoice[];
-  }
-  speak(u: { text: string; onend: (() => void) | null }) {
-    this.spoken.push(u.text);
-    this.current = u;
-  }
-  cancel() {
-    this.cancels++;
-    this.current = null;
-  }
-}
-
-class Utterance {
-  rate = 1;
-  pitch = 1;
-  voice: unknown = null;
-  lang = "";
-  onend: (() => void) | null = null;
-  onerror: (() => void) | null = null;
-  constructor(readonly text: string) {}
-}
-
-async function setup(stt: "server" | "browser", recognition: boolean, synth?: Synth) {
+async function setup(stt: "server" | "browser", recognition: boolean, synth?: RecordingSynth) {
   mic = new FakeMic();
-  app = new AppController({
-    client: new ProtocolClient({ url: "ws://test/ws", WebSocketImpl: FakeSocket as unknown as typeof WebSocket }),
-    speech: new SpeechOut(synth as unknown as SpeechSynthesis | undefined),
+  app = testController({
+    synth,
     fetchImpl: async () => new Response(JSON.stringify(config(stt)), { status: 200, headers: { "content-type": "application/json" } }),
-    schedule: (fn) => queueMicrotask(fn),
     voice: { openMic: mic.opener, recognition: recognition ? FakeRecognition : null, finishTimeoutMs: 200 },
   });
   app.start();
-  sock = FakeSocket.last;
-  sock.open();
-  const verify = sock.lastOf("auth_request");
-  sock.push({ type: "auth_response", action: "verify", success: true, user: USER, token: "tok", request_id: verify.request_id! });
-  await vi.waitFor(() => expect(app.state.ready).toBe(true));
+  sock = await answerVerify(app);
   await vi.waitFor(() => expect(app.voice.getSnapshot().unavailable === null || app.voice.getSnapshot().engine !== "none" || stt === "browser").toBe(true));
   await vi.waitFor(() => expect(app.state.config).not.toBeNull());
 }
@@ -130,11 +90,8 @@ async function openConversation(id: string) {
 }
 
 beforeEach(() => {
-  FakeSocket.all = [];
+  signedInStorage();
   FakeRecognition.last = null;
-  localStorage.clear();
-  localStorage.setItem("tutor.session", JSON.stringify({ token: "tok" }));
-  localStorage.setItem("tutor.mode", JSON.stringify("qa"));
 });
 
 afterEach(() => {
@@ -274,8 +231,8 @@ describe("hands-free", () => {
 
 describe("barge-in", () => {
   it("tells the server while an answer is spoken aloud, and stops speaking at once on barge_in", async () => {
-    (globalThis as unknown as { SpeechSynthesisUtterance: unknown }).SpeechSynthesisUtterance = Utterance;
-    const synth = new Synth();
+    (globalThis as unknown as { SpeechSynthesisUtterance: unknown }).SpeechSynthesisUtterance = FakeUtterance;
+    const synth = new RecordingSynth();
     await setup("server", false, synth);
     await openConversation("c1");
     await vi.waitFor(() => expect(app.speech.getSnapshot().active).toBe(true));
