@@ -106,6 +106,30 @@ describe("tokens per day", () => {
     }
   });
 
+  it("counts the topic check's and the title's model calls (the fast model's reported usage) in the student's budget", async () => {
+    const c = await WsClient.connect(srv.wsUrl);
+    try {
+      await signUp(c);
+      // Tier 1 cannot tell "tell me about python": tier 2 asks the fast model; the first answer of a conversation gets a title.
+      fake.script(FAST_MODEL, [
+        behave.reply("YES", { usage: { prompt_tokens: 200, completion_tokens: 1 } }),
+        behave.reply("Python Basics", { usage: { prompt_tokens: 40, completion_tokens: 4 } }),
+      ]);
+      fake.script(MAIN_MODEL, [
+        behave.reply("Python is a programming language.", { usage: { prompt_tokens: 100, completion_tokens: 50 } }),
+        behave.reply("A dict hashes its keys.", { usage: { prompt_tokens: 100, completion_tokens: 50 } }),
+      ]);
+      const one = (await ask(c, { text: "tell me about python", teaching_mode: "qa", new_conversation: true })).find((m) => m.type === "ai_response")!;
+      expect(one.budget).toMatchObject({ tokens_left: 1000 - 150 - 201 });
+      await c.waitFor((m) => m.type === "conversation_updated" && (m.conversation as { title: string }).title === "Python Basics");
+      // The title came after the answer: counted on its own, before the next turn.
+      const two = (await ask(c, { text: QUESTION })).find((m) => m.type === "ai_response")!;
+      expect(two.budget).toMatchObject({ tokens_left: 1000 - 150 - 201 - 44 - 150 });
+    } finally {
+      await c.close();
+    }
+  });
+
   it("estimates from characters when the provider reports no usage", async () => {
     const c = await WsClient.connect(srv.wsUrl);
     try {

@@ -10,7 +10,7 @@ import { TOPIC_REJECTION_TEXT, type TopicGuard } from "./guard/index.js";
 import { newId } from "./ids.js";
 import { ChainError, type ModelChain } from "./llm/chain.js";
 import { CONTEXT_DEFAULTS, fitToContext } from "./llm/context-window.js";
-import { UNLIMITED_PERMIT, type Limits, type TurnPermit } from "./limits/policy.js";
+import { UNLIMITED_PERMIT, type Limits, type TurnPermit, type UsageMeter } from "./limits/policy.js";
 import type { ChatMessage, ChatModel, Logger, Store } from "./ports.js";
 import { systemPrompt, titleRequest } from "./prompts.js";
 import { AnswerSpeech, type AudioSink, type ServerSpeech, type TtsSettings } from "./speech/index.js";
@@ -206,7 +206,7 @@ export class TurnRunner {
 
     // 2. topic guard; a rejected question costs no tutoring-model call
     const guardContext = history.slice(0, -1).slice(-this.settings.guardContextMessages);
-    const decision = await this.deps.guard.check(req.text, guardContext, signal);
+    const decision = await this.deps.guard.check(req.text, guardContext, signal, permit.sideCall());
     const messageId = newId();
     const voice = this.deps.speech && req.audio ? { speech: this.deps.speech, sink: req.audio } : undefined;
     const speech = new AnswerSpeech(emit, this.settings.tts, messageId, req.speak !== false, rid, voice, signal);
@@ -233,7 +233,7 @@ export class TurnRunner {
 
     // The summary only: the client has both messages already, and a push must not grow with the conversation.
     emit({ type: "conversation_updated", conversation: await this.#conversations.summary(req.userId, convId), ...rid });
-    if (firstQuestion && outcome.status === "answered") this.#improveTitle(req.userId, convId, req.text, emit);
+    if (firstQuestion && outcome.status === "answered") this.#improveTitle(req.userId, convId, req.text, emit, permit.sideCall());
     // The turn lasts until its voice has been sent: a cancel or barge-in meanwhile stops the synthesis.
     await speech.done();
     return outcome;
@@ -351,13 +351,20 @@ export class TurnRunner {
     return msgs;
   }
 
-  #improveTitle(userId: string, convId: string, question: string, emit: Emit): void {
+  /** `meter`: the title is the student's cost too (it ends after the turn, so it counts on its own). */
+  #improveTitle(userId: string, convId: string, question: string, emit: Emit, meter: UsageMeter): void {
     const fast = this.deps.fast;
     if (!fast) return;
     const provisional = provisionalTitle(question);
     const job = (async () => {
       try {
-        const raw = await fast.complete({ ...titleRequest(question), timeoutMs: 10_000 }, AbortSignal.timeout(15_000));
+        const request = titleRequest(question);
+        let reported = false;
+        const raw = await fast.complete(
+          { ...request, timeoutMs: 10_000, onUsage: (u) => ((reported = true), meter.usage(u)) },
+          AbortSignal.timeout(15_000),
+        );
+        if (!reported) meter.characters(request.messages.reduce((n, m) => n + m.content.length, 0), raw.length);
         const title = cleanTitle(raw);
         if (!title) return;
         const current = await this.deps.store.getConversationSummary(userId, convId);

@@ -35,6 +35,20 @@ describe("topic guard tier 2 (fast model over HTTP)", () => {
     expect(llm.calls(MODEL)).toBe(1);
   });
 
+  it("reports its model call's cost: the usage the model reports, else its characters", async () => {
+    const seen: unknown[] = [];
+    const meter = { usage: (u: unknown) => void seen.push(u), characters: (p: number, c: number) => void seen.push({ p, c }) };
+    llm.script(MODEL, [behave.reply("YES", { usage: { prompt_tokens: 321, completion_tokens: 1 } }), behave.reply("NO", { usage: false })]);
+    await guard.check(UNCERTAIN, [], undefined, meter);
+    expect(seen).toEqual([{ promptTokens: 321, completionTokens: 1 }]);
+    await guard.check(UNCERTAIN, [], undefined, meter);
+    const sent = llm.requests.at(-1)!.messages.reduce((n, m) => n + m.content.length, 0);
+    expect(seen[1]).toEqual({ p: sent, c: 2 });
+    // Decided by tier 1: no model call, nothing to count.
+    await guard.check("How does a hash table handle collisions in Python dictionaries?", [], undefined, meter);
+    expect(seen).toHaveLength(2);
+  });
+
   it("rejects an uncertain question when the model says NO (tolerating case and punctuation)", async () => {
     llm.script(MODEL, behave.reply(" no."));
     expect(await guard.check("what is spring", [])).toEqual({ allowed: false, tier: 2, reason: "tier2_no", decision: "reject" });

@@ -3,6 +3,7 @@
 // question through: a wrongly refused student is worse than one off-topic answer.
 import { isAbortError } from "../errors.js";
 import { silentLogger, type ChatMessage, type ChatModel, type Logger } from "../ports.js";
+import { NO_METER, type UsageMeter } from "../limits/policy.js";
 import { HISTORY_MESSAGES, KeywordModel, type Tier1Result } from "./keyword-model.js";
 
 export interface GuardDecision {
@@ -89,7 +90,7 @@ export class TopicGuard {
    * The full decision. Rejects only when the caller's `signal` aborts (the
    * turn was cancelled); every other tier-2 failure allows the question.
    */
-  async check(text: string, history: ChatMessage[], signal?: AbortSignal): Promise<GuardDecision> {
+  async check(text: string, history: ChatMessage[], signal?: AbortSignal, meter: UsageMeter = NO_METER): Promise<GuardDecision> {
     const t1 = this.tier1(text, history);
     if (t1.decision !== "uncertain") {
       return this.#log({ allowed: t1.decision === "allow", tier: 1, reason: t1.reason, decision: t1.decision }, t1.reason);
@@ -111,18 +112,23 @@ export class TopicGuard {
           reject(new Error(`tier 2 timed out after ${this.#timeoutMs} ms`));
         }, this.#timeoutMs);
       });
+      const messages = this.#tier2Messages(text, history);
+      // The student's cost: the reported usage, else estimated from characters.
+      let reported = false;
       const answer = await Promise.race([
         fast.complete(
           {
-            messages: this.#tier2Messages(text, history),
+            messages,
             maxTokens: TIER2_MAX_TOKENS,
             temperature: TIER2_TEMPERATURE,
             timeoutMs: this.#timeoutMs,
+            onUsage: (u) => ((reported = true), meter.usage(u)),
           },
           controller.signal,
         ),
         timeout,
       ]);
+      if (!reported) meter.characters(messages.reduce((n, m) => n + m.content.length, 0), answer.length);
       // Parsed strictly: only a clear one-word NO refuses; anything else allows.
       const word = parseTier2Answer(answer);
       if (word === "YES") return this.#log({ allowed: true, tier: 2, reason: "tier2_yes", decision: "allow" }, t1.reason);

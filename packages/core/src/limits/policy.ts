@@ -75,8 +75,26 @@ export function accountCounterKeys(userId: string, username: string): { exact: s
 
 export type TokenUsage = { promptTokens: number; completionTokens: number };
 
+/**
+ * The cost of one model call: its reported usage, or (when the provider
+ * reports none) its characters, estimated as tokens. A caller reports one of
+ * the two per call.
+ */
+export interface UsageMeter {
+  usage(u: TokenUsage): void;
+  characters(promptChars: number, completionChars: number): void;
+}
+
+export const NO_METER: UsageMeter = { usage() {}, characters() {} };
+
 /** One admitted turn: holds a running slot until `end`, and counts the turn's tokens then. */
 export interface TurnPermit {
+  /**
+   * A meter for one of the turn's other model calls (the topic check's tier 2,
+   * the title): the student's cost too. Counted with the turn while it runs,
+   * added to the day's budget at once after it ended (a title comes later).
+   */
+  sideCall(): UsageMeter;
   /** The model's reported usage (ChatRequest.onUsage); wins over the estimate. */
   usage(u: TokenUsage): void;
   /** Characters sent to and received from the model, for the estimate when none is reported. */
@@ -89,6 +107,7 @@ export interface TurnPermit {
 
 /** For a runner with no limits at all. */
 export const UNLIMITED_PERMIT: TurnPermit = {
+  sideCall: () => NO_METER,
   usage() {},
   characters() {},
   budget: () => undefined,
@@ -218,6 +237,8 @@ export class Limits {
 class Permit implements TurnPermit {
   #reported: number | undefined;
   #estimated = 0;
+  /** Tokens of the turn's other model calls (sideCall), reported or estimated each. */
+  #side = 0;
   #ended: Promise<void> | undefined;
   readonly #renew: ReturnType<typeof setInterval> | undefined;
 
@@ -242,16 +263,37 @@ class Permit implements TurnPermit {
   }
 
   usage(u: TokenUsage): void {
-    const n = Math.max(0, Math.round(u.promptTokens) || 0) + Math.max(0, Math.round(u.completionTokens) || 0);
-    this.#reported = (this.#reported ?? 0) + n;
+    this.#reported = (this.#reported ?? 0) + reportedTokens(u);
   }
 
   characters(promptChars: number, completionChars: number): void {
-    this.#estimated += Math.ceil((promptChars + completionChars) / this.limits.settings.charsPerToken);
+    this.#estimated += this.#estimate(promptChars, completionChars);
+  }
+
+  sideCall(): UsageMeter {
+    const count = (n: number) => {
+      if (n <= 0) return;
+      if (!this.#ended) {
+        this.#side += n;
+        return;
+      }
+      const { limiter, rules } = this.limits;
+      limiter.add(rules.tokensPerDay, this.userId, n).catch((err: unknown) => {
+        this.log.error({ event: "limit_update_failed", err: String(err) }, "could not count a model call in the user's budget");
+      });
+    };
+    return {
+      usage: (u) => count(reportedTokens(u)),
+      characters: (promptChars, completionChars) => count(this.#estimate(promptChars, completionChars)),
+    };
+  }
+
+  #estimate(promptChars: number, completionChars: number): number {
+    return Math.ceil((Math.max(0, promptChars) + Math.max(0, completionChars)) / this.limits.settings.charsPerToken);
   }
 
   get tokens(): number {
-    return this.#reported ?? this.#estimated;
+    return (this.#reported ?? this.#estimated) + this.#side;
   }
 
   budget(): Budget | undefined {
@@ -282,6 +324,10 @@ class Permit implements TurnPermit {
     })();
     return this.#ended;
   }
+}
+
+function reportedTokens(u: TokenUsage): number {
+  return Math.max(0, Math.round(u.promptTokens) || 0) + Math.max(0, Math.round(u.completionTokens) || 0);
 }
 
 /** "3 minutes", "2 h 5 min", "40 seconds". */
