@@ -7,8 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FIXED_ANSWERS, type Conversation, type Message } from "@tutor/protocol";
 import type { AppController } from "../state/controller.js";
 import { AppProvider } from "../state/context.js";
-import { answerVerify, signedInStorage, testController, testConversation } from "../test-fixtures.js";
-import type { FakeSocket } from "../test-socket.js";
+import { TEST_USER, answerVerify, signedInStorage, testController, testConversation } from "../test-fixtures.js";
+import { FakeSocket } from "../test-socket.js";
 import { ChatPane } from "./ChatPane.js";
 
 function conversation(count: number): Conversation {
@@ -26,8 +26,9 @@ let sock: FakeSocket;
 
 beforeEach(async () => {
   signedInStorage(null);
-  // No speechSynthesis in jsdom: the app must work without it.
-  app = testController();
+  // No speechSynthesis in jsdom: the app must work without it. An answer awaited
+  // from storage: a few quick looks, not two minutes of them.
+  app = testController({ fastReconnect: true, pollMs: 10, pollTries: 3 });
   app.start();
   sock = await answerVerify(app);
 });
@@ -89,6 +90,50 @@ describe("chat pane", () => {
     const list = screen.getByRole("list", { name: "Messages" });
     expect(list.querySelector(".answer-refusal")).not.toBeNull();
     expect(list.querySelector(".answer-error")?.textContent).toContain("Merge sort splits the list");
+  });
+
+  it("after a reconnect, says so when the question being answered got no answer (its server stopped), and asks it again", async () => {
+    const user = userEvent.setup();
+    renderPane();
+    const asked = conversation(3);
+    await act(() => open(asked));
+    act(() => sock.push({ type: "ai_response_delta", conversation_id: "c1", message_id: "a9", delta: "Half an answer " }));
+    await screen.findByText("Half an answer");
+    act(() => sock.drop());
+    await waitFor(() => expect(FakeSocket.all).toHaveLength(2));
+    const next = FakeSocket.last;
+    act(() => next.open());
+    const verify = next.lastOf("auth_request");
+    act(() => next.push({ type: "auth_response", action: "verify", success: true, user: TEST_USER, token: "tok", request_id: verify.request_id! }));
+    // Another instance answers now: every look at storage finds the question without an answer.
+    const looked = new Set<string>();
+    await waitFor(
+      () => {
+        for (const m of next.sent) {
+          if (m.type !== "get_conversation" || looked.has(m.request_id!)) continue;
+          looked.add(m.request_id!);
+          act(() => next.push({ type: "conversation_data", conversation: asked, request_id: m.request_id! }));
+        }
+        expect(screen.getByTestId("lost-answer")).toBeInTheDocument();
+      },
+      { timeout: 3_000 },
+    );
+    expect(looked.size).toBeGreaterThan(1);
+    const notice = screen.getByTestId("lost-answer");
+    expect(notice).toHaveTextContent("This question got no answer: the server answering it stopped before the answer was saved.");
+    // The half answer that was never stored is not shown as if it were.
+    expect(screen.queryByText("Half an answer")).toBeNull();
+    await user.click(within(notice).getByRole("button", { name: "Ask again" }));
+    expect(next.lastOf("text_input")).toMatchObject({ text: "Question 2", conversation_id: "c1" });
+    act(() =>
+      next.push({
+        type: "user_message",
+        conversation_id: "c1",
+        message: { id: "m9", type: "user", content: "Question 2", timestamp: new Date().toISOString() },
+        request_id: next.lastOf("text_input").request_id!,
+      }),
+    );
+    await waitFor(() => expect(screen.queryByTestId("lost-answer")).toBeNull());
   });
 
   it("keeps the question box enabled only while connected, and says why", async () => {

@@ -7,6 +7,7 @@ import { useApp, useAppState, useSpeech } from "../state/context.js";
 import { Composer } from "./Composer.js";
 import { MessageItem, TutorAvatar, UserBubble } from "./MessageItem.js";
 import { CourseBar } from "./CourseBar.js";
+import { LostAnswer } from "./LostAnswer.js";
 import { ExerciseContext, type SubmitExercise } from "../exercise/ExerciseSlot.js";
 import { MODE_LABEL } from "./Sidebar.js";
 
@@ -38,6 +39,7 @@ const selectMode = (s: State) => s.mode;
 const selectMissing = (s: State) => s.missingId;
 const selectFocus = (s: State) => s.focusMessageId;
 const selectAwaiting = (s: State) => (s.currentId ? s.awaitingStored[s.currentId] === true : false);
+const selectUnanswered = (s: State) => (s.currentId ? s.unanswered[s.currentId] === true : false);
 
 export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaElement | null> }) {
   const app = useApp();
@@ -50,6 +52,7 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
   const mode = useAppState(selectMode);
   const stream = useAppState(selectStream);
   const awaiting = useAppState(selectAwaiting);
+  const unanswered = useAppState(selectUnanswered);
   const missingId = useAppState(selectMissing);
   const focusMessageId = useAppState(selectFocus);
   const speech = useSpeech();
@@ -306,6 +309,8 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
                   <span className="h-2 w-2 animate-pulse rounded-full bg-slate-400 [animation-delay:300ms]" />
                 </span>
               </li>
+            ) : unanswered && messages.at(-1)?.type === "user" ? (
+              <LostAnswer question={messages.at(-1)!.content} ready={ready} />
             ) : awaiting ? (
               <li className="flex gap-3" role="status">
                 <TutorAvatar />

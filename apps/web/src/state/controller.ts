@@ -39,6 +39,8 @@ export interface ControllerOptions {
   schedule?: (fn: () => void) => void;
   /** How often to look for an answer expected in storage (default 2 s). */
   pollMs?: number;
+  /** How many looks before an answer still absent counts as lost with its server (default 60). */
+  pollTries?: number;
   /** The page's path (default `location.pathname`); `/c/<id>` is opened after sign-in. */
   path?: () => string;
 }
@@ -68,7 +70,10 @@ export class AppController {
       path: opts.path ?? (() => globalThis.location?.pathname ?? "/"),
     });
     this.limits = new Limits(this.hub);
-    this.conversations = new Conversations(this.hub, opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {});
+    this.conversations = new Conversations(this.hub, {
+      ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
+      ...(opts.pollTries !== undefined ? { pollTries: opts.pollTries } : {}),
+    });
     this.turns = new Turns(this.hub, this.conversations, { limits: this.limits, ...(opts.schedule ? { schedule: opts.schedule } : {}) });
     this.speaking = new Speaking(this.hub, this.conversations, this.turns, opts.voice);
     this.connection = new Connection(this.hub, this.conversations, this.turns, this.speaking);

@@ -13,6 +13,11 @@ const LAST_KEY = "tutor.last";
 /** An unanswered question younger than this is probably still being answered. */
 const STILL_ANSWERING_MS = 3 * 60_000;
 const POLL_MS = 2000;
+/**
+ * Two minutes of asking: longer than any turn may run (its deadline) plus a
+ * dead connection's detection, so an answer still absent then was lost with
+ * the server that was writing it.
+ */
 const POLL_TRIES = 60;
 /** Messages per older page fetched while scrolling up. */
 const OLDER_PAGE = 100;
@@ -20,12 +25,14 @@ const OLDER_PAGE = 100;
 export class Conversations {
   private polling = new Set<string>();
   private readonly pollMs: number;
+  private readonly pollTries: number;
 
   constructor(
     private readonly hub: AppHub,
-    opts: { pollMs?: number } = {},
+    opts: { pollMs?: number; pollTries?: number } = {},
   ) {
     this.pollMs = opts.pollMs ?? POLL_MS;
+    this.pollTries = opts.pollTries ?? POLL_TRIES;
   }
 
   /** Server messages about conversations that need more than the reducer; true when handled. */
@@ -215,15 +222,19 @@ export class Conversations {
     const { hub } = this;
     if (this.polling.has(id)) return;
     this.polling.add(id);
+    // Whether the last look at storage succeeded: only then does "still no answer" mean anything.
+    let looked = false;
     try {
-      for (let i = 0; i < POLL_TRIES && hub.state().awaitingStored[id]; i++) {
+      for (let i = 0; i < this.pollTries && hub.state().awaitingStored[id]; i++) {
         await new Promise((r) => setTimeout(r, this.pollMs));
         const state = hub.state();
         if (!state.awaitingStored[id]) break;
+        looked = false;
         if (!state.ready) continue;
         if (state.currentId !== id) break;
         try {
           await hub.client.request({ type: "get_conversation", conversation_id: id });
+          looked = true;
         } catch {
           // Keep polling; a not_found conversation is cleared by the delete handler.
         }
@@ -232,7 +243,10 @@ export class Conversations {
       this.polling.delete(id);
       const state = hub.state();
       if (state.awaitingStored[id] && state.currentId === id) {
-        hub.dispatch({ type: "awaiting", conversationId: id, on: false });
+        const last = state.current?.id === id ? state.current.messages.at(-1) : undefined;
+        // Awaited past any turn's deadline and still unanswered: it died with its server; say so.
+        if (looked && last?.type === "user") hub.dispatch({ type: "answer/lost", conversationId: id });
+        else hub.dispatch({ type: "awaiting", conversationId: id, on: false });
       }
     }
   }

@@ -78,6 +78,12 @@ export interface State {
   pending: PendingTurn | null;
   /** Conversations whose answer is expected from storage (after a reconnect or reload). */
   awaitingStored: Record<string, true>;
+  /**
+   * Conversations whose last question got no answer although it was awaited
+   * long enough: the server answering it stopped (an instance that died never
+   * stores half an answer). The chat says so and offers to ask again.
+   */
+  unanswered: Record<string, true>;
   flags: Record<string, AnswerFlags>;
   notices: Notice[];
   noticeSeq: number;
@@ -110,6 +116,7 @@ export type Action =
   | { type: "streams/drop"; conversationId: string }
   | { type: "rename/local"; id: string; title: string }
   | { type: "awaiting"; conversationId: string; on: boolean }
+  | { type: "answer/lost"; conversationId: string }
   | { type: "notice"; kind: Notice["kind"]; text: string }
   | { type: "notice/dismiss"; id: number }
   | { type: "limit"; rateLimit: RateLimit | null }
@@ -136,6 +143,7 @@ export function initialState(mode: TeachingMode = DEFAULT_TEACHING_MODE): State 
     streams: {},
     pending: null,
     awaitingStored: {},
+    unanswered: {},
     flags: {},
     notices: [],
     noticeSeq: 0,
@@ -330,6 +338,13 @@ function reduce(state: State, action: Action): State {
           ? { ...state.awaitingStored, [action.conversationId]: true }
           : omit(state.awaitingStored, action.conversationId),
       };
+    case "answer/lost":
+      return {
+        ...state,
+        streams: omit(state.streams, action.conversationId),
+        awaitingStored: omit(state.awaitingStored, action.conversationId),
+        unanswered: { ...state.unanswered, [action.conversationId]: true },
+      };
     case "notice": {
       const id = state.noticeSeq + 1;
       const notices = [...state.notices.filter((n) => n.text !== action.text), { id, kind: action.kind, text: action.text }];
@@ -363,6 +378,10 @@ function applyServerMessage(state: State, msg: ServerMessage): State {
       }
       if (state.awaitingStored[c.id] && c.messages.at(-1)?.type === "ai") {
         next = { ...next, awaitingStored: omit(next.awaitingStored, c.id) };
+      }
+      // Answered after all (or asked again elsewhere): nothing is missing any more.
+      if (state.unanswered[c.id] && c.messages.at(-1)?.type !== "user") {
+        next = { ...next, unanswered: omit(next.unanswered, c.id) };
       }
       return next;
     }
@@ -412,7 +431,7 @@ function applyServerMessage(state: State, msg: ServerMessage): State {
     }
     case "user_message": {
       const convId = msg.conversation_id;
-      let next = state;
+      let next = state.unanswered[convId] ? { ...state, unanswered: omit(state.unanswered, convId) } : state;
       const pending = state.pending;
       if (pending && pending.conversationId === null && state.currentId === null) {
         next = {
