@@ -1,8 +1,9 @@
 // The account screen: download everything, import a download, change the
 // password, delete the account (password and a second confirmation).
-import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useId, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { useApp } from "../state/context.js";
 import { ConfirmDialog } from "./ConfirmDialog.js";
+import { Modal } from "./Modal.js";
 
 type Status = { kind: "ok" | "error"; text: string } | null;
 
@@ -16,6 +17,15 @@ function StatusLine({ status }: { status: Status }) {
 }
 
 const field = "mt-1 w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm dark:border-slate-600 dark:bg-slate-950";
+
+function PasswordField(props: { label: string; autoComplete: "current-password" | "new-password"; value: string; onChange(v: string): void; className?: string }) {
+  return (
+    <label className={`block text-sm ${props.className ?? ""}`}>
+      {props.label}
+      <input type="password" autoComplete={props.autoComplete} value={props.value} onChange={(e) => props.onChange(e.target.value)} className={field} />
+    </label>
+  );
+}
 const button = "rounded-lg border border-slate-300 px-3 py-2 text-sm font-medium hover:bg-slate-100 disabled:opacity-60 dark:border-slate-600 dark:hover:bg-slate-800";
 
 export function AccountDialog({ username, onClose }: { username: string; onClose(): void }) {
@@ -31,14 +41,6 @@ export function AccountDialog({ username, onClose }: { username: string; onClose
   const [delPassword, setDelPassword] = useState("");
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
-
-  useEffect(() => {
-    const opener = document.activeElement as HTMLElement | null;
-    box.current?.querySelector<HTMLElement>("h2")?.focus();
-    return () => {
-      if (opener?.isConnected) opener.focus();
-    };
-  }, []);
 
   const onKeyDown = (e: KeyboardEvent) => {
     if (e.key === "Escape" && !confirming) {
@@ -70,15 +72,8 @@ export function AccountDialog({ username, onClose }: { username: string; onClose
   };
 
   return (
-    <div className="fixed inset-0 z-50 flex items-start justify-center overflow-y-auto bg-slate-900/50 p-4 sm:items-center" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
-      <div
-        ref={box}
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby={titleId}
-        onKeyDown={onKeyDown}
-        className="w-full max-w-lg rounded-xl bg-white p-5 shadow-xl dark:bg-slate-900 dark:ring-1 dark:ring-slate-700"
-      >
+    <>
+      <Modal tall labelledBy={titleId} boxRef={box} initialFocus={() => box.current?.querySelector<HTMLElement>("h2")} onDismiss={onClose} onKeyDown={onKeyDown}>
         <div className="flex items-center gap-2">
           <h2 id={titleId} tabIndex={-1} className="flex-1 text-lg font-semibold outline-none">
             Your account
@@ -133,14 +128,8 @@ export function AccountDialog({ username, onClose }: { username: string; onClose
             Change password
           </h3>
           <form onSubmit={(e) => void changePassword(e)} className="mt-2 space-y-2">
-            <label className="block text-sm">
-              Current password
-              <input type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} className={field} />
-            </label>
-            <label className="block text-sm">
-              New password
-              <input type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} className={field} />
-            </label>
+            <PasswordField label="Current password" autoComplete="current-password" value={current} onChange={setCurrent} />
+            <PasswordField label="New password" autoComplete="new-password" value={next} onChange={setNext} />
             <button type="submit" disabled={busy} className={button}>
               Change password
             </button>
@@ -153,10 +142,7 @@ export function AccountDialog({ username, onClose }: { username: string; onClose
             Delete account
           </h3>
           <p className="mt-1 text-sm text-slate-700 dark:text-slate-300">Removes the account and every conversation for good. Download your data first if you want to keep it.</p>
-          <label className="mt-2 block text-sm">
-            Password
-            <input type="password" autoComplete="current-password" value={delPassword} onChange={(e) => setDelPassword(e.target.value)} className={field} />
-          </label>
+          <PasswordField className="mt-2" label="Password" autoComplete="current-password" value={delPassword} onChange={setDelPassword} />
           <button
             type="button"
             className="mt-2 rounded-lg bg-red-700 px-3 py-2 text-sm font-medium text-white hover:bg-red-800"
@@ -169,12 +155,12 @@ export function AccountDialog({ username, onClose }: { username: string; onClose
           </button>
           <StatusLine status={delStatus} />
         </section>
-      </div>
+      </Modal>
       {confirming ? (
         <ConfirmDialog title="Delete your account?" confirmLabel="Delete everything" busy={busy} onConfirm={() => void deleteAccount()} onCancel={() => setConfirming(false)}>
           Your account and all of its conversations will be removed. This cannot be undone.
         </ConfirmDialog>
       ) : null}
-    </div>
+    </>
   );
 }

@@ -1,6 +1,7 @@
 // A small modal for destructive confirmations: focus starts on Cancel, Tab
 // stays inside, Escape cancels, and focus returns to where it came from.
-import { useEffect, useId, useRef, type KeyboardEvent, type ReactNode } from "react";
+import { useId, useRef, type KeyboardEvent, type ReactNode } from "react";
+import { Modal } from "./Modal.js";
 
 export interface ConfirmDialogProps {
   title: string;
@@ -17,14 +18,6 @@ export function ConfirmDialog({ title, children, confirmLabel, busy = false, err
   const bodyId = useId();
   const box = useRef<HTMLDivElement>(null);
   const cancelBtn = useRef<HTMLButtonElement>(null);
-
-  useEffect(() => {
-    const opener = document.activeElement as HTMLElement | null;
-    cancelBtn.current?.focus();
-    return () => {
-      if (opener?.isConnected) opener.focus();
-    };
-  }, []);
 
   const onKeyDown = (e: KeyboardEvent) => {
     if (e.key === "Escape") {
@@ -47,46 +40,36 @@ export function ConfirmDialog({ title, children, confirmLabel, busy = false, err
   };
 
   return (
-    <div className="fixed inset-0 z-50 flex items-center justify-center bg-slate-900/50 p-4" onMouseDown={(e) => e.target === e.currentTarget && onCancel()}>
-      <div
-        ref={box}
-        role="alertdialog"
-        aria-modal="true"
-        aria-labelledby={titleId}
-        aria-describedby={bodyId}
-        onKeyDown={onKeyDown}
-        className="w-full max-w-sm rounded-xl bg-white p-5 shadow-xl dark:bg-slate-900 dark:ring-1 dark:ring-slate-700"
-      >
-        <h2 id={titleId} className="text-lg font-semibold">
-          {title}
-        </h2>
-        <div id={bodyId} className="mt-2 text-sm text-slate-600 dark:text-slate-300">
-          {children}
-        </div>
-        {error ? (
-          <p role="alert" className="mt-3 text-sm text-red-700 dark:text-red-400">
-            {error}
-          </p>
-        ) : null}
-        <div className="mt-5 flex justify-end gap-2">
-          <button
-            ref={cancelBtn}
-            type="button"
-            onClick={onCancel}
-            className="rounded-lg border border-slate-300 px-4 py-2 text-sm font-medium hover:bg-slate-100 dark:border-slate-600 dark:hover:bg-slate-800"
-          >
-            Cancel
-          </button>
-          <button
-            type="button"
-            onClick={onConfirm}
-            disabled={busy}
-            className="rounded-lg bg-red-600 px-4 py-2 text-sm font-medium text-white hover:bg-red-700 disabled:opacity-60"
-          >
-            {busy ? "Working…" : confirmLabel}
-          </button>
-        </div>
+    <Modal role="alertdialog" labelledBy={titleId} describedBy={bodyId} boxRef={box} initialFocus={() => cancelBtn.current} onDismiss={onCancel} onKeyDown={onKeyDown}>
+      <h2 id={titleId} className="text-lg font-semibold">
+        {title}
+      </h2>
+      <div id={bodyId} className="mt-2 text-sm text-slate-600 dark:text-slate-300">
+        {children}
       </div>
-    </div>
+      {error ? (
+        <p role="alert" className="mt-3 text-sm text-red-700 dark:text-red-400">
+          {error}
+        </p>
+      ) : null}
+      <div className="mt-5 flex justify-end gap-2">
+        <button
+          ref={cancelBtn}
+          type="button"
+          onClick={onCancel}
+          className="rounded-lg border border-slate-300 px-4 py-2 text-sm font-medium hover:bg-slate-100 dark:border-slate-600 dark:hover:bg-slate-800"
+        >
+          Cancel
+        </button>
+        <button
+          type="button"
+          onClick={onConfirm}
+          disabled={busy}
+          className="rounded-lg bg-red-600 px-4 py-2 text-sm font-medium text-white hover:bg-red-700 disabled:opacity-60"
+        >
+          {busy ? "Working…" : confirmLabel}
+        </button>
+      </div>
+    </Modal>
   );
 }
