@@ -60,6 +60,13 @@ export interface BuiltApp {
   sessions: Set<Session>;
 }
 
+/** 8388608 -> "8 MiB", 262144 -> "256 KiB". */
+export function byteSize(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
+}
+
 export async function buildApp(ctx: AppContext, logger: Pino): Promise<BuiltApp> {
   const app = createFastify(logger, ctx.config.trustProxy);
   const sessions = new Set<Session>();
@@ -77,7 +84,9 @@ export async function buildApp(ctx: AppContext, logger: Pino): Promise<BuiltApp>
       return sendError(reply, 400, "invalid_message", `${where}${issue?.message ?? "invalid request"}`);
     }
     if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-      return sendError(reply, 413, "too_large", `request body is over ${MAX_FRAME_BYTES} bytes`);
+      // The route's own limit (an import takes more than a message).
+      const limit = req.routeOptions.bodyLimit ?? MAX_FRAME_BYTES;
+      return sendError(reply, 413, "too_large", `request body is over the limit of ${byteSize(limit)} (${limit} bytes)`);
     }
     if (err.code === "FST_ERR_CTP_INVALID_JSON_BODY" || (err instanceof SyntaxError && err.statusCode === 400)) {
       return sendError(reply, 400, "bad_json", "request body is not valid JSON");
