@@ -1,6 +1,6 @@
 // Ports: the small interfaces the core owns. Adapters (packages/store,
 // packages/llm, apps/server) implement them; the core never imports an adapter.
-import type { Conversation, ConversationSummary, ExportedConversation, Message, MessageType, SearchResult, TeachingMode } from "@tutor/protocol";
+import type { Conversation, ConversationSummary, ExportedConversation, ExportedCourse, Message, MessageType, SearchResult, TeachingMode } from "@tutor/protocol";
 import type { CourseState } from "./course/state.js";
 
 /** A conversation as exported: its summary fields and every message. */
@@ -11,6 +11,8 @@ export interface ExportedConversationRecord {
   created_at: string;
   updated_at: string;
   messages: Message[];
+  /** Teacher mode, when the store holds course progress for it. */
+  course?: ExportedCourse;
 }
 
 // ---------------------------------------------------------------- storage

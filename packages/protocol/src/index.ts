@@ -680,12 +680,29 @@ export const ExportedMessage = z.object({
   timestamp: z.iso.datetime({ offset: true }),
   model: z.string().max(200).optional(),
 });
+/**
+ * A teacher conversation's course progress in an export (optional: absent
+ * before the tutor proposed an outline, and in documents from before it was
+ * exported): the outline, the current chapter (an index into it), and every
+ * exercise posed — the answer holding it, by its `id` in this document, the
+ * exercise's position in that answer — and whether all its tests passed.
+ */
+export const ExportedCourse = z.object({
+  chapters: z
+    .array(z.object({ n: z.number().int().nullable(), title: z.string().max(1_000), goal: z.string().max(4_000).nullable() }))
+    .max(1_000),
+  current: z.number().int().min(0).nullable(),
+  exercises: z.array(z.object({ message_id: z.string().min(1).max(200), index: z.number().int().min(0), passed: z.boolean() })).max(100_000),
+});
+export type ExportedCourse = z.infer<typeof ExportedCourse>;
+
 export const ExportedConversation = z.object({
   title: z.string().trim().min(1).max(MAX_TITLE_CHARS),
   teaching_mode: teachingMode,
   created_at: z.iso.datetime({ offset: true }),
   updated_at: z.iso.datetime({ offset: true }),
   messages: z.array(ExportedMessage).max(100_000),
+  course: ExportedCourse.optional(),
 });
 export type ExportedConversation = z.infer<typeof ExportedConversation>;
 

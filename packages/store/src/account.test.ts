@@ -2,8 +2,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Limits, TutorError, type Store } from "@tutor/core";
-import type { ExportedConversation } from "@tutor/protocol";
+import { applyAnswer, applyPass, exerciseKey, Limits, TutorError, type Store } from "@tutor/core";
+import { ExportDocument, type ExportedConversation } from "@tutor/protocol";
 import { pgAvailable, startPostgres, type PgHandle } from "@tutor/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accountMethods } from "./account.js";
@@ -219,6 +219,48 @@ describe.each(backends.filter((b) => b.run))("account data on $name", ({ name })
     expect((await store.getConversation(b, mine.id))!.messages).toHaveLength(2);
     // A foreign conversation exports as nothing.
     expect(await store.exportConversations(b, exported[0]!.id)).toEqual([]);
+  });
+
+  it("carries a teacher conversation's course progress through export and import, exercises renamed with their answers", async () => {
+    const a = await user();
+    const outline = "Here is the plan:\n\n```outline\n1. Lists — store many values\n2. Loops — repeat work\n```\n\n## Chapter 1: Lists\n\n```python exercise\nxs = []\n```\n```python tests\nassert xs == [1]\n```";
+    const t = await conversation(a, "teacher", [["Teach me Python", outline], ["Next?", "```python exercise\nn = 0\n```\n```python tests\nassert n == 2\n```"]]);
+    const [first, second] = [t.ids[1]!, t.ids[3]!];
+    await store.updateCourse(a, t.id, (s) => applyAnswer(s, first, outline));
+    await store.updateCourse(a, t.id, (s) => applyAnswer(s, second, "```python exercise\nn = 0\n```\n```python tests\nassert n == 2\n```"));
+    await store.updateCourse(a, t.id, (s) => applyPass(s, exerciseKey(first, 0)));
+    const summary = (await store.listConversations(a, { limit: 5 })).conversations.find((c) => c.id === t.id)!;
+    expect(summary.course).toMatchObject({ current: 0, exercises_passed: 1, exercises_total: 2 });
+
+    const [exported] = await store.exportConversations(a, t.id);
+    expect(exported!.course).toEqual({
+      chapters: [
+        { n: 1, title: "Lists", goal: "store many values" },
+        { n: 2, title: "Loops", goal: "repeat work" },
+      ],
+      current: 0,
+      exercises: [
+        { message_id: first, index: 0, passed: true },
+        { message_id: second, index: 0, passed: false },
+      ],
+    });
+    // The document validates (the field is optional: older documents stay valid), and imports elsewhere.
+    const doc = ExportDocument.parse({ version: 1, exported_at: new Date().toISOString(), conversations: [exported] });
+    expect(ExportDocument.safeParse({ ...doc, conversations: doc.conversations.map(({ course: _c, ...c }) => c) }).success).toBe(true);
+    const b = await user();
+    const [id] = (await store.importConversations(b, doc.conversations)).conversationIds;
+    const imported = (await store.listConversations(b, { limit: 5 })).conversations.find((c) => c.id === id)!;
+    expect(imported.course).toEqual(summary.course);
+    // The exercises now name the imported answers: a pass of the second one counts once, in b's copy.
+    const [copy] = await store.exportConversations(b, id);
+    const newSecond = copy!.messages[3]!.id;
+    expect(copy!.course!.exercises.map((e) => e.message_id)).toEqual([copy!.messages[1]!.id, newSecond]);
+    await store.updateCourse(b, id!, (s) => applyPass(s, exerciseKey(newSecond, 0)));
+    expect((await store.listConversations(b, { limit: 5 })).conversations.find((c) => c.id === id)!.course).toMatchObject({ exercises_passed: 2, exercises_total: 2 });
+    // a's course is untouched; a Q&A conversation carries none.
+    expect((await store.listConversations(a, { limit: 5 })).conversations.find((c) => c.id === t.id)!.course).toEqual(summary.course);
+    const qa = await conversation(a, "qa", [["plain", "answer"]]);
+    expect((await store.exportConversations(a, qa.id))[0]).not.toHaveProperty("course");
   });
 
   it("revokes every other token of the user and changes the password hash", async () => {

@@ -1,7 +1,7 @@
 // The store's search, export/import and account methods (issue 12), kept
 // apart from the per-turn queries in store.ts. Every query is scoped by the
 // owner's id like the rest of the store.
-import { accountCounterKeys, lastIsPrefix, newId, searchTerms, snippet, type ExportedConversationRecord, type Store } from "@tutor/core";
+import { accountCounterKeys, courseFromExport, courseToExport, lastIsPrefix, newId, readCourseState, searchTerms, snippet, type ExportedConversationRecord, type Store } from "@tutor/core";
 import type { ExportedConversation, SearchResult, TeachingMode } from "@tutor/protocol";
 import { sql, type Kysely } from "kysely";
 import type { Database, DialectName } from "./db.js";
@@ -22,6 +22,12 @@ interface HitRow {
 }
 
 const INSERT_BATCH = 500;
+
+/** Notes `from -> to` (when the document named the message) and returns `to`. */
+function remember(ids: Map<string, string>, from: string | undefined, to: string): string {
+  if (from !== undefined) ids.set(from, to);
+  return to;
+}
 
 /** How much of the newest history search reads before the general path (tests make it small). */
 export interface SearchTuning {
@@ -181,7 +187,7 @@ export function accountMethods(host: Host, tuning: SearchTuning = SEARCH_TUNING)
     return db.transaction().setIsolationLevel("repeatable read").execute(async (tx) => {
       const convs = await tx
         .selectFrom("conversations")
-        .select(["id", "title", "teaching_mode", "created_at", "updated_at"])
+        .select(["id", "title", "teaching_mode", "created_at", "updated_at", "course"])
         .where("user_id", "=", userId)
         .$if(conversationId !== undefined, (q) => q.where("id", "=", conversationId!))
         .orderBy("created_at")
@@ -198,7 +204,12 @@ export function accountMethods(host: Host, tuning: SearchTuning = SEARCH_TUNING)
         .orderBy("m.created_at")
         .orderBy("m.id")
         .execute();
-      const byConv = new Map<string, ExportedConversationRecord>(convs.map((c) => [c.id, { ...c, messages: [] }]));
+      const byConv = new Map<string, ExportedConversationRecord>(
+        convs.map(({ course: json, ...c }) => {
+          const course = c.teaching_mode === "teacher" ? courseToExport(readCourseState(json)) : undefined;
+          return [c.id, { ...c, messages: [], ...(course ? { course } : {}) }];
+        }),
+      );
       for (const m of messages) byConv.get(m.conversation_id)?.messages.push(toMessage(m));
       return [...byConv.values()];
     });
@@ -217,8 +228,9 @@ export function accountMethods(host: Host, tuning: SearchTuning = SEARCH_TUNING)
         const messages = [...c.messages]
           .map((m) => ({ ...m, timestamp: iso(m.timestamp) }))
           .sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
+        const newIds = new Map<string, string>();
         const rows = messages.map((m) => ({
-          id: newId(Date.parse(m.timestamp)),
+          id: remember(newIds, m.id, newId(Date.parse(m.timestamp))),
           conversation_id: id,
           type: m.type,
           content: m.content,
@@ -237,6 +249,8 @@ export function accountMethods(host: Host, tuning: SearchTuning = SEARCH_TUNING)
             updated_at: updated,
             message_count: rows.length,
             last_message_id: rows.at(-1)?.id ?? null,
+            // Course progress names exercises by their answers' ids: renamed with the messages.
+            course: c.course && c.teaching_mode === "teacher" ? JSON.stringify(courseFromExport(c.course, newIds)) : null,
           })
           .execute();
         pending.push(...rows);

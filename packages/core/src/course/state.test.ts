@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyAnswer, applyPass, exerciseKey, readCourseState, toCourse } from "./state.js";
+import { applyAnswer, applyPass, courseFromExport, courseToExport, exerciseKey, readCourseState, toCourse } from "./state.js";
 
 const T = "```";
 const outline = (...titles: string[]) => `${T}outline\n${titles.map((t, i) => `${i + 1}. ${t} — goal`).join("\n")}\n${T}`;
@@ -75,5 +75,18 @@ describe("course state", () => {
     expect(readCourseState("{not json")).toBeNull();
     expect(readCourseState(JSON.stringify({ v: 99 }))).toBeNull();
     expect(readCourseState(null)).toBeNull();
+  });
+});
+
+describe("course in an export document", () => {
+  it("goes out with message ids and comes back under the new ones; a chapter past the outline is none", () => {
+    const state = applyPass(applyAnswer(null, "m1", "```outline\n1. A — a\n```\n```python exercise\nx\n```\n```python tests\nassert x\n```"), exerciseKey("m1", 0))!;
+    const out = courseToExport(state)!;
+    expect(out).toEqual({ chapters: [{ n: 1, title: "A", goal: "a" }], current: null, exercises: [{ message_id: "m1", index: 0, passed: true }] });
+    const back = courseFromExport({ ...out, current: 0, exercises: [...out.exercises, { message_id: "gone", index: 2, passed: false }] }, new Map([["m1", "n1"]]));
+    expect(back).toEqual({ v: 1, chapters: state.chapters, current: 0, exercises: ["n1#0", "gone#2"], passed: ["n1#0"] });
+    expect(toCourse(back)).toMatchObject({ exercises_passed: 1, exercises_total: 2, current: 0 });
+    expect(courseFromExport({ ...out, current: 5 }, new Map()).current).toBeNull();
+    expect(courseToExport(null)).toBeUndefined();
   });
 });

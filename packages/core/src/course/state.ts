@@ -2,7 +2,7 @@
 // (outline, chapter heading, exercises) and fully passing submissions move
 // it on. The store keeps it as JSON with the conversation; summaries show
 // `toCourse(state)`.
-import type { Course } from "@tutor/protocol";
+import type { Course, ExportedCourse } from "@tutor/protocol";
 import { chapterIndex, exercises, lastChapterHeading, lastOutline, type OutlineChapter } from "./markup.js";
 
 /** What is stored (JSON). `v` lets a later shape be told apart. */
@@ -101,4 +101,38 @@ export function readCourseState(json: string | null | undefined): CourseState | 
   } catch {
     return null;
   }
+}
+
+/** The state as an export document carries it (message ids as stored), or undefined when there is none. */
+export function courseToExport(state: CourseState | null): ExportedCourse | undefined {
+  if (!state) return undefined;
+  const split = (key: string) => {
+    const at = key.lastIndexOf("#");
+    return { message_id: key.slice(0, at), index: Number(key.slice(at + 1)) };
+  };
+  const passed = new Set(state.passed);
+  return {
+    chapters: state.chapters.map((c) => ({ n: c.n, title: c.title, goal: c.goal })),
+    current: state.current,
+    exercises: [...new Set([...state.exercises, ...state.passed])].filter((k) => k.lastIndexOf("#") > 0).map((k) => ({ ...split(k), passed: passed.has(k) })),
+  };
+}
+
+/**
+ * An imported course as a state, its exercises renamed to the new ids of
+ * their answers (`newIds`: document id -> stored id; an exercise whose
+ * answer is not in the document keeps its name, so it still counts). A
+ * current chapter past the outline becomes none.
+ */
+export function courseFromExport(course: ExportedCourse, newIds: ReadonlyMap<string, string>): CourseState {
+  const key = (e: ExportedCourse["exercises"][number]) => exerciseKey(newIds.get(e.message_id) ?? e.message_id, e.index);
+  const exercises = [...new Set(course.exercises.map(key))];
+  const passed = [...new Set(course.exercises.filter((e) => e.passed).map(key))];
+  return {
+    v: 1,
+    chapters: course.chapters.map((c) => ({ n: c.n, title: c.title, goal: c.goal })),
+    current: course.current !== null && course.current < course.chapters.length ? course.current : null,
+    exercises,
+    passed,
+  };
 }
