@@ -1,5 +1,6 @@
 // Search, export/import and the account routes over real HTTP and the WebSocket.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_IMPORT_BYTES } from "@tutor/protocol";
 import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
 import { FAST_MODEL, MAIN_MODEL, WsClient, ask, signUp, startTestServer, type TestServer } from "./test-helpers.js";
 
@@ -97,6 +98,13 @@ describe("export and import", () => {
     expect(imported.status).toBe(201);
     expect(imported.json.imported).toBe(1);
     expect(imported.json.conversation_ids[0]).not.toBe(a.conversationId);
+    // b's open tab is told, unasked: the first page of each mode again, the imported conversation in it.
+    const unasked = (mode: string) => (m: Record<string, unknown>) => m.type === "conversations_list" && m.teaching_mode === mode && m.request_id === undefined;
+    const qaList = await b.ws.waitFor(unasked("qa"));
+    expect((qaList.conversations as { id: string }[]).map((c) => c.id)).toContain(imported.json.conversation_ids[0]);
+    expect((await b.ws.waitFor(unasked("teacher"))).conversations).toEqual([]);
+    // a's tab heard nothing of it.
+    expect(a.ws.messages.some((m: Record<string, unknown>) => m.type === "conversations_list" && m.request_id === undefined)).toBe(false);
     const mine = await call("GET", "/api/export", b.token);
     expect(mine.json.conversations).toHaveLength(2);
     const copy = mine.json.conversations.find((c: { id: string }) => c.id === imported.json.conversation_ids[0]);
@@ -125,6 +133,8 @@ describe("export and import", () => {
     const big = await call("POST", "/api/import", b.token, undefined, huge);
     expect(big.status).toBe(413);
     expect(big.json.error.code).toBe("too_large");
+    // The message names the import's own limit, not the 256 KiB of other requests.
+    expect(big.json.error.message).toBe(`request body is over the limit of 8 MiB (${MAX_IMPORT_BYTES} bytes)`);
     expect((await call("GET", "/api/export", b.token)).json.conversations).toHaveLength(1);
     await a.ws.close();
     await b.ws.close();

@@ -21,6 +21,8 @@ export type HubEvent =
       newConversationId: string;
       origin: string;
     }
+  /** Conversations were imported (`POST /api/import`): receivers send the first page of each mode's `conversations_list`. */
+  | { kind: "conversations_imported"; userId: string; count: number; origin: string }
   /** Every connection signed in with `jti` (absent: with any token of the user) ends with `session_ended`. */
   | { kind: "session_ended"; userId: string; jti?: string | undefined; reason: SessionEndReason }
   /** `cancel_response` for a turn this connection does not run: whoever runs it stops it. */

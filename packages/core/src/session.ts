@@ -3,6 +3,7 @@
 // only translate frames; all decisions are made here.
 import {
   PRE_AUTH_TYPES,
+  TEACHING_MODES,
   parseClientFrame,
   parseClientMessage,
   type ClientMessage,
@@ -551,6 +552,20 @@ export class Session {
           deleted_count: e.deletedCount,
           new_conversation_id: e.newConversationId,
         });
+      case "conversations_imported": {
+        if (e.origin === this.id) return;
+        // Imported conversations land anywhere in the history (they keep their dates): the first page of each mode again.
+        const signIn = this.#signInSeq;
+        for (const teachingMode of TEACHING_MODES) {
+          void this.deps.conversations.list(auth.userId, { teachingMode }).then(
+            (page) => {
+              if (signIn === this.#signInSeq) this.#send({ type: "conversations_list", conversations: page.conversations, next_cursor: page.nextCursor, teaching_mode: teachingMode });
+            },
+            () => undefined,
+          );
+        }
+        return;
+      }
       case "conversation_updated": {
         if (e.origin === this.id) return;
         const signIn = this.#signInSeq;

@@ -72,6 +72,8 @@ export function isHubEvent(v: unknown): v is HubEvent {
         Number.isInteger(e.deletedCount) &&
         str(e.newConversationId)
       );
+    case "conversations_imported":
+      return str(e.origin) && Number.isInteger(e.count);
     case "session_ended":
       return (SESSION_END_REASONS as readonly unknown[]).includes(e.reason) && (e.jti === undefined || str(e.jti));
     default:

@@ -4,7 +4,7 @@ import type { HubEvent } from "@tutor/core";
 import { pgAvailable, startPostgres, type PgHandle } from "@tutor/testkit";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HUB_CHANNEL, PgEventHub, type HubDropReason, type HubObserver } from "./pg-hub.js";
+import { HUB_CHANNEL, PgEventHub, isHubEvent, type HubDropReason, type HubObserver } from "./pg-hub.js";
 import { createStore } from "./index.js";
 
 const requirePg = process.env.REQUIRE_SERVICES === "1";
@@ -193,4 +193,12 @@ describe.runIf(run)("PgEventHub (PostgreSQL LISTEN/NOTIFY)", () => {
       offRb();
     }
   }, 60_000);
+});
+
+describe("isHubEvent", () => {
+  it("accepts an import's event from another instance and refuses a malformed one", () => {
+    expect(isHubEvent({ kind: "conversations_imported", userId: "u1", count: 3, origin: "rest:1" })).toBe(true);
+    expect(isHubEvent({ kind: "conversations_imported", userId: "u1", count: "3", origin: "rest:1" })).toBe(false);
+    expect(isHubEvent({ kind: "conversations_imported", userId: "u1", count: 3 })).toBe(false);
+  });
 });

@@ -89,6 +89,8 @@ export const dataRoutes: RoutePlugin = async (app, { ctx }) => {
     },
     async (req, reply) => {
       const r = await ctx.store.importConversations(userId(req), req.body.conversations);
+      // The student's other tabs (on any instance) re-read their lists.
+      if (r.conversationIds.length) ctx.hub.publish(userId(req), { kind: "conversations_imported", userId: userId(req), count: r.conversationIds.length, origin: `rest:${req.id}` });
       return reply.code(201).send({ imported: r.conversationIds.length, conversation_ids: r.conversationIds, message_count: r.messageCount });
     },
   );
