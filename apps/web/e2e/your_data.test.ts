@@ -4,7 +4,7 @@
 // account screen (password change, account deletion) and an axe-core check
 // of those screens, light and dark.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Page } from "playwright-core";
+import type { Locator, Page } from "playwright-core";
 import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
 import { readFileSync } from "node:fs";
 import { lastUserText, PASSWORD, signInInPage, titleOrYes } from "./flows.js";
@@ -159,6 +159,17 @@ describe.skipIf(!available)("your conversations, your data (Chromium)", () => {
     });
   });
 
+  /** Whether an input's placeholder fits its text area (no clipped hint). */
+  const placeholderFits = (box: Locator) =>
+    box.evaluate((el: HTMLInputElement) => {
+      const style = getComputedStyle(el);
+      const ctx = document.createElement("canvas").getContext("2d")!;
+      ctx.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+      // type=search reserves room for its clear button (about one line height) at the end.
+      const room = el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - parseFloat(style.fontSize);
+      return ctx.measureText(el.placeholder).width <= room;
+    });
+
   /** Serious and critical axe findings, light and dark. */
   const accessible = async (page: Page, what: string) => {
     for (const scheme of ["light", "dark"] as const) {
@@ -179,6 +190,8 @@ describe.skipIf(!available)("your conversations, your data (Chromium)", () => {
       await page.locator("#chat-title").click();
       await page.keyboard.press("/");
       const box = page.getByLabel("Search your conversations");
+      // The empty box's hint (with its shortcut) is read whole, not cut off.
+      expect(await placeholderFits(box)).toBe(true);
       await eventually(() => box.evaluate((el) => el === document.activeElement)).toBe(true);
       await box.pressSequentially("canteen fir", { delay: 40 });
       const results = page.getByRole("list", { name: "Search results" });
@@ -205,9 +218,15 @@ describe.skipIf(!available)("your conversations, your data (Chromium)", () => {
 
       const narrow = await openAs(token, "/", { viewport: { width: 375, height: 740 } });
       await narrow.getByRole("button", { name: "Conversations" }).click();
+      expect(await placeholderFits(narrow.getByLabel("Search your conversations"))).toBe(true);
       await narrow.getByLabel("Search your conversations").fill("hash");
       await eventually(() => narrow.getByRole("list", { name: "Search results" }).locator("li").count()).toBe(2);
       await screenshot(narrow, "data-search-375");
+      // At 375 px the drawer's footer shows the whole name, clear of the Account button.
+      const name = narrow.getByTestId("signed-in-as");
+      expect(await name.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+      const [nameBox, accountBox] = [await name.boundingBox(), await narrow.getByRole("button", { name: "Account", exact: true }).boundingBox()];
+      expect(nameBox!.y + nameBox!.height <= accountBox!.y || nameBox!.x + nameBox!.width + 8 <= accountBox!.x).toBe(true);
     });
   });
 

@@ -61,7 +61,7 @@ export function SearchPanel({ onOpened }: { onOpened(): void }) {
         id="search-box"
         type="search"
         value={text}
-        placeholder="Search conversations (/ or Ctrl+K)"
+        placeholder="Search (/ or Ctrl+K)"
         autoComplete="off"
         aria-controls={active && search.results.length > 0 ? "search-results" : undefined}
         aria-describedby="search-status"

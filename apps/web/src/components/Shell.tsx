@@ -55,33 +55,39 @@ export default function Shell({ username }: { username: string }) {
     return () => document.removeEventListener("keydown", onKey);
   }, [drawer]);
 
+  // Two rows: the name gets the whole width (at 375 px it was cut to a few
+  // letters beside the buttons), the two buttons share the row below it.
   const footer = (
-    <div className="mt-1 flex items-center gap-2 px-3 py-2 text-sm">
-      <span className="flex h-7 w-7 items-center justify-center rounded-full bg-slate-200 text-xs font-semibold uppercase dark:bg-slate-700" aria-hidden="true">
-        {username.slice(0, 1)}
-      </span>
-      <span className="min-w-0 flex-1 truncate" title={username}>
-        <span className="sr-only">Signed in as </span>
-        {username}
-      </span>
-      <button
-        type="button"
-        onClick={() => setAccountOpen(true)}
-        className="rounded-lg px-2 py-1 text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800"
-      >
-        Account
-      </button>
-      <button
-        type="button"
-        onClick={() => {
-          // The next student to sign in here starts at the start page, not at this one's conversation.
-          navigate("/", { replace: true });
-          void app.signOut();
-        }}
-        className="flex items-center gap-1 rounded-lg px-2 py-1 text-slate-600 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800"
-      >
-        <LogoutIcon /> Sign out
-      </button>
+    <div className="mt-1 px-3 py-2 text-sm">
+      <div className="flex items-center gap-2">
+        <span className="flex h-7 w-7 shrink-0 items-center justify-center rounded-full bg-slate-200 text-xs font-semibold uppercase dark:bg-slate-700" aria-hidden="true">
+          {username.slice(0, 1)}
+        </span>
+        <span className="min-w-0 flex-1 truncate" title={username} data-testid="signed-in-as">
+          <span className="sr-only">Signed in as </span>
+          {username}
+        </span>
+      </div>
+      <div className="mt-1 flex gap-1">
+        <button
+          type="button"
+          onClick={() => setAccountOpen(true)}
+          className="flex-1 rounded-lg px-2 py-1.5 text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800"
+        >
+          Account
+        </button>
+        <button
+          type="button"
+          onClick={() => {
+            // The next student to sign in here starts at the start page, not at this one's conversation.
+            navigate("/", { replace: true });
+            void app.signOut();
+          }}
+          className="flex flex-1 items-center justify-center gap-1 rounded-lg px-2 py-1.5 text-slate-600 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800"
+        >
+          <LogoutIcon /> Sign out
+        </button>
+      </div>
     </div>
   );
 
