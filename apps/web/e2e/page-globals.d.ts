@@ -6,5 +6,7 @@ declare const document: {
   documentElement: { scrollWidth: number };
   querySelector(selector: string): { getBoundingClientRect(): { top: number; bottom: number } } | null;
   activeElement: { getAttribute(name: string): string | null } | null;
+  createElement(tag: "canvas"): { getContext(kind: "2d"): { font: string; measureText(text: string): { width: number } } | null };
 };
+declare function getComputedStyle(el: unknown): { fontWeight: string; fontSize: string; fontFamily: string; paddingLeft: string; paddingRight: string };
 declare const localStorage: { getItem(key: string): string | null };

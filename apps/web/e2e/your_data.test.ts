@@ -161,13 +161,14 @@ describe.skipIf(!available)("your conversations, your data (Chromium)", () => {
 
   /** Whether an input's placeholder fits its text area (no clipped hint). */
   const placeholderFits = (box: Locator) =>
-    box.evaluate((el: HTMLInputElement) => {
+    box.evaluate((el) => {
+      const input = el as unknown as { clientWidth: number; placeholder: string };
       const style = getComputedStyle(el);
       const ctx = document.createElement("canvas").getContext("2d")!;
       ctx.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
       // type=search reserves room for its clear button (about one line height) at the end.
-      const room = el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - parseFloat(style.fontSize);
-      return ctx.measureText(el.placeholder).width <= room;
+      const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - parseFloat(style.fontSize);
+      return ctx.measureText(input.placeholder).width <= room;
     });
 
   /** Serious and critical axe findings, light and dark. */
