@@ -22,7 +22,7 @@ import {
 } from "@tutor/testkit";
 import { FIXED_ANSWERS } from "@tutor/protocol";
 import { FAST_MODEL, MAIN_MODEL, startTestServer, type TestServer } from "@tutor/server/test-helpers";
-import { DEV_KEY, DEV_SECRET, Student, childCommands, liveKitServerOrSkip, startAgent, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+import { DEV_KEY, DEV_SECRET, Student, childCommands, liveKitEnv, liveKitServerOrSkip, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
 
 const bin = liveKitServerOrSkip();
 const speech = requireSpeechTools();
@@ -47,27 +47,14 @@ describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
     fake.setDefault(FAST_MODEL, YES);
     stt = await startFakeStt();
     const env = {
-      LIVEKIT_URL: lk.url,
-      LIVEKIT_API_KEY: DEV_KEY,
-      LIVEKIT_API_SECRET: DEV_SECRET,
+      ...liveKitEnv(lk),
       STT_BASE_URL: stt.url,
       STT_API_KEY: "stt-key",
       STT_MODEL: "whisper-test",
     };
     srv = await startTestServer({ fake, env });
     // The worker reads the same configuration as the server (same DATA_DIR, same model server).
-    agent = await startAgent(
-      {
-        ...env,
-        DATA_DIR: srv.dataDir,
-        LLM_BASE_URL: fake.url,
-        LLM_API_KEY: "test-key",
-        LLM_MODELS: `${MAIN_MODEL},${FAST_MODEL}`,
-        LLM_FAST_MODEL: FAST_MODEL,
-        LOG_LEVEL: "info",
-      },
-      ["--health-port", "0"],
-    );
+    agent = await startAgentBeside({ env, dataDir: srv.dataDir, llmUrl: fake.url, models: [MAIN_MODEL, FAST_MODEL] });
   });
 
   // Leaving ends the room's job, so the worker's capacity is not used up by finished tests.

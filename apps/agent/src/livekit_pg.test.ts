@@ -9,7 +9,7 @@ import { dispose } from "@livekit/rtc-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { behave, pgAvailable, startFakeLlm, startPostgres, type FakeLlm, type PgHandle } from "@tutor/testkit";
 import { FAST_MODEL, MAIN_MODEL, WsClient, startTestServer, type TestServer } from "@tutor/server/test-helpers";
-import { DEV_KEY, DEV_SECRET, Student, liveKitServerOrSkip, startAgent, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+import { Student, liveKitEnv, liveKitServerOrSkip, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
 
 const bin = liveKitServerOrSkip();
 if (!pgAvailable() && process.env.REQUIRE_SERVICES === "1") {
@@ -35,24 +35,10 @@ describe.runIf(bin && pgAvailable())("LiveKit room and WebSocket tab on PostgreS
     const env = {
       DATABASE_URL: db.url,
       JWT_SECRET: randomBytes(32).toString("hex"),
-      LIVEKIT_URL: lk.url,
-      LIVEKIT_API_KEY: DEV_KEY,
-      LIVEKIT_API_SECRET: DEV_SECRET,
+      ...liveKitEnv(lk),
     };
     srv = await startTestServer({ fake, env });
-    agent = await startAgent(
-      {
-        ...env,
-        DATA_DIR: srv.dataDir,
-        LLM_BASE_URL: fake.url,
-        LLM_API_KEY: "test-key",
-        LLM_MODELS: `${MAIN_MODEL},${FAST_MODEL}`,
-        LLM_FAST_MODEL: FAST_MODEL,
-        LOCAL_MODEL: "off",
-        LOG_LEVEL: "info",
-      },
-      ["--health-port", "0"],
-    );
+    agent = await startAgentBeside({ env, dataDir: srv.dataDir, llmUrl: fake.url, models: [MAIN_MODEL, FAST_MODEL] });
   });
 
   afterAll(async () => {

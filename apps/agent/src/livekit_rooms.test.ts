@@ -10,7 +10,7 @@ import { RoomServiceClient } from "livekit-server-sdk";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
 import { FAST_MODEL, MAIN_MODEL, startTestServer, type TestServer } from "@tutor/server/test-helpers";
-import { DEV_KEY, DEV_SECRET, Student, liveKitServerOrSkip, startAgent, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+import { DEV_KEY, DEV_SECRET, Student, liveKitEnv, liveKitServerOrSkip, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
 
 const bin = liveKitServerOrSkip();
 
@@ -29,21 +29,10 @@ describe.skipIf(!bin)("one LiveKit room per user", { timeout: 120_000 }, () => {
     lk = await startLiveKit(bin!);
     fake = await startFakeLlm({ models: [MAIN_MODEL, FAST_MODEL] });
     fake.setDefault(FAST_MODEL, behave.reply("YES"));
-    const env = { LIVEKIT_URL: lk.url, LIVEKIT_API_KEY: DEV_KEY, LIVEKIT_API_SECRET: DEV_SECRET };
+    const env = liveKitEnv(lk);
     srv = await startTestServer({ fake, env });
     srv2 = await startTestServer({ fake, env, dataDir: srv.dataDir });
-    agent = await startAgent(
-      {
-        ...env,
-        DATA_DIR: srv.dataDir,
-        LLM_BASE_URL: fake.url,
-        LLM_API_KEY: "test-key",
-        LLM_MODELS: `${MAIN_MODEL},${FAST_MODEL}`,
-        LLM_FAST_MODEL: FAST_MODEL,
-        LOG_LEVEL: "info",
-      },
-      ["--health-port", "0"],
-    );
+    agent = await startAgentBeside({ env, dataDir: srv.dataDir, llmUrl: fake.url, models: [MAIN_MODEL, FAST_MODEL] });
     rooms = new RoomServiceClient(lk.url.replace(/^ws/, "http"), DEV_KEY, DEV_SECRET);
   });
 

@@ -161,6 +161,32 @@ export async function startAgent(env: Record<string, string>, args: string[] = [
   return { pid: child.pid!, metricsUrl, output: () => log, stop: () => stopChild(child, 15_000) };
 }
 
+/** The three variables that point an app server (and the worker) at this LiveKit server. */
+export function liveKitEnv(lk: LiveKitServer): Record<string, string> {
+  return { LIVEKIT_URL: lk.url, LIVEKIT_API_KEY: DEV_KEY, LIVEKIT_API_SECRET: DEV_SECRET };
+}
+
+/**
+ * Our worker beside an app server: it reads the same configuration (the
+ * server's `env`, its DATA_DIR, the same model server), health on a free port.
+ */
+export function startAgentBeside(opts: { env: Record<string, string>; dataDir: string; llmUrl: string; models: readonly [main: string, fast: string] }): Promise<AgentProcess> {
+  const [main, fast] = opts.models;
+  return startAgent(
+    {
+      ...opts.env,
+      DATA_DIR: opts.dataDir,
+      LLM_BASE_URL: opts.llmUrl,
+      LLM_API_KEY: "test-key",
+      LLM_MODELS: `${main},${fast}`,
+      LLM_FAST_MODEL: fast,
+      LOCAL_MODEL: "off",
+      LOG_LEVEL: "info",
+    },
+    ["--health-port", "0"],
+  );
+}
+
 type Msg = ServerMessage & Record<string, unknown>;
 
 /** A student in a LiveKit room: sends protocol messages on the data channel, records what comes back. */

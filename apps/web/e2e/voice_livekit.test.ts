@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { behave, concatAudio, requireSpeechTools, silence, speak, startFakeLlm, startFakeStt, sttBehave, writeWavFile, type FakeLlm, type FakeStt } from "@tutor/testkit";
-import { DEV_KEY, DEV_SECRET, liveKitServerOrSkip, startAgent, startLiveKit, type AgentProcess, type LiveKitServer } from "../../agent/src/test-harness.js";
+import { liveKitEnv, liveKitServerOrSkip, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "../../agent/src/test-harness.js";
 import { fakeMicArgs, signUpInPage, titleOrYes } from "./flows.js";
 import { chromiumAvailable, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
 
@@ -49,18 +49,13 @@ describe.skipIf(!available)("voice in Chromium through LiveKit", () => {
     stt = await startFakeStt();
     stt.setDefault(sttBehave.compute((r) => (r.wav && r.wav.durationMs > 1000 && r.wav.rms > 0.01 ? QUESTION : "")));
     const env = {
-      LIVEKIT_URL: lk.url,
-      LIVEKIT_API_KEY: DEV_KEY,
-      LIVEKIT_API_SECRET: DEV_SECRET,
+      ...liveKitEnv(lk),
       STT_BASE_URL: stt.url,
       STT_API_KEY: "test",
       STT_MODEL: "whisper-test",
     };
     server = await startServerProcess({ llmUrl: llm.url, models: [BIG, FAST], fastModel: FAST, env });
-    agent = await startAgent(
-      { ...env, DATA_DIR: server.dataDir, LLM_BASE_URL: llm.url, LLM_API_KEY: "test", LLM_MODELS: `${BIG},${FAST}`, LLM_FAST_MODEL: FAST, LOG_LEVEL: "info" },
-      ["--health-port", "0"],
-    );
+    agent = await startAgentBeside({ env, dataDir: server.dataDir, llmUrl: llm.url, models: [BIG, FAST] });
   });
 
   afterEach(async (ctx) => {
