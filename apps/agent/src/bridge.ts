@@ -19,6 +19,7 @@ import {
 } from "@livekit/rtc-node";
 import { Session, type Logger, type SessionDeps, type VerifiedToken } from "@tutor/core";
 import { AUDIO_ENCODING, AUDIO_SAMPLE_RATE, LIVEKIT_TOPIC, MAX_FRAME_BYTES, type ServerMessage, type SessionEndReason } from "@tutor/protocol";
+import { VoiceTrack } from "./voice-track.js";
 /** 20 ms frames: the small end of the WebSocket transport's 20–100 ms, for a quick barge-in. */
 const AUDIO_FRAME_MS = 20;
 /** LiveKit's advice for reliable packets; browsers and the SFU negotiate more, but not always. */
@@ -38,6 +39,8 @@ export class RoomBridge {
   readonly #streams = new Set<AudioStream>();
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** The tutor's voice (server text-to-speech configured): its own audio track. */
+  #voiceTrack: VoiceTrack | undefined;
 
   /** Listens from now on (call before joining the room); messages wait until `start`. */
   constructor(room: Room, studentIdentity: string, logger: Logger) {
@@ -53,15 +56,45 @@ export class RoomBridge {
     return this.#session;
   }
 
-  /** Serves `user` (already verified by the caller): one Session for the room, fed what arrived so far. */
-  start(deps: SessionDeps, user: VerifiedToken, student: RemoteParticipant, onSessionEnded?: (reason: SessionEndReason) => void): Session {
+  /**
+   * Serves `user` (already verified by the caller): one Session for the room, fed what arrived so far.
+   * With `serverVoice` (TTS_PROVIDER=openai) answers are spoken into the agent's own audio track
+   * (published before the ready signal) instead of as `web_tts` for the browser to speak.
+   */
+  async start(
+    deps: SessionDeps,
+    user: VerifiedToken,
+    student: RemoteParticipant,
+    onSessionEnded?: (reason: SessionEndReason) => void,
+    options: { serverVoice?: boolean } = {},
+  ): Promise<Session> {
     if (this.#session) return this.#session;
+    if (options.serverVoice) {
+      const track = new VoiceTrack(
+        this.#room,
+        {
+          send: (m) => this.send(m),
+          playback: (messageId) =>
+            void this.#session?.handleValue({ type: "playback_state", speaking: messageId !== undefined, ...(messageId ? { message_id: messageId } : {}) }),
+        },
+        this.#log,
+      );
+      try {
+        await track.publish();
+        this.#voiceTrack = track;
+      } catch (err) {
+        // Costs the voice, not the room: the browser speaks the answers (web_tts).
+        this.#log.warn({ err, event: "voice_track_failed" }, "could not publish the tutor's voice; the browser speaks instead");
+        await track.close();
+      }
+    }
     const session = new Session(deps, {
       id: `livekit:${this.#room.name ?? "room"}`,
       address: `livekit:${this.#identity}`,
       send: (m) => this.send(m),
       preAuthenticated: user,
       onSessionEnded,
+      ...(this.#voiceTrack ? { audio: this.#voiceTrack } : {}),
     });
     this.#session = session;
     this.#voice = deps.voice !== undefined;
@@ -109,6 +142,7 @@ export class RoomBridge {
       this.#room.unregisterTextStreamHandler(LIVEKIT_TOPIC);
       for (const s of this.#streams) await s.cancel().catch(() => undefined);
       await this.#session?.close();
+      await this.#voiceTrack?.close();
       await this.#outbox;
     })();
     return this.#closing;

@@ -94,11 +94,17 @@ export default defineAgent<ProcData>({
         (err: unknown) => bridgeLog.warn({ err, event: "access_check_failed" }, "could not check the app session"),
       );
     }, ACCESS_CHECK_MS);
-    bridge.start(sessionDeps(app, bridgeLog), user, student, (reason) => {
-      clearInterval(accessCheck);
-      bridgeLog.info({ event: "session_ended", reason }, "the app session behind this room ended; leaving");
-      void bridge.close().finally(() => ctx.shutdown("session ended"));
-    });
+    await bridge.start(
+      sessionDeps(app, bridgeLog),
+      user,
+      student,
+      (reason) => {
+        clearInterval(accessCheck);
+        bridgeLog.info({ event: "session_ended", reason }, "the app session behind this room ended; leaving");
+        void bridge.close().finally(() => ctx.shutdown("session ended"));
+      },
+      { serverVoice: app.config.tts.provider === "openai" },
+    );
     accessCheck.unref();
     // The hub came back after missing events (a PostgreSQL restart): the room gets a fresh
     // conversations_list, like a WebSocket on the app server (the room's job process is its own instance).

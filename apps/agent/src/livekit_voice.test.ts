@@ -1,0 +1,184 @@
+// The server voice in a real LiveKit room (TTS_PROVIDER=openai): the agent
+// publishes its own audio track and speaks each sentence of an answer into
+// it (the fake speech server synthesises real speech with espeak-ng); the
+// student subscribes to that track and hears speech energy for every
+// sentence, no `web_tts`; a cancel (barge-in over the data channel) silences
+// the track. Needs the LiveKit server binary, espeak-ng and sox: skips
+// without them, fails under REQUIRE_SERVICES=1.
+import { AudioStream, dispose, RoomEvent, TrackKind, type RemoteParticipant, type RemoteTrack } from "@livekit/rtc-node";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { behave, requireSpeechTools, startFakeLlm, startFakeTts, type FakeLlm, type FakeTts } from "@tutor/testkit";
+import { TTS_SAMPLE_RATE } from "@tutor/core";
+import { FAST_MODEL, MAIN_MODEL, startTestServer, type TestServer } from "@tutor/server/test-helpers";
+import { DEV_KEY, DEV_SECRET, Student, liveKitServerOrSkip, startAgent, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+import { TRACK_SAMPLE_RATE, VOICE_TRACK_NAME } from "./voice-track.js";
+
+const bin = liveKitServerOrSkip();
+const speech = requireSpeechTools();
+const YES = behave.compute((r) => (/title/i.test(JSON.stringify(r.messages)) ? "Binary Search Trees" : "YES"));
+const SENTENCES = [
+  "A binary search tree keeps smaller keys to the left and larger keys to the right.",
+  "Lookups walk down one path from the root.",
+  "Balanced trees keep that path short.",
+];
+/** An RMS (full scale 1) above this is speech; the track's silence and Opus noise stay far below. */
+const SPEECH_RMS = 0.01;
+const FRAME_MS = 20;
+
+interface Heard {
+  at: number;
+  rms: number;
+}
+
+/** Records the RMS of every 20 ms frame of the agent's voice track, with its arrival time. */
+function listenToAgent(student: Student): { heard: Heard[]; subscribed: Promise<string> } {
+  const heard: Heard[] = [];
+  let resolve!: (name: string) => void;
+  const subscribed = new Promise<string>((r) => (resolve = r));
+  const onTrack = (track: RemoteTrack, _pub: unknown, participant: RemoteParticipant) => {
+    if (track.kind !== TrackKind.KIND_AUDIO || participant.identity === student.room.localParticipant?.identity) return;
+    resolve(track.name ?? "");
+    const stream = new AudioStream(track, { sampleRate: TRACK_SAMPLE_RATE, numChannels: 1, frameSizeMs: FRAME_MS });
+    void (async () => {
+      for await (const frame of stream) {
+        let sum = 0;
+        for (const s of frame.data) sum += s * s;
+        heard.push({ at: performance.now(), rms: Math.sqrt(sum / Math.max(1, frame.data.length)) / 32768 });
+      }
+    })().catch(() => undefined);
+  };
+  student.room.on(RoomEvent.TrackSubscribed, onTrack);
+  return { heard, subscribed };
+}
+
+async function until(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.skipIf(!bin || !speech)("LiveKit: the agent speaks with the server voice", { timeout: 120_000 }, () => {
+  let lk: LiveKitServer;
+  let fake: FakeLlm;
+  let tts: FakeTts;
+  let srv: TestServer;
+  let agent: AgentProcess;
+  let userSeq = 0;
+  const students: Student[] = [];
+
+  beforeAll(async () => {
+    lk = await startLiveKit(bin!);
+    fake = await startFakeLlm({ models: [MAIN_MODEL, FAST_MODEL] });
+    fake.setDefault(FAST_MODEL, YES);
+    tts = await startFakeTts();
+    const env = {
+      LIVEKIT_URL: lk.url,
+      LIVEKIT_API_KEY: DEV_KEY,
+      LIVEKIT_API_SECRET: DEV_SECRET,
+      TTS_PROVIDER: "openai",
+      TTS_BASE_URL: tts.url,
+      TTS_MODEL: "kokoro",
+      TTS_VOICE: "af_heart",
+    };
+    srv = await startTestServer({ fake, env });
+    agent = await startAgent(
+      { ...env, DATA_DIR: srv.dataDir, LLM_BASE_URL: fake.url, LLM_API_KEY: "test-key", LLM_MODELS: `${MAIN_MODEL},${FAST_MODEL}`, LLM_FAST_MODEL: FAST_MODEL, LOG_LEVEL: "info" },
+      ["--health-port", "0"],
+    );
+  });
+
+  afterEach(async () => {
+    for (const s of students.splice(0)) await s.leave().catch(() => undefined);
+  });
+
+  afterAll(async () => {
+    for (const s of students) await s.leave().catch(() => undefined);
+    await agent?.stop();
+    await srv?.close();
+    await fake?.close();
+    await tts?.close();
+    await lk?.stop();
+    await dispose();
+  });
+
+  async function joinedStudent() {
+    const username = `lkvoice${process.pid}_${++userSeq}`;
+    const reg = await fetch(`${srv.url}/api/auth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username, password: "correct horse battery" }),
+    });
+    const { token } = (await reg.json()) as { token: string };
+    const r = await fetch(`${srv.url}/api/livekit/token`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+    const grant = (await r.json()) as { url: string; token: string };
+    const student = new Student();
+    students.push(student);
+    const listening = listenToAgent(student);
+    await student.join(grant.url, grant.token);
+    return { student, ...listening };
+  }
+
+  it("publishes a voice track and speaks every sentence into it; the browser is sent no web_tts", async () => {
+    const { student, heard, subscribed } = await joinedStudent();
+    // Published before the ready signal, so the track is there before the first answer.
+    expect(await subscribed).toBe(VOICE_TRACK_NAME);
+    fake.script(MAIN_MODEL, behave.reply(SENTENCES.join(" "), { chunkDelayMs: 5 }));
+    const final = await student.request({ type: "text_input", text: "What is a binary search tree?", teaching_mode: "qa" }, "ai_response", 60_000);
+    await student.waitFor((m) => m.type === "tts_complete" && m.message_id === final.message_id, 60_000);
+    const mine = student.messages.filter((m) => m.message_id === final.message_id);
+    expect(mine.filter((m) => m.type === "web_tts")).toEqual([]);
+    const headers = mine.filter((m) => m.type === "speech_audio");
+    expect(headers.map((m) => [m.seq, m.text])).toEqual(SENTENCES.map((s, i) => [i, s]));
+
+    // Each sentence's length as synthesised (24 kHz s16le); the track plays them back to back.
+    const synthesised = SENTENCES.map((s) => tts.requests.find((r) => r.input === s)!);
+    const durationsMs = synthesised.map((r) => (r.audioBytes / 2 / TTS_SAMPLE_RATE) * 1000);
+    const total = durationsMs.reduce((a, b) => a + b, 0);
+    await until(() => heard.some((h) => h.rms > SPEECH_RMS), 30_000, "speech on the agent's track");
+    const start = heard.find((h) => h.rms > SPEECH_RMS)!.at;
+    // Wait until the whole answer has had time to play out, and a little more.
+    await until(() => heard.length > 0 && heard.at(-1)!.at > start + total + 1_000, 60_000, "the answer to play out");
+
+    // Speech energy in the time slot of every sentence (espeak starts each with a few ms of silence).
+    let from = start;
+    for (const [i, ms] of durationsMs.entries()) {
+      const slot = heard.filter((h) => h.at >= from && h.at < from + ms);
+      const voiced = slot.filter((h) => h.rms > SPEECH_RMS).length;
+      expect(voiced, `sentence ${i}: voiced frames of ${slot.length}`).toBeGreaterThan(slot.length * 0.3);
+      from += ms;
+    }
+    // All of it arrives: the voiced span is about the sum of the sentences (resampling keeps the length).
+    const voiced = heard.filter((h) => h.rms > SPEECH_RMS);
+    const span = voiced.at(-1)!.at - voiced[0]!.at;
+    expect(span).toBeGreaterThan(total * 0.8);
+    expect(span).toBeLessThan(total * 1.25 + 500);
+  });
+
+  it("goes silent when the student cancels (barge-in over the data channel) and says nothing more of that answer", async () => {
+    const { student, heard, subscribed } = await joinedStudent();
+    await subscribed;
+    const sentence = "Recursion is a function calling itself on a smaller part of the problem.";
+    fake.script(MAIN_MODEL, behave.reply(`${sentence} `.repeat(30), { chunkDelayMs: 2 }));
+    await student.send({ type: "text_input", text: "Explain recursion in depth", teaching_mode: "qa", request_id: "long" });
+    await student.waitFor((m) => m.type === "speech_audio" && m.request_id === "long", 60_000);
+    await until(() => heard.some((h) => h.rms > SPEECH_RMS), 30_000, "speech on the agent's track");
+    // Well into the answer (about three seconds of speech), then barge in.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const cancelledAt = performance.now();
+    const from = student.messages.length;
+    await student.send({ type: "cancel_response" });
+    const final = await student.waitFor((m) => m.type === "ai_response" && m.request_id === "long", 30_000);
+    await until(() => heard.length > 0 && heard.at(-1)!.at > cancelledAt + 3_000, 30_000, "three seconds of the track after the cancel");
+    // The data packet, the source's cleared queue and the jitter buffer: silent within half a second, and it stays so.
+    const after = heard.filter((h) => h.at > cancelledAt + 500);
+    expect(after.length).toBeGreaterThan(100);
+    expect(after.filter((h) => h.rms > SPEECH_RMS)).toEqual([]);
+    // The answer ran on in text terms (it was fully generated), yet no more of it was spoken.
+    expect(final.type).toBe("ai_response");
+    const later = student.messages.slice(from).filter((m) => m.type === "speech_audio" || m.type === "web_tts" || m.type === "tts_complete");
+    expect(later.filter((m) => m.type !== "speech_audio")).toEqual([]);
+    expect(later.length).toBeLessThanOrEqual(1); // at most the header already on its way
+  });
+});
