@@ -7,6 +7,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Generated, 
 import pg from "pg";
 import { silentLogger, type Logger } from "@tutor/core";
 import type { MessageType, TeachingMode } from "@tutor/protocol";
+import { SAFETY_PAGES, startCheckpointer, type Checkpointer } from "./checkpointer.js";
 
 /** Timestamps are ISO-8601 UTC strings with milliseconds on both dialects (text in SQLite, timestamptz in PostgreSQL). */
 export interface UsersTable {
@@ -257,9 +258,10 @@ export interface OpenOptions {
 }
 
 /** Opens the database named by the options and brings its schema up to date. */
-export async function openDatabase(options: OpenOptions): Promise<{ db: Kysely<Database>; dialect: DialectName }> {
+export async function openDatabase(options: OpenOptions): Promise<Connected> {
   const logger = (options.logger ?? silentLogger).child({ component: "store" });
-  const { db, dialect } = connect(options);
+  const connected = connect(options);
+  const { db, dialect } = connected;
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations(dialect) },
@@ -270,14 +272,22 @@ export async function openDatabase(options: OpenOptions): Promise<{ db: Kysely<D
     else if (r.status === "Error") logger.error({ migration: r.migrationName, dialect }, "migration failed");
   }
   if (error) {
+    await connected.checkpointer?.stop();
     await db.destroy();
     throw new Error(`database migration failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
-  return { db, dialect };
+  return connected;
+}
+
+export interface Connected {
+  db: Kysely<Database>;
+  dialect: DialectName;
+  /** SQLite: the WAL checkpoints' worker thread (checkpointer.ts); stop it before the last checkpoint at close. */
+  checkpointer?: Checkpointer | undefined;
 }
 
 /** A connection with no migrations applied; `openDatabase` is what the app uses. */
-export function connect(options: OpenOptions): { db: Kysely<Database>; dialect: DialectName } {
+export function connect(options: OpenOptions): Connected {
   const url = options.databaseUrl;
   if (url) {
     if (!/^postgres(ql)?:\/\//.test(url)) {
@@ -294,12 +304,18 @@ export function connect(options: OpenOptions): { db: Kysely<Database>; dialect: 
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: "postgres" };
   }
   mkdirSync(options.dataDir, { recursive: true });
-  const file = new SqliteDatabase(join(options.dataDir, "tutor.db"));
+  const path = join(options.dataDir, "tutor.db");
+  const file = new SqliteDatabase(path);
   file.pragma("journal_mode = WAL");
   file.pragma("synchronous = NORMAL");
   file.pragma("foreign_keys = ON");
   file.pragma("busy_timeout = 5000");
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(file) }) }), dialect: "sqlite" };
+  // Checkpoints run on a worker thread, not inside the commits of the event loop (checkpointer.ts).
+  file.pragma(`wal_autocheckpoint = ${SAFETY_PAGES}`);
+  const log = options.logger ?? silentLogger;
+  const checkpointer = startCheckpointer(path, (message) => log.warn({ event: "wal_checkpoint_failed", err: message }, "a WAL checkpoint failed"));
+  const database = withStatementCache(file, () => void checkpointer.stop());
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), dialect: "sqlite", checkpointer };
 }
 
 const STATEMENT_CACHE_SIZE = 256;
@@ -310,10 +326,10 @@ const STATEMENT_CACHE_SIZE = 256;
  * so keep their prepared statements (least recently used out first). SQLite
  * re-prepares a cached statement by itself after a schema change.
  */
-function withStatementCache(file: SqliteDatabase.Database): SqliteDialectConfig["database"] {
+function withStatementCache(file: SqliteDatabase.Database, onClose: () => void): SqliteDialectConfig["database"] {
   const cache = new Map<string, SqliteDatabase.Statement>();
   return {
-    close: () => file.close(),
+    close: () => (onClose(), file.close()),
     prepare(sqlText: string) {
       let stmt = cache.get(sqlText);
       if (stmt) {

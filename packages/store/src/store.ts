@@ -19,6 +19,7 @@ import { DEFAULT_MESSAGE_PAGE, type Conversation, type ConversationSummary, type
 import { accountMethods } from "./account.js";
 import { CompiledQuery, sql, type Kysely, type Selectable } from "kysely";
 import { UNIQUE_INDEX, type Database, type DialectName, type MessagesTable } from "./db.js";
+import type { Checkpointer } from "./checkpointer.js";
 
 type Db = Kysely<Database>;
 
@@ -249,6 +250,7 @@ export class KyselyStore implements Store {
   constructor(
     readonly db: Db,
     readonly dialect: DialectName,
+    private readonly checkpointer?: Checkpointer,
   ) {
     this.#q = turnQueries(db);
     this.#account = accountMethods({ db, dialect });
@@ -502,6 +504,8 @@ export class KyselyStore implements Store {
   }
 
   async close(): Promise<void> {
+    // The worker's checkpoints end first, so the last one (which empties the WAL) does not wait for them.
+    await this.checkpointer?.stop();
     if (this.dialect === "sqlite") await sql`pragma wal_checkpoint(TRUNCATE)`.execute(this.db);
     await this.db.destroy();
   }
