@@ -19,22 +19,32 @@ const eventually = <T>(fn: () => T | Promise<T>, timeout = 20_000) => expect.pol
 
 interface Reading {
   count: number;
+  /** The number of the message at the top of the view, and its px below the view's top edge. */
   label: string;
   offset: number;
+  /** Where the previous reading's top message is now (px below the top edge). */
+  previousNow: number | null;
 }
 
-/** Records, at every scroll event and frame, the message at the top of the chat's view (its number, px below the top) and how many are loaded. */
+/** Records a Reading at every scroll event and frame of the chat's scroller. */
 const READING_RECORDER = `(() => {
   const log = [];
   window.__reading = log;
   const scroller = document.getElementById("chat-scroll");
+  const number = (el) => ((el.textContent || "").match(/(Question|Answer) (\\d{3})/) || [])[2] || "?";
   const record = () => {
     const top = scroller.getBoundingClientRect().top;
     const items = [...document.querySelectorAll("ol[aria-label=Messages] > li")];
     const el = items.find((e) => e.getBoundingClientRect().bottom > top + 1);
     if (!el) return;
-    const label = ((el.textContent || "").match(/(Question|Answer) (\\d{3})/) || [])[2] || "?";
-    log.push({ count: items.length, label, offset: Math.round(el.getBoundingClientRect().top - top) });
+    const prev = log[log.length - 1];
+    const prevEl = prev ? items.find((e) => number(e) === prev.label) : null;
+    log.push({
+      count: items.length,
+      label: number(el),
+      offset: Math.round(el.getBoundingClientRect().top - top),
+      previousNow: prevEl ? Math.round(prevEl.getBoundingClientRect().top - top) : null,
+    });
   };
   scroller.addEventListener("scroll", record);
   const frame = () => { record(); requestAnimationFrame(frame); };
@@ -237,7 +247,8 @@ describe.skipIf(!available)("access and limits (Chromium)", () => {
   });
 
   describe("a long conversation", () => {
-    it("opens at its newest page and loads older pages on scroll-up, with no gaps or duplicates, keeping the place", async () => {
+    /** A 250-message conversation, seeded through the real server (POST /api/import), opened in a tab at its address. */
+    const longConversation = async () => {
       const { token } = await account();
       const t0 = Date.parse("2026-11-01T09:00:00.000Z");
       const messages = Array.from({ length: 250 }, (_, i) => ({
@@ -258,38 +269,51 @@ describe.skipIf(!available)("access and limits (Chromium)", () => {
         },
       });
       expect(imported.status).toBe(201);
-      const id = imported.body.conversation_ids[0]!;
-      const page = await tab(await browser(), token, `/c/${id}`);
+      const page = await tab(await browser(), token, `/c/${imported.body.conversation_ids[0]!}`);
       const labels = () => page.locator("ol[aria-label=Messages] > li").evaluateAll((els) => els.map((e) => (e.textContent ?? "").match(/(Question|Answer) (\d{3})/)?.[2] ?? "?"));
       // The newest page (100 messages) and nothing older.
       await eventually(async () => (await labels()).length).toBe(100);
       expect((await labels()).at(-1)).toBe("249");
       expect((await labels())[0]).toBe("150");
-
       // Opened at its end: the newest message is in view.
       await eventually(() => page.evaluate<boolean>(`(() => { const s = document.getElementById("chat-scroll"); return s.scrollHeight - s.scrollTop - s.clientHeight < 100; })()`)).toBe(true);
-
       // In the page: at every scroll event and every frame, which message is at the top of the
       // view, how far below the scroller's top edge, and how many messages are loaded.
       await page.evaluate(READING_RECORDER);
+      return { page, labels };
+    };
 
+    /** Every time an older page came in above, what the student was reading stayed where it was; then all 250 are there, in order, once. */
+    const keptThePlace = async (page: Page, labels: () => Promise<string[]>, pages: number[]) => {
+      await page.waitForTimeout(300);
+      const log = await page.evaluate<Reading[]>("window.__reading");
+      const loads = log.flatMap((r, i) => (i > 0 && r.count > log[i - 1]!.count ? [{ before: log[i - 1]!, after: r }] : []));
+      expect(loads.map((l) => l.after.count)).toEqual(pages);
+      for (const { before, after } of loads) {
+        expect(after.previousNow, `reading ${before.label} at ${before.offset}px; once the page came in, it was at ${after.previousNow}px`).not.toBeNull();
+        expect(Math.abs(after.previousNow! - before.offset), `reading ${before.label} at ${before.offset}px; once the page came in, it was at ${after.previousNow}px`).toBeLessThanOrEqual(2);
+      }
+      expect(await labels()).toEqual(Array.from({ length: 250 }, (_, i) => String(i).padStart(3, "0")));
+      expect(await page.getByRole("button", { name: "Load earlier messages" }).count()).toBe(0);
+    };
+
+    it("opens at its newest page and loads older pages as the student scrolls up, with no gaps or duplicates, keeping the place", async () => {
+      const { page, labels } = await longConversation();
       // The student scrolls up a few lines at a time until the whole conversation is there.
       for (let step = 0; step < 500 && (await labels()).length < 250; step++) {
         await page.evaluate(`document.getElementById("chat-scroll").scrollBy(0, -250)`);
         await page.waitForTimeout(60);
       }
-      await page.waitForTimeout(300);
-      const log = await page.evaluate<Reading[]>("window.__reading");
-      // Each time an older page came in above, what the student was reading stayed where it was.
-      const loads = log.flatMap((r, i) => (i > 0 && r.count > log[i - 1]!.count ? [{ before: log[i - 1]!, after: r }] : []));
-      expect(loads.map((l) => l.after.count)).toEqual([200, 250]);
-      for (const { before, after } of loads) {
-        expect(after.label, `reading ${before.label} at ${before.offset}px, then ${after.label} at ${after.offset}px`).toBe(before.label);
-        expect(Math.abs(after.offset - before.offset)).toBeLessThanOrEqual(2);
+      await keptThePlace(page, labels, [200, 250]);
+    });
+
+    it("keeps the place when the student jumps straight to the top (the scrollbar dragged up)", async () => {
+      const { page, labels } = await longConversation();
+      for (let jump = 0; jump < 20 && (await labels()).length < 250; jump++) {
+        await page.evaluate(`document.getElementById("chat-scroll").scrollTop = 0`);
+        await page.waitForTimeout(400);
       }
-      const all = await labels();
-      expect(all).toEqual(Array.from({ length: 250 }, (_, i) => String(i).padStart(3, "0")));
-      expect(await page.getByRole("button", { name: "Load earlier messages" }).count()).toBe(0);
+      await keptThePlace(page, labels, [200, 250]);
     });
   });
 });

@@ -135,6 +135,24 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
     return () => ro.disconnect();
   }, []);
 
+  // Near the top, where an older page may come in above: the message at the
+  // top of the view and how far below the top edge it is. The browser's
+  // scroll anchoring keeps it in place, except at scrollTop 0 (the scrollbar
+  // dragged to the top, Home), where it does not anchor at all.
+  const anchor = useRef<{ id: string; offset: number } | null>(null);
+  const rememberAnchor = () => {
+    const el = scroller.current;
+    if (!el) return;
+    const top = el.getBoundingClientRect().top;
+    for (const item of el.querySelectorAll<HTMLElement>("[data-message-id]")) {
+      const r = item.getBoundingClientRect();
+      if (r.bottom > top) {
+        anchor.current = { id: item.dataset.messageId ?? "", offset: r.top - top };
+        return;
+      }
+    }
+  };
+
   // Only the student scrolling up unpins the view; content growing below (and the
   // browser's scroll anchoring reacting to it) must not.
   const lastTop = useRef(0);
@@ -145,9 +163,25 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
     else if (el.scrollTop < lastTop.current - 1) pinned.current = false;
     lastTop.current = el.scrollTop;
     if (pinned.current) setShowJump(false);
-    // Near the top of what is loaded: fetch the page before it (scroll anchoring keeps the view in place).
-    if (el.scrollTop < LOAD_OLDER_PX && current?.has_more && !pinned.current) void app.loadOlder();
+    if (!current?.has_more || pinned.current || el.scrollTop >= LOAD_OLDER_PX * 2) return;
+    rememberAnchor();
+    // Near the top of what is loaded: fetch the page before it.
+    if (el.scrollTop < LOAD_OLDER_PX) void app.loadOlder();
   };
+
+  // An older page came in above: put the message being read back where it was
+  // (a no-op when scroll anchoring already did).
+  const firstId = messages[0]?.id;
+  useLayoutEffect(() => {
+    const a = anchor.current;
+    const el = scroller.current;
+    if (!a || !el || pinned.current) return;
+    const item = el.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(a.id)}"]`);
+    if (!item) return;
+    const shift = item.getBoundingClientRect().top - el.getBoundingClientRect().top - a.offset;
+    if (Math.abs(shift) >= 1) el.scrollTop += shift;
+    lastTop.current = el.scrollTop;
+  }, [firstId]);
 
   const scrollToEnd = (smooth: boolean) => {
     const el = scroller.current;
@@ -182,6 +216,7 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
   // A different conversation opened: start at its end.
   useLayoutEffect(() => {
     pinned.current = true;
+    anchor.current = null;
     setShowJump(false);
     scrollToEnd(false);
   }, [currentId, current?.id]);

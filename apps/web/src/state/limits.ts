@@ -20,7 +20,7 @@ export interface BudgetSeen {
 }
 
 /** Limits that refuse questions; the voice ones refuse only the microphone. */
-const TURN_LIMITS: ReadonlySet<LimitName | null> = new Set<LimitName | null>(["turns_per_hour", "tokens_per_day", "turns_running", "livekit_rooms", null]);
+const TURN_LIMITS: ReadonlySet<LimitName | null> = new Set<LimitName | null>(["turns_per_hour", "tokens_per_day", "turns_running", null]);
 
 export function limitsQuestions(limit: LimitName | null): boolean {
   return TURN_LIMITS.has(limit);
