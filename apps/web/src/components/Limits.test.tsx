@@ -89,7 +89,7 @@ const sendButton = () => screen.getByRole("button", { name: "Send" });
 
 afterEach(() => app.shutdown());
 
-describe("a refused question", () => {
+describe("a refused question", { timeout: 15_000 }, () => {
   beforeEach(signedIn);
 
   it("shows why and a live countdown, pauses sending, and sends nothing meanwhile", async () => {
@@ -117,13 +117,13 @@ describe("a refused question", () => {
     expect(screen.queryByTestId("budget-line")).toBeNull();
     // The countdown moves on by itself.
     const first = notice.textContent;
-    await waitFor(() => expect(screen.getByTestId("limit-notice").textContent).not.toBe(first), { timeout: 2500 });
+    await waitFor(() => expect(screen.getByTestId("limit-notice").textContent).not.toBe(first), { timeout: 5000 });
   });
 
   it("recovers by itself when the wait is over", async () => {
     const user = await askRefused(1, "turns_running");
     expect(screen.getByTestId("limit-notice").textContent).toMatch(/^Two answers are still being written for you\. You can ask again in 0:01\./);
-    await waitFor(() => expect(screen.queryByTestId("limit-notice")).toBeNull(), { timeout: 3000 });
+    await waitFor(() => expect(screen.queryByTestId("limit-notice")).toBeNull(), { timeout: 6000 });
     expect(app.state.rateLimit).toBeNull();
     expect(screen.queryByText(/Sending is paused/)).toBeNull();
     await user.type(screen.getByLabelText("Your question"), "What is a tree?");
@@ -197,7 +197,7 @@ describe("budgetLine", () => {
   });
 });
 
-describe("the sign-in screen", () => {
+describe("the sign-in screen", { timeout: 15_000 }, () => {
   beforeEach(() => {
     start(false);
     render(
@@ -236,9 +236,10 @@ describe("the sign-in screen", () => {
   });
 
   it("gives the button back by itself when the wait is over", async () => {
-    const user = await signInThrottled(1);
-    await waitFor(() => expect(submit()).toHaveProperty("disabled", true));
-    await waitFor(() => expect(submit()).toHaveProperty("disabled", false), { timeout: 3000 });
+    const user = await signInThrottled(2);
+    await waitFor(() => expect(screen.getByRole("alert").textContent).toMatch(/^Too many sign-in attempts\. You can try again in 0:0[12]\./));
+    expect(submit()).toHaveProperty("disabled", true);
+    await waitFor(() => expect(submit()).toHaveProperty("disabled", false), { timeout: 6000 });
     expect(screen.getByRole("alert").textContent).toBe("");
     const before = sock.sent.filter((m) => m.type === "auth_request").length;
     await user.click(submit());
