@@ -6,17 +6,15 @@ import { act, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { createRef } from "react";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Budget, Conversation, PublicConfig } from "@tutor/protocol";
-import { ProtocolClient } from "../protocol/client.js";
-import { SpeechOut } from "../speech/speech.js";
-import { AppController } from "../state/controller.js";
+import type { Budget, PublicConfig } from "@tutor/protocol";
+import type { AppController } from "../state/controller.js";
 import { AppProvider } from "../state/context.js";
 import { budgetLine, clockText } from "../state/limits.js";
 import { FakeSocket } from "../test-socket.js";
+import { answerVerify, signedInStorage, testController, testConversation } from "../test-fixtures.js";
 import { ChatPane } from "./ChatPane.js";
 import { AuthScreen } from "./AuthScreen.js";
 
-const USER = { id: "u1", username: "ada", email: null, created_at: "2026-11-24T10:00:00.000Z", last_login: null };
 const LIMITS = { max_text_chars: 50_000, page_size: 100, turns_per_hour: 120, tokens_per_day: 1_000_000 };
 const CONFIG: PublicConfig = {
   llm: { configured: true, provider: "test", models: ["m"] },
@@ -27,45 +25,29 @@ const CONFIG: PublicConfig = {
   teaching_modes: ["teacher", "qa"],
 };
 
-const EMPTY: Conversation = {
-  id: "c1",
-  title: "Stacks",
-  teaching_mode: "qa",
-  created_at: "2026-11-24T10:00:00.000Z",
-  updated_at: "2026-11-24T10:00:00.000Z",
-  message_count: 0,
-  last_message: null,
-  messages: [],
-  has_more: false,
-};
-
 let app: AppController;
 let sock: FakeSocket;
 
 function start(signedIn: boolean) {
-  FakeSocket.all = [];
-  localStorage.clear();
-  if (signedIn) localStorage.setItem("tutor.session", JSON.stringify({ token: "tok" }));
-  app = new AppController({
-    client: new ProtocolClient({ url: "ws://test/ws", WebSocketImpl: FakeSocket as unknown as typeof WebSocket }),
-    speech: new SpeechOut(undefined),
+  if (signedIn) signedInStorage();
+  else {
+    FakeSocket.all = [];
+    localStorage.clear();
+  }
+  app = testController({
     fetchImpl: async (input) =>
       String(input) === "/api/config" ? new Response(JSON.stringify(CONFIG), { status: 200 }) : new Response("{}", { status: 404 }),
-    schedule: (fn) => queueMicrotask(fn),
   });
   app.start();
   sock = FakeSocket.last;
-  sock.open();
 }
 
 async function signedIn() {
   start(true);
-  const verify = sock.lastOf("auth_request");
-  sock.push({ type: "auth_response", action: "verify", success: true, user: USER, token: "tok", request_id: verify.request_id! });
-  await waitFor(() => expect(app.state.ready).toBe(true));
+  await answerVerify(app, sock);
   await waitFor(() => expect(app.state.config).not.toBeNull());
   const opening = app.openConversation("c1");
-  sock.push({ type: "conversation_data", conversation: EMPTY, request_id: sock.lastOf("get_conversation").request_id! });
+  sock.push({ type: "conversation_data", conversation: testConversation({ id: "c1", title: "Stacks" }), request_id: sock.lastOf("get_conversation").request_id! });
   await opening;
   render(
     <AppProvider controller={app}>
@@ -200,6 +182,7 @@ describe("budgetLine", () => {
 describe("the sign-in screen", { timeout: 15_000 }, () => {
   beforeEach(() => {
     start(false);
+    sock.open();
     render(
       <AppProvider controller={app}>
         <AuthScreen />
