@@ -3,7 +3,7 @@
 // the model chain are exercised exactly as against a provider — only the
 // answers (and the failures) are chosen by the test.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import { errorBody, readBody, remember, sendError, sendJson, serveLoopback, wait, watchExchange } from "./http.js";
+import { errorBody, readBody, remember, Script, sendError, sendJson, serveLoopback, wait, watchExchange } from "./http.js";
 
 export interface FakeChatMessage {
   role: string;
@@ -156,10 +156,6 @@ export interface FakeLlm {
   close(): Promise<void>;
 }
 
-interface ModelScript {
-  queue: FakeBehaviour[];
-  fallback: FakeBehaviour;
-}
 
 const WORDS = /\S+\s*|\s+/g;
 
@@ -175,7 +171,7 @@ function cannedReply(model: string): FakeBehaviour {
 export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLlm> {
   const initialModels = options.models ?? [];
   const recordLimit = options.recordLimit ?? Infinity;
-  const scripts = new Map<string, ModelScript>();
+  const scripts = new Map<string, Script<FakeBehaviour>>();
   const counts = new Map<string, number>();
   const requests: FakeRequest[] = [];
   let seq = 0;
@@ -184,10 +180,10 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
   // Marks an exchange as ended by the server (before its socket's close event).
   const cutters = new WeakMap<ServerResponse, () => void>();
 
-  const ensure = (model: string): ModelScript => {
+  const ensure = (model: string): Script<FakeBehaviour> => {
     let s = scripts.get(model);
     if (!s) {
-      s = { queue: [], fallback: cannedReply(model) };
+      s = new Script(cannedReply(model));
       scripts.set(model, s);
     }
     return s;
@@ -237,7 +233,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       );
       return;
     }
-    let behaviour = script.queue.shift() ?? script.fallback;
+    let behaviour = script.next();
     // A computed behaviour may itself return another computed one; bound the loop.
     for (let i = 0; behaviour.kind === "compute" && i < 8; i++) {
       const out = behaviour.fn(record);
@@ -383,10 +379,10 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     url: `http://127.0.0.1:${http.port}/v1`,
     requests,
     script(model, behaviour) {
-      ensure(model).queue.push(...(Array.isArray(behaviour) ? behaviour : [behaviour]));
+      ensure(model).add(behaviour);
     },
     setDefault(model, behaviour) {
-      ensure(model).fallback = behaviour;
+      ensure(model).setDefault(behaviour);
     },
     calls(model) {
       return counts.get(model) ?? 0;

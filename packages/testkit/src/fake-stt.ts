@@ -5,7 +5,7 @@
 // fields, the audio's duration and energy), so a test can assert that the
 // server sent real speech, not silence or garbage.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import { arrivals, errorBody, readBody, remember, sendError, sendJson, serveLoopback, wait, watchExchange } from "./http.js";
+import { arrivals, errorBody, readBody, remember, Script, sendError, sendJson, serveLoopback, wait, watchExchange } from "./http.js";
 
 export interface WavInfo {
   sampleRate: number;
@@ -88,8 +88,7 @@ export async function startFakeStt(options: FakeSttOptions = {}): Promise<FakeSt
   const recordLimit = options.recordLimit ?? Infinity;
   const requests: FakeSttRequest[] = [];
   const arrived = arrivals<FakeSttRequest>();
-  let queue: FakeSttBehaviour[] = [];
-  let fallback: FakeSttBehaviour = sttBehave.reply(FAKE_STT_DEFAULT_TEXT);
+  const behaviours = new Script<FakeSttBehaviour>(sttBehave.reply(FAKE_STT_DEFAULT_TEXT));
   let seq = 0;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -140,7 +139,7 @@ export async function startFakeStt(options: FakeSttOptions = {}): Promise<FakeSt
       sendJson(res, 400, errorBody(`Could not decode the audio file: ${wavError}.`, "invalid_request_error"));
       return;
     }
-    let behaviour = queue.shift() ?? fallback;
+    let behaviour = behaviours.next();
     for (let i = 0; behaviour.kind === "compute" && i < 8; i++) {
       const out = behaviour.fn(record);
       behaviour = typeof out === "string" ? sttBehave.reply(out) : out;
@@ -204,16 +203,11 @@ export async function startFakeStt(options: FakeSttOptions = {}): Promise<FakeSt
   return {
     url: `http://127.0.0.1:${http.port}/v1`,
     requests,
-    script(behaviour) {
-      queue.push(...(Array.isArray(behaviour) ? behaviour : [behaviour]));
-    },
-    setDefault(behaviour) {
-      fallback = behaviour;
-    },
+    script: (behaviour) => behaviours.add(behaviour),
+    setDefault: (behaviour) => behaviours.setDefault(behaviour),
     nextRequest: arrived.next,
     reset() {
-      queue = [];
-      fallback = sttBehave.reply(FAKE_STT_DEFAULT_TEXT);
+      behaviours.reset();
       requests.length = 0;
     },
     close: http.close,

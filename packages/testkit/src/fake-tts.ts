@@ -9,7 +9,7 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { promisify } from "node:util";
-import { arrivals, errorBody, readBody, remember, sendError, sendJson, serveLoopback, wait, watchExchange } from "./http.js";
+import { arrivals, errorBody, readBody, remember, Script, sendError, sendJson, serveLoopback, wait, watchExchange } from "./http.js";
 
 const execFileP = promisify(execFile);
 
@@ -107,9 +107,8 @@ export async function startFakeTts(options: FakeTtsOptions = {}): Promise<FakeTt
   const requests: FakeTtsRequest[] = [];
   const arrived = arrivals<FakeTtsRequest>();
   const cache = new Map<string, Promise<Buffer>>();
-  let queue: FakeTtsBehaviour[] = [];
+  const behaviours = new Script<FakeTtsBehaviour>(ttsBehave.speak());
   let byText: [string, FakeTtsBehaviour][] = [];
-  let fallback: FakeTtsBehaviour = ttsBehave.speak();
   let seq = 0;
 
   const audio = (text: string, rate: number, wav: boolean): Promise<Buffer> => {
@@ -144,7 +143,7 @@ export async function startFakeTts(options: FakeTtsOptions = {}): Promise<FakeTt
       sendJson(res, 400, errorBody("`model`, `input` and `voice` are required.", "invalid_request_error"));
       return;
     }
-    const b = byText.find(([t]) => record.input.includes(t))?.[1] ?? queue.shift() ?? fallback;
+    const b = byText.find(([t]) => record.input.includes(t))?.[1] ?? behaviours.next();
     await perform(b, record, res);
   }
 
@@ -217,20 +216,15 @@ export async function startFakeTts(options: FakeTtsOptions = {}): Promise<FakeTt
   return {
     url: `http://127.0.0.1:${http.port}/v1`,
     requests,
-    script(behaviour) {
-      queue.push(...(Array.isArray(behaviour) ? behaviour : [behaviour]));
-    },
+    script: (behaviour) => behaviours.add(behaviour),
     scriptFor(text, behaviour) {
       byText.push([text, behaviour]);
     },
-    setDefault(behaviour) {
-      fallback = behaviour;
-    },
+    setDefault: (behaviour) => behaviours.setDefault(behaviour),
     nextRequest: arrived.next,
     reset() {
-      queue = [];
+      behaviours.reset();
       byText = [];
-      fallback = ttsBehave.speak();
       requests.length = 0;
     },
     close: http.close,

@@ -127,6 +127,29 @@ export function watchExchange<O extends string = Ended>(
   return { settled, settle };
 }
 
+/** Scripted behaviours: each request takes the next one queued, then the default. */
+export class Script<B> {
+  #queue: B[] = [];
+  #fallback: B;
+  constructor(private readonly initial: B) {
+    this.#fallback = initial;
+  }
+  add(behaviour: B | B[]): void {
+    this.#queue.push(...(Array.isArray(behaviour) ? behaviour : [behaviour]));
+  }
+  setDefault(behaviour: B): void {
+    this.#fallback = behaviour;
+  }
+  next(): B {
+    return this.#queue.shift() ?? this.#fallback;
+  }
+  /** Empties the queue and restores the default given at creation. */
+  reset(): void {
+    this.#queue = [];
+    this.#fallback = this.initial;
+  }
+}
+
 /** Appends a request record, keeping only the last `limit`. */
 export function remember<T>(records: T[], record: T, limit: number): void {
   records.push(record);
