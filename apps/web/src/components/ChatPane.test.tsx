@@ -136,6 +136,21 @@ describe("chat pane", () => {
     await waitFor(() => expect(screen.queryByTestId("lost-answer")).toBeNull());
   });
 
+  it("says a question asked long ago has no answer, and that a recent one is still being awaited", async () => {
+    renderPane();
+    await act(() => open(conversation(3)));
+    expect(screen.getByTestId("lost-answer")).toHaveTextContent(
+      "This question has no answer: it was stopped, or the server answering it stopped, before any of the answer was saved.",
+    );
+    const recent = testConversation({
+      id: "c2",
+      messages: [{ id: "q", type: "user", content: "What is a heap?", timestamp: new Date().toISOString() }],
+    });
+    await act(() => open(recent));
+    expect(screen.queryByTestId("lost-answer")).toBeNull();
+    expect(screen.getByText("Waiting for the tutor's answer… it will appear here when it is ready.")).toBeInTheDocument();
+  });
+
   it("keeps the question box enabled only while connected, and says why", async () => {
     renderPane();
     await act(() => open(conversation(2)));

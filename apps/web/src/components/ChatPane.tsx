@@ -39,7 +39,7 @@ const selectMode = (s: State) => s.mode;
 const selectMissing = (s: State) => s.missingId;
 const selectFocus = (s: State) => s.focusMessageId;
 const selectAwaiting = (s: State) => (s.currentId ? s.awaitingStored[s.currentId] === true : false);
-const selectUnanswered = (s: State) => (s.currentId ? s.unanswered[s.currentId] === true : false);
+const selectUnanswered = (s: State) => (s.currentId ? s.unanswered[s.currentId] : undefined);
 
 export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaElement | null> }) {
   const app = useApp();
@@ -345,7 +345,7 @@ export function ChatPane({ composerRef }: { composerRef: RefObject<HTMLTextAreaE
                 </span>
               </li>
             ) : unanswered && messages.at(-1)?.type === "user" ? (
-              <LostAnswer question={messages.at(-1)!.content} ready={ready} />
+              <LostAnswer question={messages.at(-1)!.content} why={unanswered} ready={ready} />
             ) : awaiting ? (
               <li className="flex gap-3" role="status">
                 <TutorAvatar />

@@ -1,9 +1,15 @@
-// Shown under a question whose answer was lost with the server writing it
+// Shown under a question that has no answer: lost with the server writing it
 // (an instance that died never stores half an answer, so after a reconnect
-// the question simply has none): says so, and asks it again in one click.
+// the question simply has none), or found so long after it was asked. Says
+// so, and asks it again in one click.
 import { useApp } from "../state/context.js";
 
-export function LostAnswer({ question, ready }: { question: string; ready: boolean }) {
+const WHY = {
+  lost: "This question got no answer: the server answering it stopped before the answer was saved. You can ask it again.",
+  none: "This question has no answer: it was stopped, or the server answering it stopped, before any of the answer was saved. You can ask it again.",
+} as const;
+
+export function LostAnswer({ question, why, ready }: { question: string; why: keyof typeof WHY; ready: boolean }) {
   const app = useApp();
   return (
     <li className="flex gap-3" data-testid="lost-answer">
@@ -11,7 +17,7 @@ export function LostAnswer({ question, ready }: { question: string; ready: boole
         !
       </span>
       <div role="status" className="min-w-0 flex-1 rounded-lg border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-700 dark:bg-amber-950/40 dark:text-amber-100">
-        <p>This question got no answer: the server answering it stopped before the answer was saved. You can ask it again.</p>
+        <p>{WHY[why]}</p>
         <button
           type="button"
           disabled={!ready}

@@ -172,10 +172,15 @@ export class Conversations {
     }
     this.remember(c.teaching_mode, id);
     // Reloaded or switched back mid-answer: the answer will be in storage soon.
+    // Asked long ago and still unanswered: no turn runs that long, so none is coming.
     const last = c.messages.at(-1);
-    if (last?.type === "user" && !hub.state().streams[id] && Date.now() - Date.parse(last.timestamp) < STILL_ANSWERING_MS) {
-      hub.dispatch({ type: "awaiting", conversationId: id, on: true });
-      void this.pollStored(id);
+    if (last?.type === "user" && !hub.state().streams[id]) {
+      if (Date.now() - Date.parse(last.timestamp) < STILL_ANSWERING_MS) {
+        hub.dispatch({ type: "awaiting", conversationId: id, on: true });
+        void this.pollStored(id);
+      } else {
+        hub.dispatch({ type: "answer/lost", conversationId: id, why: "none" });
+      }
     }
   }
 
@@ -245,7 +250,7 @@ export class Conversations {
       if (state.awaitingStored[id] && state.currentId === id) {
         const last = state.current?.id === id ? state.current.messages.at(-1) : undefined;
         // Awaited past any turn's deadline and still unanswered: it died with its server; say so.
-        if (looked && last?.type === "user") hub.dispatch({ type: "answer/lost", conversationId: id });
+        if (looked && last?.type === "user") hub.dispatch({ type: "answer/lost", conversationId: id, why: "lost" });
         else hub.dispatch({ type: "awaiting", conversationId: id, on: false });
       }
     }

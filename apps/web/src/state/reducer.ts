@@ -79,11 +79,14 @@ export interface State {
   /** Conversations whose answer is expected from storage (after a reconnect or reload). */
   awaitingStored: Record<string, true>;
   /**
-   * Conversations whose last question got no answer although it was awaited
-   * long enough: the server answering it stopped (an instance that died never
-   * stores half an answer). The chat says so and offers to ask again.
+   * Conversations whose last question has no answer. `lost`: it was awaited
+   * (after a reconnect or reload) past any turn's deadline, so the server
+   * answering it stopped (an instance that died never stores half an
+   * answer). `none`: found so when opened, long after it was asked (stopped
+   * before any of the answer came, or lost the same way). The chat says so
+   * and offers to ask again.
    */
-  unanswered: Record<string, true>;
+  unanswered: Record<string, "lost" | "none">;
   flags: Record<string, AnswerFlags>;
   notices: Notice[];
   noticeSeq: number;
@@ -116,7 +119,7 @@ export type Action =
   | { type: "streams/drop"; conversationId: string }
   | { type: "rename/local"; id: string; title: string }
   | { type: "awaiting"; conversationId: string; on: boolean }
-  | { type: "answer/lost"; conversationId: string }
+  | { type: "answer/lost"; conversationId: string; why: "lost" | "none" }
   | { type: "notice"; kind: Notice["kind"]; text: string }
   | { type: "notice/dismiss"; id: number }
   | { type: "limit"; rateLimit: RateLimit | null }
@@ -343,7 +346,7 @@ function reduce(state: State, action: Action): State {
         ...state,
         streams: omit(state.streams, action.conversationId),
         awaitingStored: omit(state.awaitingStored, action.conversationId),
-        unanswered: { ...state.unanswered, [action.conversationId]: true },
+        unanswered: { ...state.unanswered, [action.conversationId]: action.why },
       };
     case "notice": {
       const id = state.noticeSeq + 1;
@@ -462,6 +465,8 @@ function applyServerMessage(state: State, msg: ServerMessage): State {
       }
       return {
         ...state,
+        // An answer is coming after all (another tab asked again).
+        unanswered: state.unanswered[convId] ? omit(state.unanswered, convId) : state.unanswered,
         streams: {
           ...state.streams,
           [convId]: { conversationId: convId, messageId: msg.message_id, text, interrupted: false },
