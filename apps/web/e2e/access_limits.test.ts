@@ -7,8 +7,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
-import { askInPage as ask, lastUserText, PASSWORD, titleOrYes } from "./flows.js";
-import { axeViolations, chromiumAvailable, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
+import { askInPage as ask, lastUserText, PASSWORD, restAccount, restCall, titleOrYes } from "./flows.js";
+import { axeViolations, chromiumAvailable, closeBrowsers, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
 
 const BIG = "tutor-big";
 const FAST = "tutor-fast";
@@ -56,27 +56,8 @@ describe.skipIf(!available)("access and limits (Chromium)", () => {
   let server: ServerProcess;
   const browsers: Browser[] = [];
   const pageErrors: string[] = [];
-  let seq = 0;
-
-  const api = async <T>(path: string, init: { method?: string; token?: string; body?: unknown } = {}): Promise<{ status: number; body: T }> => {
-    const res = await fetch(`${server.url}${path}`, {
-      method: init.method ?? "GET",
-      headers: {
-        ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
-        ...(init.body !== undefined ? { "content-type": "application/json" } : {}),
-      },
-      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
-  };
-
-  const account = async (): Promise<{ username: string; token: string }> => {
-    const username = `stu_${Date.now().toString(36)}_${++seq}`;
-    const r = await api<{ token: string }>("/api/auth/register", { method: "POST", body: { username, password: PASSWORD } });
-    expect(r.status).toBe(201);
-    return { username, token: r.body.token };
-  };
+  const api = <T>(path: string, init: Parameters<typeof restCall>[2] = {}) => restCall<T>(server.url, path, init);
+  const account = () => restAccount(server.url);
 
   const browser = async (viewport?: { width: number; height: number }): Promise<Browser> => {
     const b = await launchBrowser(viewport, [], { bypassCSP: true });
@@ -102,17 +83,12 @@ describe.skipIf(!available)("access and limits (Chromium)", () => {
   });
 
   afterEach(async (ctx) => {
-    if (ctx.task.result?.state === "fail") {
-      for (const [i, b] of browsers.entries()) {
-        for (const [j, p] of b.context.pages().entries()) await screenshot(p, `failed-access-${ctx.task.name.slice(0, 30).replace(/\W+/g, "-")}-${i}-${j}`).catch(() => {});
-      }
-    }
-    for (const b of browsers.splice(0)) await b.close().catch(() => {});
+    await closeBrowsers(browsers, ctx, "failed-access");
     expect(pageErrors.splice(0)).toEqual([]);
   });
 
   afterAll(async () => {
-    for (const b of browsers) await b.close().catch(() => {});
+    await closeBrowsers(browsers);
     await server?.stop();
     await llm?.close();
   });

@@ -29,6 +29,42 @@ export async function askInPage(page: Page, question: string, timeoutMs = 30_000
   await box.press("Enter");
 }
 
+/**
+ * A REST call as a client makes it (JSON body, bearer token): the status, the
+ * body parsed as JSON (the text when it is not JSON, null when empty) and the text.
+ */
+export async function restCall<T>(
+  baseUrl: string,
+  path: string,
+  init: { method?: string; token?: string; body?: unknown } = {},
+): Promise<{ status: number; body: T; text: string }> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method: init.method ?? "GET",
+    headers: {
+      ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+      ...(init.body !== undefined ? { "content-type": "application/json" } : {}),
+    },
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
+  const text = await res.text();
+  let body: T;
+  try {
+    body = (text ? JSON.parse(text) : null) as T;
+  } catch {
+    body = text as T;
+  }
+  return { status: res.status, body, text };
+}
+
+let accountSeq = 0;
+/** A new account registered over REST; its name and token. */
+export async function restAccount(baseUrl: string): Promise<{ username: string; token: string }> {
+  const username = `stu_${Date.now().toString(36)}_${++accountSeq}`;
+  const r = await restCall<{ token: string }>(baseUrl, "/api/auth/register", { method: "POST", body: { username, password: PASSWORD } });
+  expect(r.status).toBe(201);
+  return { username, token: r.body.token };
+}
+
 /** The student's last message in a model request. */
 export function lastUserText(req: FakeRequest): string {
   return [...req.messages].reverse().find((m) => m.role === "user")?.content ?? "";

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Locator, Page } from "playwright-core";
 import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
 import { readFileSync } from "node:fs";
-import { lastUserText, PASSWORD, signInInPage, titleOrYes } from "./flows.js";
+import { lastUserText, PASSWORD, restAccount, restCall, signInInPage, titleOrYes } from "./flows.js";
 import { axeViolations, chromiumAvailable, closeBrowsers, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
 
 const BIG = "tutor-big";
@@ -29,34 +29,8 @@ describe.skipIf(!available)("your conversations, your data (Chromium)", () => {
   let server: ServerProcess;
   const browsers: Browser[] = [];
   const pageErrors: string[] = [];
-  let seq = 0;
-
-  const api = async <T>(path: string, init: { method?: string; token?: string; body?: unknown } = {}): Promise<{ status: number; body: T; text: string }> => {
-    const res = await fetch(`${server.url}${path}`, {
-      method: init.method ?? "GET",
-      headers: {
-        ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
-        ...(init.body !== undefined ? { "content-type": "application/json" } : {}),
-      },
-      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-    });
-    const text = await res.text();
-    let body: T;
-    try {
-      body = JSON.parse(text) as T;
-    } catch {
-      body = text as T;
-    }
-    return { status: res.status, body, text };
-  };
-
-  /** A new account over REST; returns its name and token. */
-  const account = async (): Promise<{ username: string; token: string }> => {
-    const username = `stu_${Date.now().toString(36)}_${++seq}`;
-    const r = await api<{ token: string }>("/api/auth/register", { method: "POST", body: { username, password: PASSWORD } });
-    expect(r.status).toBe(201);
-    return { username, token: r.body.token };
-  };
+  const api = <T>(path: string, init: Parameters<typeof restCall>[2] = {}) => restCall<T>(server.url, path, init);
+  const account = () => restAccount(server.url);
 
   /** A Q&A conversation with one answered question, made over REST (SSE). */
   const conversation = async (token: string, question: string): Promise<string> => {
