@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { behave, requireSpeechTools, startFakeLlm, startFakeTts, type FakeLlm, type FakeTts } from "@tutor/testkit";
 import { TTS_SAMPLE_RATE } from "@tutor/core";
 import { FAST_MODEL, MAIN_MODEL, startTestServer, type TestServer } from "@tutor/server/test-helpers";
-import { DEV_KEY, DEV_SECRET, Student, liveKitServerOrSkip, startAgent, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+import { Student, liveKitEnv, liveKitServerOrSkip, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
 import { TRACK_SAMPLE_RATE, VOICE_TRACK_NAME } from "./voice-track.js";
 
 const bin = liveKitServerOrSkip();
@@ -73,20 +73,9 @@ describe.skipIf(!bin || !speech)("LiveKit: the agent speaks with the server voic
     fake = await startFakeLlm({ models: [MAIN_MODEL, FAST_MODEL] });
     fake.setDefault(FAST_MODEL, YES);
     tts = await startFakeTts();
-    const env = {
-      LIVEKIT_URL: lk.url,
-      LIVEKIT_API_KEY: DEV_KEY,
-      LIVEKIT_API_SECRET: DEV_SECRET,
-      TTS_PROVIDER: "openai",
-      TTS_BASE_URL: tts.url,
-      TTS_MODEL: "kokoro",
-      TTS_VOICE: "af_heart",
-    };
+    const env = { ...liveKitEnv(lk), TTS_PROVIDER: "openai", TTS_BASE_URL: tts.url, TTS_MODEL: "kokoro", TTS_VOICE: "af_heart" };
     srv = await startTestServer({ fake, env });
-    agent = await startAgent(
-      { ...env, DATA_DIR: srv.dataDir, LLM_BASE_URL: fake.url, LLM_API_KEY: "test-key", LLM_MODELS: `${MAIN_MODEL},${FAST_MODEL}`, LLM_FAST_MODEL: FAST_MODEL, LOG_LEVEL: "info" },
-      ["--health-port", "0"],
-    );
+    agent = await startAgentBeside({ env, dataDir: srv.dataDir, llmUrl: fake.url, models: [MAIN_MODEL, FAST_MODEL] });
   });
 
   afterEach(async () => {

@@ -12,6 +12,7 @@ import { BaseTransport, RequestError, decodeServerFrame, type AudioCarrier, type
 export const MAX_PACKET_BYTES = 15_000;
 
 export type LiveKitSdk = Pick<typeof LiveKitModule, "Room" | "RoomEvent" | "Track">;
+type RemoteTrack = LiveKitModule.RemoteTrack;
 
 export interface LiveKitOptions {
   /** The signed-in student's bearer token (the token route is for signed-in users only). */
@@ -100,6 +101,13 @@ export class LiveKitClient extends BaseTransport implements Transport {
         () => undefined,
       );
     });
+    // The agent's voice (server text-to-speech): its audio track, played by the page (SpeechOut).
+    room.on(sdk.RoomEvent.TrackSubscribed, (track: RemoteTrack) => {
+      if (this.room === room && track.kind === sdk.Track.Kind.Audio) this.deliverVoiceTrack(track.mediaStreamTrack);
+    });
+    room.on(sdk.RoomEvent.TrackUnsubscribed, (track: RemoteTrack) => {
+      if (this.room === room && track.mediaStreamTrack === this.voiceTrack) this.deliverVoiceTrack(null);
+    });
     room.on(sdk.RoomEvent.Disconnected, () => {
       if (this.room === room) this.fail(new LiveKitUnavailable("the LiveKit room was disconnected"));
     });
@@ -167,6 +175,7 @@ export class LiveKitClient extends BaseTransport implements Transport {
     this.room = null;
     this.ready = false;
     this.published = null;
+    this.deliverVoiceTrack(null);
     if (room) {
       room.unregisterTextStreamHandler(LIVEKIT_TOPIC);
       void room.disconnect().catch(() => undefined);

@@ -84,9 +84,19 @@ class FakeRoom {
 
 const sdk = {
   Room: FakeRoom,
-  RoomEvent: { DataReceived: "dataReceived", Disconnected: "disconnected" },
-  Track: { Source: { Microphone: "microphone" } },
+  RoomEvent: { DataReceived: "dataReceived", Disconnected: "disconnected", TrackSubscribed: "trackSubscribed", TrackUnsubscribed: "trackUnsubscribed" },
+  Track: { Source: { Microphone: "microphone" }, Kind: { Audio: "audio" } },
 } as unknown as LiveKitSdk;
+
+/** Stand-ins for the audio elements SpeechOut plays the agent's voice track through (jsdom has no MediaStream). */
+interface FakeVoiceElement {
+  track: MediaStreamTrack;
+  volume: number;
+  muted: boolean;
+  paused: boolean;
+  pause(): void;
+}
+let voiceElements: FakeVoiceElement[];
 
 let tokenRoute: { status: number; calls: { auth: string | null }[] };
 let app: AppController;
@@ -109,7 +119,12 @@ function setup(opts: { livekit: boolean; token: string | null }) {
     storedToken: () => opts.token ?? (JSON.parse(localStorage.getItem("tutor.session") ?? "null") as { token?: string } | null)?.token ?? null,
     onEvent: (e, d) => events.push(`${e}${d ? `: ${d}` : ""}`),
   });
-  app = new AppController({ client, speech: new SpeechOut(undefined), fetchImpl, schedule: (fn) => queueMicrotask(fn) });
+  const speech = new SpeechOut(undefined, undefined, (track) => {
+    const el: FakeVoiceElement = { track, volume: 1, muted: false, paused: false, pause: () => (el.paused = true) };
+    voiceElements.push(el);
+    return el;
+  });
+  app = new AppController({ client, speech, fetchImpl, schedule: (fn) => queueMicrotask(fn) });
   app.start();
 }
 
@@ -129,6 +144,7 @@ beforeEach(() => {
   localStorage.clear();
   tokenRoute = { status: 200, calls: [] };
   events = [];
+  voiceElements = [];
 });
 
 afterEach(() => app.shutdown());
@@ -172,6 +188,36 @@ describe("choosing the carrier", () => {
     expect(room.tracks).toEqual([{ track, source: "microphone" }]);
     await app.client.unpublishMicrophone();
     expect(room.unpublished).toEqual([track]);
+  });
+
+  it("in a LiveKit room the page plays the agent's voice track: Stop mutes it, the next answer is heard, the volume applies", async () => {
+    setup({ livekit: true, token: "tok" });
+    await vi.waitFor(() => expect(FakeRoom.all).toHaveLength(1));
+    const room = FakeRoom.last;
+    await agentReady(room);
+    const voice = { kind: "audio", id: "agent-voice" } as MediaStreamTrack;
+    room.emit("trackSubscribed", { kind: "audio", mediaStreamTrack: voice });
+    expect(voiceElements.map((e) => e.track)).toEqual([voice]);
+    const el = voiceElements[0]!;
+    const header = (message_id: string, seq: number) =>
+      ({ type: "speech_audio", message_id, seq, text: "A sentence.", sample_rate: 24_000, encoding: "pcm_s16le" }) as const;
+    el.muted = true; // so that unmuting is seen
+    room.agentSends(header("a1", 0));
+    await vi.waitFor(() => expect(el.muted).toBe(false));
+    // Stop: the answer's audio still in flight on the track is not heard, nor its later sentences.
+    app.stop();
+    expect(el.muted).toBe(true);
+    room.agentSends(header("a1", 1));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(el.muted).toBe(true);
+    // The next answer is heard again, at the student's volume.
+    room.agentSends(header("a2", 0));
+    await vi.waitFor(() => expect(el.muted).toBe(false));
+    app.speech.setVolume(0.25);
+    expect(el.volume).toBe(0.25);
+    // The room goes away: the element stops.
+    room.emit("disconnected");
+    await vi.waitFor(() => expect(el.paused).toBe(true));
   });
 
   it("falls back to the WebSocket when the token route fails", async () => {

@@ -11,7 +11,7 @@
 //   sign-out through the room -> WebSocket (the room belongs to the old session)
 import type { ServerMessage } from "@tutor/protocol";
 import type { LiveKitUnavailable } from "./livekit.js";
-import type { ConnectionState, MessageListener, Outgoing, SpeechAudioListener, Transport } from "./transport.js";
+import type { ConnectionState, MessageListener, Outgoing, SpeechAudioListener, Transport, VoiceTrackListener } from "./transport.js";
 
 export interface LiveKitTransport extends Transport {
   onFailed(fn: (err: LiveKitUnavailable) => void): () => void;
@@ -39,6 +39,7 @@ export class TransportSwitch implements Transport {
   private readonly messageListeners = new Set<MessageListener>();
   private readonly stateListeners = new Set<(s: ConnectionState) => void>();
   private readonly openListeners = new Set<() => void>();
+  private readonly voiceTrackListeners = new Set<VoiceTrackListener>();
   private readonly ws: Transport;
 
   constructor(private readonly opts: SwitchOptions) {
@@ -80,6 +81,20 @@ export class TransportSwitch implements Transport {
     });
   }
 
+  /** The agent's voice track of the room in use (a room joined in the background plays once it is promoted). */
+  get voiceTrack(): MediaStreamTrack | null {
+    return this.active.voiceTrack;
+  }
+
+  onVoiceTrack(fn: VoiceTrackListener): () => void {
+    this.voiceTrackListeners.add(fn);
+    return () => this.voiceTrackListeners.delete(fn);
+  }
+
+  private voiceTrackChanged(): void {
+    for (const fn of this.voiceTrackListeners) fn(this.active.voiceTrack);
+  }
+
   onOpen(fn: () => void): () => void {
     this.openListeners.add(fn);
     return () => this.openListeners.delete(fn);
@@ -111,9 +126,11 @@ export class TransportSwitch implements Transport {
     this.running = false;
     this.candidate?.stop();
     this.candidate = null;
-    if (this.active !== this.ws) this.active.stop();
+    const was = this.active;
+    if (was !== this.ws) was.stop();
     this.ws.stop();
     this.active = this.ws;
+    if (was !== this.ws) this.voiceTrackChanged();
   }
 
   reconnectNow(): void {
@@ -158,6 +175,9 @@ export class TransportSwitch implements Transport {
     t.onState((s) => {
       if (t === this.active) for (const fn of this.stateListeners) fn(s);
     });
+    t.onVoiceTrack(() => {
+      if (t === this.active) this.voiceTrackChanged();
+    });
     t.onOpen(() => {
       if (t === this.candidate) {
         this.promote(this.candidate);
@@ -195,6 +215,7 @@ export class TransportSwitch implements Transport {
     this.active = lk;
     this.opts.onEvent?.("carrier", "livekit");
     this.ws.stop();
+    this.voiceTrackChanged();
     for (const fn of this.stateListeners) fn(lk.connection);
     for (const fn of this.openListeners) fn();
   }
@@ -203,6 +224,7 @@ export class TransportSwitch implements Transport {
     this.active = this.ws;
     this.opts.onEvent?.("carrier", `websocket (${reason})`);
     from.stop();
+    this.voiceTrackChanged();
     if (!this.running) return;
     for (const fn of this.stateListeners) fn(this.ws.connection);
     this.ws.start();

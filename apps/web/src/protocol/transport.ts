@@ -48,6 +48,9 @@ export interface Transport {
   onOpen(fn: Listener<void>): () => void;
   /** Server voice: a `speech_audio` header with the PCM of the binary frame that followed it (WebSocket only). */
   onSpeechAudio(fn: SpeechAudioListener): () => void;
+  /** Server voice in a LiveKit room: the agent's audio track to play (null: none, or it went away). */
+  onVoiceTrack(fn: VoiceTrackListener): () => void;
+  readonly voiceTrack: MediaStreamTrack | null;
   start(): void;
   stop(): void;
   /** Skip the remaining backoff (the banner's "Retry now", the browser coming online). */
@@ -65,6 +68,7 @@ export interface Transport {
 }
 
 export type SpeechAudioListener = (header: ServerMessageOf<"speech_audio">, pcm: ArrayBuffer) => void;
+export type VoiceTrackListener = (track: MediaStreamTrack | null) => void;
 
 /** Decode and validate one server frame; a frame we cannot read is dropped, not thrown. */
 export function decodeServerFrame(data: unknown): ServerMessage | null {
@@ -97,6 +101,8 @@ export abstract class BaseTransport {
   private readonly stateListeners = new Set<Listener<ConnectionState>>();
   private readonly openListeners = new Set<Listener<void>>();
   private readonly audioListeners = new Set<SpeechAudioListener>();
+  private readonly voiceTrackListeners = new Set<VoiceTrackListener>();
+  private currentVoiceTrack: MediaStreamTrack | null = null;
 
   constructor(
     private readonly idPrefix: string,
@@ -128,6 +134,21 @@ export abstract class BaseTransport {
 
   protected deliverAudio(header: ServerMessageOf<"speech_audio">, pcm: ArrayBuffer): void {
     for (const fn of this.audioListeners) fn(header, pcm);
+  }
+
+  get voiceTrack(): MediaStreamTrack | null {
+    return this.currentVoiceTrack;
+  }
+
+  onVoiceTrack(fn: VoiceTrackListener): () => void {
+    this.voiceTrackListeners.add(fn);
+    return () => this.voiceTrackListeners.delete(fn);
+  }
+
+  protected deliverVoiceTrack(track: MediaStreamTrack | null): void {
+    if (track === this.currentVoiceTrack) return;
+    this.currentVoiceTrack = track;
+    for (const fn of this.voiceTrackListeners) fn(track);
   }
 
   onOpen(fn: Listener<void>): () => void {

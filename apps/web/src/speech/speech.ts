@@ -3,6 +3,7 @@
 // and the speaking indicator is exact.
 import type { ServerMessageOf } from "@tutor/protocol";
 import { readJson, writeJson } from "../lib/storage.js";
+import { AgentVoice, type MakeVoiceElement } from "./agent-voice.js";
 import { ServerAudioPlayer, type SpeechAudioHeader } from "./server-audio.js";
 
 export type WebTtsChunk = ServerMessageOf<"web_tts">;
@@ -73,12 +74,17 @@ export class SpeechOut {
   /** The server speaks (TTS_PROVIDER=openai over the WebSocket): speech works without browser voices. */
   private serverVoice = false;
   private readonly player: ServerAudioPlayer;
+  /** The agent's voice track in a LiveKit room, and the answer last heard on it. */
+  private readonly agentVoice: AgentVoice;
+  private agentMessage: string | null = null;
 
   constructor(
     private readonly synth: SpeechSynthesis | undefined = globalThis.speechSynthesis,
     makeAudioContext?: () => AudioContext,
+    makeVoiceElement?: MakeVoiceElement,
   ) {
     this.player = new ServerAudioPlayer(() => this.emit(), makeAudioContext);
+    this.agentVoice = new AgentVoice(makeVoiceElement);
     const stored = readJson<Partial<SpeechSettings>>(SETTINGS_KEY, {});
     this.settings = {
       enabled: typeof stored.enabled === "boolean" ? stored.enabled : DEFAULT_SETTINGS.enabled,
@@ -88,6 +94,8 @@ export class SpeechOut {
     };
     this.player.setSpeed(this.settings.rate);
     this.player.setVolume(this.settings.volume);
+    this.agentVoice.setVolume(this.settings.volume);
+    this.agentVoice.setMuted(!this.settings.enabled);
     this.loading = Boolean(synth);
     if (synth) {
       this.readVoices();
@@ -130,6 +138,7 @@ export class SpeechOut {
   setVolume(volume: number): void {
     this.update({ volume: clampVolume(volume) });
     this.player.setVolume(this.settings.volume);
+    this.agentVoice.setVolume(this.settings.volume);
   }
 
   /** The server's config says it speaks itself (speech_audio) on this carrier. */
@@ -142,6 +151,18 @@ export class SpeechOut {
   playAudio(header: SpeechAudioHeader, pcm: ArrayBuffer): void {
     if (!this.settings.enabled || this.silenced.has(header.message_id)) return;
     this.player.play(header, pcm);
+  }
+
+  /** In a LiveKit room: the agent's voice track to play (null when the room went away). */
+  setVoiceTrack(track: MediaStreamTrack | null): void {
+    this.agentVoice.setTrack(track);
+  }
+
+  /** A `speech_audio` header: in a LiveKit room its sentence is heard on the agent's track (unless silenced). */
+  voiceSentence(header: SpeechAudioHeader): void {
+    if (!this.settings.enabled || this.silenced.has(header.message_id)) return;
+    this.agentMessage = header.message_id;
+    this.agentVoice.setMuted(false);
   }
 
   /** A `web_tts` frame arrived. */
@@ -163,6 +184,8 @@ export class SpeechOut {
     const playing = this.player.playingMessage;
     if (playing) this.silenced.add(playing);
     this.player.stop();
+    if (this.agentMessage) this.silenced.add(this.agentMessage);
+    this.agentVoice.setMuted(true);
     this.queue = [];
     this.finishCurrent();
     this.synth?.cancel();

@@ -33,6 +33,7 @@ export class Speaking {
       voiceOptions,
     );
     hub.client.onSpeechAudio((header, pcm) => hub.speech.playAudio(header, pcm));
+    hub.client.onVoiceTrack((track) => hub.speech.setVoiceTrack(track));
     let played: Pick<SpeechSnapshot, "speaking" | "messageId"> = { speaking: false, messageId: null };
     hub.speech.subscribe(() => {
       const snap = hub.speech.getSnapshot();
@@ -55,7 +56,9 @@ export class Speaking {
         hub.speech.enqueue(msg);
         return true;
       case "speech_audio":
-        // Its PCM follows as a binary frame: the transport hands both to playAudio.
+        // WebSocket: its PCM follows as a binary frame (the transport hands both to playAudio).
+        // LiveKit: the sentence is heard on the agent's track, unmuted unless this answer was silenced.
+        hub.speech.voiceSentence(msg);
         return true;
       case "barge_in":
         // The student spoke over the tutor (voice input elsewhere, e.g. LiveKit): stop speaking now.
