@@ -41,30 +41,47 @@ export interface EventHub {
   subscribe(userId: string, listener: (event: HubEvent) => void): () => void;
 }
 
-/** One instance: listeners by user id, called synchronously. */
-export class InProcessHub implements EventHub {
-  readonly #listeners = new Map<string, Set<(event: HubEvent) => void>>();
-
-  publish(userId: string, event: HubEvent): void {
-    const set = this.#listeners.get(userId);
-    if (!set) return;
-    // A copy: a listener may unsubscribe (session ended) while we iterate.
-    for (const fn of [...set]) fn(event);
-  }
+/** Listeners by user id: what every hub adapter keeps for the connections it serves. */
+export class HubListeners {
+  readonly #byUser = new Map<string, Set<(event: HubEvent) => void>>();
 
   subscribe(userId: string, listener: (event: HubEvent) => void): () => void {
-    let set = this.#listeners.get(userId);
-    if (!set) this.#listeners.set(userId, (set = new Set()));
+    let set = this.#byUser.get(userId);
+    if (!set) this.#byUser.set(userId, (set = new Set()));
     set.add(listener);
     return () => {
       set.delete(listener);
-      if (set.size === 0 && this.#listeners.get(userId) === set) this.#listeners.delete(userId);
+      if (set.size === 0 && this.#byUser.get(userId) === set) this.#byUser.delete(userId);
     };
+  }
+
+  /** The user's listeners, or undefined when none is here. A copy: a listener may unsubscribe (session ended) while they are called. */
+  of(userId: string): ((event: HubEvent) => void)[] | undefined {
+    const set = this.#byUser.get(userId);
+    return set ? [...set] : undefined;
+  }
+
+  /** Users with at least one listener. */
+  get userCount(): number {
+    return this.#byUser.size;
+  }
+}
+
+/** One instance: listeners by user id, called synchronously. */
+export class InProcessHub implements EventHub {
+  readonly #listeners = new HubListeners();
+
+  publish(userId: string, event: HubEvent): void {
+    for (const fn of this.#listeners.of(userId) ?? []) fn(event);
+  }
+
+  subscribe(userId: string, listener: (event: HubEvent) => void): () => void {
+    return this.#listeners.subscribe(userId, listener);
   }
 
   /** Users with at least one listener (tests, metrics). */
   get userCount(): number {
-    return this.#listeners.size;
+    return this.#listeners.userCount;
   }
 }
 

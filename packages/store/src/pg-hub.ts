@@ -5,7 +5,7 @@
 // once, in process; other instances get it through NOTIFY and skip their own.
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { silentLogger, type EventHub, type HubEvent, type Logger } from "@tutor/core";
+import { HubListeners, silentLogger, type EventHub, type HubEvent, type Logger } from "@tutor/core";
 import { SESSION_END_REASONS, TEACHING_MODES } from "@tutor/protocol";
 
 /** PostgreSQL's NOTIFY payload limit is 8000 bytes (with the default block size). */
@@ -94,7 +94,7 @@ export class PgEventHub implements EventHub {
   /** This process, so its own NOTIFYs coming back are skipped. */
   readonly instanceId = randomUUID();
   readonly #opts: Required<Omit<PgHubOptions, "observer" | "logger">> & { observer: HubObserver; logger: Logger };
-  readonly #listeners = new Map<string, Set<(event: HubEvent) => void>>();
+  readonly #listeners = new HubListeners();
   readonly #resync = new Set<() => void>();
   #client: pg.Client | undefined;
   #connected = false;
@@ -149,13 +149,7 @@ export class PgEventHub implements EventHub {
   }
 
   subscribe(userId: string, listener: (event: HubEvent) => void): () => void {
-    let set = this.#listeners.get(userId);
-    if (!set) this.#listeners.set(userId, (set = new Set()));
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0 && this.#listeners.get(userId) === set) this.#listeners.delete(userId);
-    };
+    return this.#listeners.subscribe(userId, listener);
   }
 
   /**
@@ -180,9 +174,9 @@ export class PgEventHub implements EventHub {
   // ------------------------------------------------------------ delivery
 
   #deliver(userId: string, event: HubEvent): boolean {
-    const set = this.#listeners.get(userId);
-    if (!set) return false;
-    for (const fn of [...set]) {
+    const listeners = this.#listeners.of(userId);
+    if (!listeners) return false;
+    for (const fn of listeners) {
       try {
         fn(event);
       } catch (err) {
