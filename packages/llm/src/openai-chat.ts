@@ -57,30 +57,8 @@ export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
     });
   };
 
-  /** Sends the request; resolves with a 2xx response, else throws the status's LlmError. */
-  const send = async (request: ChatRequest, stream: boolean, attempt: Attempt): Promise<Dispatcher.ResponseData> => {
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await agent().request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: "POST",
-        headers: stream ? streamHeaders : headers,
-        body: body(request, stream),
-        signal: attempt.signal,
-      });
-    } catch (err) {
-      throw attempt.toLlmError(err, "request");
-    }
-    if (res.statusCode >= 200 && res.statusCode < 300) return res;
-    let detail = "";
-    try {
-      detail = errorMessage(await res.body.text());
-    } catch (err) {
-      throw attempt.toLlmError(err, "body");
-    }
-    throw statusError(model, res.statusCode, detail, () => toHeaders(res.headers));
-  };
+  const send = (request: ChatRequest, stream: boolean, attempt: Attempt): Promise<Dispatcher.ResponseData> =>
+    postForOk(agent(), url, stream ? streamHeaders : headers, body(request, stream), model, attempt);
 
   return {
     name: model,
@@ -166,12 +144,7 @@ export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
         attempt.dispose(!ok);
       }
       attempt.throwIfInterrupted();
-      let response: unknown;
-      try {
-        response = JSON.parse(raw);
-      } catch (err) {
-        throw new LlmError("bad_response", model, `${model} sent malformed JSON`, { cause: err });
-      }
+      const response = providerJson(model, raw);
       usageReporter(request)((response as { usage?: unknown } | null)?.usage);
       const content = readContent(response);
       if (content === undefined) {
@@ -205,12 +178,7 @@ function usageReporter(request: ChatRequest): (usage: unknown) => void {
 
 /** One SSE event; an `error` object inside the stream means the provider gave up mid-way. */
 function readChunk(model: string, data: string): Chunk {
-  let chunk: Chunk;
-  try {
-    chunk = JSON.parse(data) as typeof chunk;
-  } catch (err) {
-    throw new LlmError("bad_response", model, `${model} sent malformed JSON`, { cause: err });
-  }
+  const chunk = providerJson(model, data) as Chunk;
   if (chunk?.error) {
     const e = chunk.error;
     const rateLimited = /rate.?limit/i.test(`${String(e.type ?? "")} ${String(e.code ?? "")}`);
@@ -228,6 +196,44 @@ function readContent(response: unknown): string | undefined {
   if (!Array.isArray(choices) || choices.length === 0) return undefined;
   const content = (choices[0] as { message?: { content?: unknown } } | undefined)?.message?.content;
   return typeof content === "string" ? content : undefined;
+}
+
+/**
+ * POSTs `body` and resolves with a 2xx response; any other status throws its
+ * LlmError (the provider's message, Retry-After), a refused connection
+ * "unavailable".
+ */
+export async function postForOk(
+  dispatcher: Dispatcher,
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+  model: string,
+  attempt: Attempt,
+): Promise<Dispatcher.ResponseData> {
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await dispatcher.request({ origin: url.origin, path: url.pathname + url.search, method: "POST", headers, body, signal: attempt.signal });
+  } catch (err) {
+    throw attempt.toLlmError(err, "request");
+  }
+  if (res.statusCode >= 200 && res.statusCode < 300) return res;
+  let detail = "";
+  try {
+    detail = errorMessage(await res.body.text());
+  } catch (err) {
+    throw attempt.toLlmError(err, "body");
+  }
+  throw statusError(model, res.statusCode, detail, () => toHeaders(res.headers));
+}
+
+/** A provider's JSON body; anything else is "bad_response". */
+export function providerJson(model: string, raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    throw new LlmError("bad_response", model, `${model} sent malformed JSON`, { cause: err });
+  }
 }
 
 /**

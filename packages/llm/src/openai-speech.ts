@@ -9,7 +9,7 @@
 import { Agent, type Dispatcher } from "undici";
 import { LlmError, TTS_SAMPLE_RATE, type SpeechAudio, type SynthesizeOptions, type TextToSpeech } from "@tutor/core";
 import { AudioFormatError, decodePcm16, decodeWav, looksLikeWav, peak, resample, type DecodedAudio } from "./audio.js";
-import { Attempt, errorMessage, statusError, toHeaders } from "./openai-chat.js";
+import { Attempt, postForOk } from "./openai-chat.js";
 
 export interface OpenAISpeechOptions {
   baseURL: string;
@@ -54,33 +54,14 @@ export function createOpenAISpeech(opts: OpenAISpeechOptions): TextToSpeech {
       try {
         // The whole audio must arrive within the attempt's time: the timer is never paused.
         attempt.arm();
-        try {
-          res = await agent().request({
-            origin: url.origin,
-            path: url.pathname + url.search,
-            method: "POST",
-            headers,
-            body: JSON.stringify({
-              model,
-              input: text,
-              voice: o.voice ?? opts.voice,
-              response_format: "pcm",
-              ...(o.speed !== undefined && o.speed !== 1 ? { speed: o.speed } : {}),
-            }),
-            signal: attempt.signal,
-          });
-        } catch (err) {
-          throw attempt.toLlmError(err, "request");
-        }
-        if (res.statusCode < 200 || res.statusCode >= 300) {
-          let detail = "";
-          try {
-            detail = errorMessage(await res.body.text());
-          } catch (err) {
-            throw attempt.toLlmError(err, "body");
-          }
-          throw statusError(model, res.statusCode, detail, () => toHeaders(res.headers));
-        }
+        const request = JSON.stringify({
+          model,
+          input: text,
+          voice: o.voice ?? opts.voice,
+          response_format: "pcm",
+          ...(o.speed !== undefined && o.speed !== 1 ? { speed: o.speed } : {}),
+        });
+        res = await postForOk(agent(), url, headers, request, model, attempt);
         try {
           body = await readLimited(res.body, MAX_BODY_BYTES, model);
         } catch (err) {

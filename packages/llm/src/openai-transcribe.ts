@@ -5,7 +5,7 @@
 // Failures are the same LlmError kinds as the chat adapter's.
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, toFile } from "openai";
 import { LlmError, type SpeechToText, type TranscribeOptions } from "@tutor/core";
-import { Attempt, statusError } from "./openai-chat.js";
+import { Attempt, providerJson, statusError } from "./openai-chat.js";
 
 export interface OpenAITranscriberOptions {
   baseURL: string;
@@ -56,12 +56,7 @@ export function createOpenAITranscriber(opts: OpenAITranscriberOptions): SpeechT
         attempt.dispose(!ok);
       }
       attempt.throwIfInterrupted();
-      let body: unknown;
-      try {
-        body = JSON.parse(raw);
-      } catch (err) {
-        throw new LlmError("bad_response", model, `${model} sent malformed JSON`, { cause: err });
-      }
+      const body = providerJson(model, raw);
       const text = (body as { text?: unknown } | null)?.text;
       if (typeof text !== "string") throw new LlmError("bad_response", model, `${model} returned no transcription text`);
       return text.trim();
