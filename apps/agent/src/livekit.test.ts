@@ -22,7 +22,7 @@ import {
 } from "@tutor/testkit";
 import { FIXED_ANSWERS } from "@tutor/protocol";
 import { FAST_MODEL, MAIN_MODEL, startTestServer, type TestServer } from "@tutor/server/test-helpers";
-import { DEV_KEY, DEV_SECRET, Student, childCommands, liveKitEnv, liveKitServerOrSkip, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+import { DEV_KEY, DEV_SECRET, Student, childCommands, liveKitEnv, liveKitServerOrSkip, registerStudent, requestRoom, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
 
 const bin = liveKitServerOrSkip();
 const speech = requireSpeechTools();
@@ -75,21 +75,10 @@ describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
   });
 
   async function register(): Promise<{ token: string; userId: string; username: string }> {
-    const username = `lkstudent${process.pid}_${++userSeq}`;
-    const r = await fetch(`${srv.url}/api/auth/register`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username, password: "correct horse battery" }),
-    });
-    expect(r.status).toBe(201);
-    const body = (await r.json()) as { token: string; user: { id: string } };
-    return { token: body.token, userId: body.user.id, username };
+    const s = await registerStudent(srv.url, `lkstudent${process.pid}_${++userSeq}`);
+    return { token: s.bearer, userId: s.userId, username: s.username };
   }
-
-  async function liveKitToken(bearer: string) {
-    const r = await fetch(`${srv.url}/api/livekit/token`, { method: "POST", headers: { authorization: `Bearer ${bearer}` } });
-    return { status: r.status, body: (await r.json()) as { url: string; token: string; room: string; expires_at: string; error?: { code: string } } };
-  }
+  const liveKitToken = (bearer: string) => requestRoom(srv.url, bearer);
 
   async function joinedStudent(): Promise<{ student: Student; userId: string; bearer: string; username: string }> {
     const { token: bearer, userId, username } = await register();

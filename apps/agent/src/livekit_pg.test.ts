@@ -9,7 +9,7 @@ import { dispose } from "@livekit/rtc-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { behave, pgAvailable, startFakeLlm, startPostgres, type FakeLlm, type PgHandle } from "@tutor/testkit";
 import { FAST_MODEL, MAIN_MODEL, WsClient, startTestServer, type TestServer } from "@tutor/server/test-helpers";
-import { Student, liveKitEnv, liveKitServerOrSkip, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+import { Student, liveKitEnv, liveKitServerOrSkip, registerStudent, requestRoom, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
 
 const bin = liveKitServerOrSkip();
 if (!pgAvailable() && process.env.REQUIRE_SERVICES === "1") {
@@ -55,16 +55,9 @@ describe.runIf(bin && pgAvailable())("LiveKit room and WebSocket tab on PostgreS
   let seq = 0;
   /** One student: a joined LiveKit room and a signed-in WebSocket tab. */
   async function roomAndTab(): Promise<{ room: Student; tab: WsClient }> {
-    const r = await fetch(`${srv.url}/api/auth/register`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: `lkpg${process.pid}_${++seq}`, password: "correct horse battery" }),
-    });
-    expect(r.status).toBe(201);
-    const { token } = (await r.json()) as { token: string };
-    const lkToken = await fetch(`${srv.url}/api/livekit/token`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
-    expect(lkToken.status).toBe(200);
-    const body = (await lkToken.json()) as { url: string; token: string };
+    const { bearer: token } = await registerStudent(srv.url, `lkpg${process.pid}_${++seq}`);
+    const { status, body } = await requestRoom(srv.url, token);
+    expect(status).toBe(200);
     const room = new Student();
     students.push(room);
     await room.join(body.url, body.token);

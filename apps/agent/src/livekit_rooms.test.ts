@@ -10,7 +10,7 @@ import { RoomServiceClient } from "livekit-server-sdk";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
 import { FAST_MODEL, MAIN_MODEL, startTestServer, type TestServer } from "@tutor/server/test-helpers";
-import { DEV_KEY, DEV_SECRET, Student, liveKitEnv, liveKitServerOrSkip, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+import { DEV_KEY, DEV_SECRET, Student, liveKitEnv, liveKitServerOrSkip, registerStudent, requestRoom, startAgentBeside, startLiveKit, type RoomGrant, type AgentProcess, type LiveKitServer } from "./test-harness.js";
 
 const bin = liveKitServerOrSkip();
 
@@ -51,22 +51,12 @@ describe.skipIf(!bin)("one LiveKit room per user", { timeout: 120_000 }, () => {
     await dispose();
   });
 
-  async function register(): Promise<{ bearer: string; userId: string }> {
-    const username = `lkrooms${process.pid}_${++userSeq}`;
-    const r = await fetch(`${srv.url}/api/auth/register`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username, password: "correct horse battery" }),
-    });
-    expect(r.status).toBe(201);
-    const body = (await r.json()) as { token: string; user: { id: string } };
-    return { bearer: body.token, userId: body.user.id };
-  }
+  const register = () => registerStudent(srv.url, `lkrooms${process.pid}_${++userSeq}`);
 
-  async function liveKitToken(bearer: string, base = srv.url): Promise<{ url: string; token: string; room: string }> {
-    const r = await fetch(`${base}/api/livekit/token`, { method: "POST", headers: { authorization: `Bearer ${bearer}` } });
+  async function liveKitToken(bearer: string, base = srv.url): Promise<RoomGrant> {
+    const r = await requestRoom(base, bearer);
     expect(r.status).toBe(200);
-    return (await r.json()) as { url: string; token: string; room: string };
+    return r.body;
   }
 
   /** The names of the user's rooms that LiveKit knows. */

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { behave, requireSpeechTools, startFakeLlm, startFakeTts, type FakeLlm, type FakeTts } from "@tutor/testkit";
 import { TTS_SAMPLE_RATE } from "@tutor/core";
 import { FAST_MODEL, MAIN_MODEL, startTestServer, type TestServer } from "@tutor/server/test-helpers";
-import { Student, liveKitEnv, liveKitServerOrSkip, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+import { Student, liveKitEnv, liveKitServerOrSkip, registerStudent, requestRoom, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
 import { TRACK_SAMPLE_RATE, VOICE_TRACK_NAME } from "./voice-track.js";
 
 const bin = liveKitServerOrSkip();
@@ -93,15 +93,8 @@ describe.skipIf(!bin || !speech)("LiveKit: the agent speaks with the server voic
   });
 
   async function joinedStudent() {
-    const username = `lkvoice${process.pid}_${++userSeq}`;
-    const reg = await fetch(`${srv.url}/api/auth/register`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username, password: "correct horse battery" }),
-    });
-    const { token } = (await reg.json()) as { token: string };
-    const r = await fetch(`${srv.url}/api/livekit/token`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
-    const grant = (await r.json()) as { url: string; token: string };
+    const { bearer } = await registerStudent(srv.url, `lkvoice${process.pid}_${++userSeq}`);
+    const { body: grant } = await requestRoom(srv.url, bearer);
     const student = new Student();
     students.push(student);
     const listening = listenToAgent(student);

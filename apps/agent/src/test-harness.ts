@@ -161,6 +161,32 @@ export async function startAgent(env: Record<string, string>, args: string[] = [
   return { pid: child.pid!, metricsUrl, output: () => log, stop: () => stopChild(child, 15_000) };
 }
 
+/** A new student registered over REST on the app server at `baseUrl`. */
+export async function registerStudent(baseUrl: string, username: string): Promise<{ bearer: string; userId: string; username: string }> {
+  const r = await fetch(`${baseUrl}/api/auth/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password: "correct horse battery" }),
+  });
+  if (r.status !== 201) throw new Error(`registering ${username}: ${r.status} ${await r.text()}`);
+  const body = (await r.json()) as { token: string; user: { id: string } };
+  return { bearer: body.token, userId: body.user.id, username };
+}
+
+export interface RoomGrant {
+  url: string;
+  token: string;
+  room: string;
+  expires_at: string;
+  error?: { code: string };
+}
+
+/** `POST /api/livekit/token` as the student: the status and the grant (or error) it answered. */
+export async function requestRoom(baseUrl: string, bearer: string): Promise<{ status: number; body: RoomGrant }> {
+  const r = await fetch(`${baseUrl}/api/livekit/token`, { method: "POST", headers: { authorization: `Bearer ${bearer}` } });
+  return { status: r.status, body: (await r.json()) as RoomGrant };
+}
+
 /** The three variables that point an app server (and the worker) at this LiveKit server. */
 export function liveKitEnv(lk: LiveKitServer): Record<string, string> {
   return { LIVEKIT_URL: lk.url, LIVEKIT_API_KEY: DEV_KEY, LIVEKIT_API_SECRET: DEV_SECRET };
