@@ -132,10 +132,8 @@ export class Turns {
   }): string | null {
     const { hub } = this;
     const state = hub.state();
-    if (!state.ready) return "Not connected to the server yet.";
-    const limited = this.limits?.blocked();
-    if (limited) return limited;
-    this.stop();
+    const refused = this.clearToAsk();
+    if (refused) return refused;
     try {
       const requestId = hub.client.send({
         type: "exercise_submission",
@@ -154,7 +152,7 @@ export class Turns {
       });
       return null;
     } catch (err) {
-      return err instanceof RequestError ? errorText(err.code) : errorText("internal");
+      return sendFailure(err);
     }
   }
 
@@ -173,12 +171,8 @@ export class Turns {
   private send(text: string, kind: "question" | "explain", label: string): string | null {
     const { hub } = this;
     const state = hub.state();
-    if (!state.ready) return "Not connected to the server yet.";
-    // The server refused questions until a limit's wait is over: say so instead of sending.
-    const limited = this.limits?.blocked();
-    if (limited) return limited;
-    // A new question barges in: silence speech and stop the answer in progress.
-    this.stop();
+    const refused = this.clearToAsk();
+    if (refused) return refused;
     const convId = state.currentId;
     try {
       const requestId = hub.client.send({
@@ -196,8 +190,21 @@ export class Turns {
       if (convId) this.conversations.remember(state.current?.teaching_mode ?? state.mode, convId);
       return null;
     } catch (err) {
-      return err instanceof RequestError ? errorText(err.code) : errorText("internal");
+      return sendFailure(err);
     }
+  }
+
+  /**
+   * Why a new question cannot go now (not connected; a limit's wait, which the
+   * server would refuse anyway), else null — and then what runs is stopped: a
+   * new question barges in on speech and the answer in progress.
+   */
+  private clearToAsk(): string | null {
+    if (!this.hub.state().ready) return "Not connected to the server yet.";
+    const limited = this.limits?.blocked();
+    if (limited) return limited;
+    this.stop();
+    return null;
   }
 
   /** The Stop button: silence speech at once and cancel the answer being generated. */
@@ -216,4 +223,9 @@ export class Turns {
       }
     }
   }
+}
+
+/** What the student is told when a message could not be sent. */
+function sendFailure(err: unknown): string {
+  return err instanceof RequestError ? errorText(err.code) : errorText("internal");
 }
