@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import WebSocket from "ws";
 import type { ServerMessage } from "@tutor/protocol";
-import { MessageLog, startServerProcess, type FakeLlm, type ServerProcess } from "@tutor/testkit";
+import { MessageLog, startServerProcess, type FakeLlm, type FakeStt, type ServerProcess } from "@tutor/testkit";
 import { loadConfig, type Config } from "./config.js";
 import { createLogger } from "./logger.js";
 import { startServer, type RunningServer } from "./main.js";
@@ -50,6 +50,22 @@ export async function startTestServer(
       if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A test server whose voice goes to the fake transcription server, with one VAD worker (the test machine's cores are shared). */
+export function startVoiceTestServer(
+  fake: FakeLlm,
+  stt: FakeStt,
+  opts: { env?: Record<string, string>; configure?: (config: Config) => void } = {},
+): Promise<TestServer> {
+  return startTestServer({
+    fake,
+    env: { STT_BASE_URL: stt.url, STT_API_KEY: "stt-key", STT_MODEL: "whisper-test", ...opts.env },
+    configure: (c) => {
+      c.voice.vadWorkers = 1;
+      opts.configure?.(c);
+    },
+  });
 }
 
 const repoRoot = resolve(import.meta.dirname, "../../..");

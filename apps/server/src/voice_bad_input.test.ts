@@ -14,7 +14,7 @@ import {
   type FakeLlm,
   type FakeStt,
 } from "@tutor/testkit";
-import { FAST_MODEL, MAIN_MODEL, WsClient, signUp, startTestServer, type TestServer } from "./test-helpers.js";
+import { FAST_MODEL, MAIN_MODEL, WsClient, signUp, startVoiceTestServer, type TestServer } from "./test-helpers.js";
 
 const enabled = requireSpeechTools();
 
@@ -30,11 +30,8 @@ beforeAll(async () => {
   fake = await startFakeLlm({ models: [MAIN_MODEL, FAST_MODEL] });
   fake.setDefault(FAST_MODEL, behave.reply("YES"));
   stt = await startFakeStt();
-  srv = await startTestServer({
-    fake,
-    env: { STT_BASE_URL: stt.url, STT_MODEL: "whisper-test" },
+  srv = await startVoiceTestServer(fake, stt, {
     configure: (c) => {
-      c.voice.vadWorkers = 1;
       // This suite feeds long speech as fast as the socket takes it (the
       // real-time guard has its own test below, on a server with the defaults).
       c.voice.settings = { stt: quickRetries, audioBurstMs: 60 * 60_000, maxQueuedUtterances: 1000 };
@@ -244,14 +241,7 @@ describe.runIf(enabled)("bad voice input over /ws", () => {
 describe.runIf(enabled)("voice faster than real time", () => {
   let strict: TestServer;
   beforeAll(async () => {
-    strict = await startTestServer({
-      fake,
-      env: { STT_BASE_URL: stt.url, STT_MODEL: "whisper-test" },
-      configure: (c) => {
-        c.voice.vadWorkers = 1;
-        c.voice.settings = { stt: quickRetries, audioBurstMs: 2_000 };
-      },
-    });
+    strict = await startVoiceTestServer(fake, stt, { configure: (c) => (c.voice.settings = { stt: quickRetries, audioBurstMs: 2_000 }) });
   });
   afterAll(async () => strict?.close());
 

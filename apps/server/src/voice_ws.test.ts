@@ -17,7 +17,7 @@ import {
   type FakeLlm,
   type FakeStt,
 } from "@tutor/testkit";
-import { FAST_MODEL, MAIN_MODEL, WsClient, ask, signUp, startTestServer, type TestServer } from "./test-helpers.js";
+import { FAST_MODEL, MAIN_MODEL, WsClient, ask, signUp, startTestServer, startVoiceTestServer, type TestServer } from "./test-helpers.js";
 
 const enabled = requireSpeechTools();
 const QUESTION = "What is a binary search tree?";
@@ -49,11 +49,7 @@ beforeAll(async () => {
   fake = await startFakeLlm({ models: [MAIN_MODEL, FAST_MODEL] });
   fake.setDefault(FAST_MODEL, behave.compute((r) => (/title/i.test(r.messages[0]?.content ?? "") ? "Binary Search Trees" : "YES")));
   stt = await startFakeStt();
-  srv = await startTestServer({
-    fake,
-    env: { STT_BASE_URL: stt.url, STT_API_KEY: "stt-key", STT_MODEL: "whisper-test" },
-    configure: (c) => (c.voice.vadWorkers = 1),
-  });
+  srv = await startVoiceTestServer(fake, stt);
   [question, followUp] = await Promise.all([speak(QUESTION), speak("Can you explain how Dijkstra's algorithm works?")]);
 });
 afterAll(async () => {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLIENT_MESSAGE_TYPES, serverMessages } from "@tutor/protocol";
 import { behave, pcmFrames, silence, startFakeLlm, startFakeStt, type FakeLlm, type FakeStt } from "@tutor/testkit";
-import { FAST_MODEL, MAIN_MODEL, WsClient, ask, signUp, startTestServer, type TestServer } from "./test-helpers.js";
+import { FAST_MODEL, MAIN_MODEL, WsClient, ask, signUp, startVoiceTestServer, type TestServer } from "./test-helpers.js";
 
 let fake: FakeLlm;
 let stt: FakeStt;
@@ -14,7 +14,7 @@ beforeAll(async () => {
   fake = await startFakeLlm({ models: [MAIN_MODEL, FAST_MODEL] });
   fake.setDefault(FAST_MODEL, behave.compute((r) => (/title/i.test(r.messages[0]?.content ?? "") ? "Binary Search Trees" : "YES")));
   stt = await startFakeStt();
-  srv = await startTestServer({ fake, env: { STT_BASE_URL: stt.url, STT_MODEL: "whisper-test" }, configure: (c) => (c.voice.vadWorkers = 1) });
+  srv = await startVoiceTestServer(fake, stt);
 });
 afterAll(async () => {
   await srv?.close();
