@@ -63,6 +63,43 @@ describe("context windows", () => {
     expect(last.params.max_tokens).toBeGreaterThanOrEqual(256);
   });
 
+  it("a Groq model gets its published window (131,072), so a long conversation stays whole; LLM_CONTEXT_TOKENS overrides it", async () => {
+    const GROQ = "llama-3.3-70b-versatile";
+    const groq = await startFakeLlm({ models: [GROQ, FAST_MODEL] });
+    try {
+      const firstQuestionKept = async (env: Record<string, string>) => {
+        groq.reset();
+        groq.setDefault(FAST_MODEL, YES);
+        groq.setDefault(GROQ, behave.reply("Lists are mutable."));
+        srv = await startTestServer({ fake: groq, env: { LLM_MODELS: `${GROQ},${FAST_MODEL}`, ...env }, configure: (cfg) => (cfg.turn.deadlineMs = 3000) });
+        c = await WsClient.connect(srv.wsUrl);
+        await signUp(c);
+        let conversationId: string | undefined;
+        // Five questions of ~1,500 tokens each: more than 8192 leaves after the answer's room.
+        for (let i = 1; i <= 5; i++) {
+          const answer = final(
+            await ask(c, {
+              text: `Question ${i} about Python lists: ` + "how do list comprehensions work? ".repeat(140),
+              teaching_mode: "qa",
+              ...(conversationId ? { conversation_id: conversationId } : {}),
+            }),
+          );
+          expect(answer.error).toBeUndefined();
+          conversationId = answer.conversation_id as string;
+        }
+        const last = groq.requests.filter((r) => r.model === GROQ && r.stream).at(-1)!;
+        await c.close();
+        await srv.close();
+        c = srv = undefined;
+        return JSON.stringify(last.messages).includes("Question 1 about");
+      };
+      expect(await firstQuestionKept({})).toBe(true);
+      expect(await firstQuestionKept({ LLM_CONTEXT_TOKENS: "8192" })).toBe(false);
+    } finally {
+      await groq.close();
+    }
+  });
+
   it("says plainly when even the question cannot fit, without calling the model", async () => {
     const client = await start({ LLM_CONTEXT_TOKENS: "1024" });
     fake.setDefault(MAIN_MODEL, behave.contextWindow(1024, "never"));

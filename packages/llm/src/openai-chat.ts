@@ -7,6 +7,7 @@ import { StringDecoder } from "node:string_decoder";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { Agent, errors as undiciErrors, type Dispatcher } from "undici";
 import { LlmError, type ChatModel, type ChatRequest } from "@tutor/core";
+import { knownContextTokens } from "./context-windows.js";
 
 export interface OpenAIChatModelOptions {
   baseURL: string;
@@ -16,7 +17,8 @@ export interface OpenAIChatModelOptions {
   /** Used when a request gives no temperature (from `LLM_MODELS` `name:temperature`). */
   temperature?: number;
   defaultHeaders?: Record<string, string>;
-  /** The model's context window in tokens (LLM_CONTEXT_TOKENS); the turn trims its history to fit. */
+  /** The model's context window in tokens (LLM_CONTEXT_TOKENS); the turn trims its history to fit.
+   *  Unset: the published window of a known hosted model (`knownContextTokens`), else unknown. */
   contextTokens?: number;
 }
 
@@ -63,7 +65,7 @@ export function createOpenAIChatModel(opts: OpenAIChatModelOptions): ChatModel {
   return {
     name: model,
     temperature: opts.temperature,
-    contextTokens: opts.contextTokens,
+    contextTokens: opts.contextTokens ?? knownContextTokens(model),
 
     async *stream(request: ChatRequest, signal: AbortSignal): AsyncGenerator<string> {
       const attempt = new Attempt(model, signal, request.timeoutMs);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { LlmError, type ChatModel, type ChatRequest } from "@tutor/core";
 import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
 import { createOpenAIChatModel, parseRetryAfter } from "./openai-chat.js";
+import { knownContextTokens } from "./context-windows.js";
 
 const M = "llama-test";
 let fake: FakeLlm;
@@ -253,6 +254,22 @@ describe("failures mapped to LlmError kinds", () => {
   it("reports the context window it was given", () => {
     expect(createOpenAIChatModel({ baseURL: fake.url, model: M, contextTokens: 2048 }).contextTokens).toBe(2048);
     expect(model.contextTokens).toBeUndefined();
+  });
+
+  it("knows the published window of well-known hosted models; LLM_CONTEXT_TOKENS (contextTokens) still wins", () => {
+    const window = (name: string, contextTokens?: number) =>
+      createOpenAIChatModel({ baseURL: fake.url, model: name, ...(contextTokens ? { contextTokens } : {}) }).contextTokens;
+    // The README's Groq defaults hold 131,072 tokens, not the core's cautious 8192.
+    expect(window("llama-3.3-70b-versatile")).toBe(131_072);
+    expect(window("llama-3.1-8b-instant")).toBe(131_072);
+    expect(window("gemma2-9b-it")).toBe(8192);
+    expect(window("gpt-4o-mini")).toBe(128_000);
+    // A dated snapshot is its family; case does not matter.
+    expect(window("GPT-4o-2024-08-06")).toBe(128_000);
+    expect(window("llama-3.3-70b-versatile", 4096)).toBe(4096);
+    // A local server's model (Ollama tag) is not guessed: its window is the server's setting.
+    expect(window("qwen2.5:7b")).toBeUndefined();
+    expect(knownContextTokens("gpt-4o-mini-tts")).toBeUndefined();
   });
 
   it("an unknown model is a client_error (404)", async () => {
