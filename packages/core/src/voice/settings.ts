@@ -2,6 +2,7 @@
 // ARCHITECTURE.md (silence 1.0 s, min speech 0.1 s, prefix padding 0.5 s).
 import { AUDIO_SAMPLE_RATE, MAX_AUDIO_FRAME_BYTES } from "@tutor/protocol";
 import { MODEL_CHAIN_DEFAULTS, type RetryableKind } from "../llm/chain.js";
+import type { SegmenterSettings } from "./segmenter.js";
 
 export const VOICE_DEFAULTS = {
   sampleRate: AUDIO_SAMPLE_RATE,
@@ -59,15 +60,9 @@ export interface SttRetrySettings {
   jitter: number;
 }
 
-export interface VoiceSettings {
-  sampleRate: number;
+/** The segmenter's own settings (thresholds, speech and silence lengths) and the pipeline's around it. */
+export interface VoiceSettings extends Omit<SegmenterSettings, "frameSamples"> {
   maxFrameBytes: number;
-  activationThreshold: number;
-  deactivationThreshold: number;
-  minSpeechMs: number;
-  minSilenceMs: number;
-  prefixPaddingMs: number;
-  maxUtteranceMs: number;
   bargeInWhilePlayingMs: number;
   backlogHighWaterMs: number;
   backlogLimitMs: number;
