@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Page, Request } from "playwright-core";
 import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
 import { askInPage, lastUserText, signInInPage, signUpInPage, titleOrYes } from "./flows.js";
-import { chromiumAvailable, closeBrowsers, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
+import { chromiumAvailable, closeBrowsers, ensureWebBuilt, launchBrowser, openPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
 
 const BIG = "tutor-big";
 const FAST = "tutor-fast";
@@ -53,10 +53,7 @@ describe.skipIf(!available)("exercises in Chromium", () => {
       if (u.origin === new URL(server.url).origin || u.protocol === "data:" || u.protocol === "blob:") ours.push(u.pathname);
       else foreign.push(r.url());
     });
-    const page = await newPage(browser, { voices: false });
-    page.on("pageerror", (err) => pageErrors.push(err.message));
-    await page.goto(server.url);
-    return page;
+    return openPage(browser, server.url, pageErrors, { voices: false });
   };
 
   /** Replaces the code in a card's editor the way a student's paste does (no auto-indent on top). */

@@ -278,6 +278,18 @@ export async function newPage(browser: Browser, options: { voices?: boolean } = 
   return page;
 }
 
+/**
+ * A page in `browser` at `url` whose uncaught errors go to `pageErrors`;
+ * with `token`, signed in as if the student had signed in before.
+ */
+export async function openPage(browser: Browser, url: string, pageErrors: string[], opts: { token?: string | null; voices?: boolean } = {}): Promise<Page> {
+  const page = await newPage(browser, { voices: opts.voices ?? true });
+  page.on("pageerror", (err) => pageErrors.push(err.message));
+  if (opts.token) await page.addInitScript(`localStorage.setItem("tutor.session", JSON.stringify({ token: ${JSON.stringify(opts.token)} }));`);
+  await page.goto(url);
+  return page;
+}
+
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`) });

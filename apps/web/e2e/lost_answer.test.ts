@@ -7,7 +7,7 @@ import type { Page } from "playwright-core";
 import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
 import { EXPORT_VERSION } from "@tutor/protocol";
 import { lastUserText, PASSWORD, titleOrYes } from "./flows.js";
-import { axeViolations, chromiumAvailable, closeBrowsers, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
+import { axeViolations, chromiumAvailable, closeBrowsers, ensureWebBuilt, launchBrowser, openPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
 
 const BIG = "tutor-big";
 const FAST = "tutor-fast";
@@ -82,11 +82,7 @@ describe.skipIf(!available)("a question left without an answer (Chromium)", () =
   async function openAs(token: string, path: string, viewport?: { width: number; height: number }): Promise<Page> {
     const browser = await launchBrowser(viewport, [], { bypassCSP: true });
     browsers.push(browser);
-    const page = await newPage(browser);
-    page.on("pageerror", (err) => pageErrors.push(err.message));
-    await page.addInitScript(`localStorage.setItem("tutor.session", JSON.stringify({ token: ${JSON.stringify(token)} }));`);
-    await page.goto(`${server.url}${path}`);
-    return page;
+    return openPage(browser, `${server.url}${path}`, pageErrors, { token });
   }
 
   async function look(page: Page, name: string): Promise<void> {

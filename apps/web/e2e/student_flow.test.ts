@@ -9,7 +9,7 @@ import {
   closeBrowsers,
   ensureWebBuilt,
   launchBrowser,
-  newPage,
+  openPage,
   screenshot,
   spoken,
   startServerProcess,
@@ -59,10 +59,7 @@ describe.skipIf(!available)("the student's flow in Chromium", () => {
   const open = async (opts: { voices?: boolean; viewport?: { width: number; height: number } } = {}) => {
     const browser = await launchBrowser(opts.viewport);
     browsers.push(browser);
-    const page = await newPage(browser, { voices: opts.voices ?? true });
-    page.on("pageerror", (err) => pageErrors.push(err.message));
-    await page.goto(server.url);
-    return page;
+    return openPage(browser, server.url, pageErrors, { voices: opts.voices ?? true });
   };
 
   const signUp = async (page: Page, username: string) => {

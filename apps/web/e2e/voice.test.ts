@@ -23,7 +23,7 @@ import {
   writeWavFile,
 } from "@tutor/testkit";
 import { fakeMicArgs, lastUserText, signUpInPage, titleOrYes } from "./flows.js";
-import { chromiumAvailable, closeBrowsers, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
+import { chromiumAvailable, closeBrowsers, ensureWebBuilt, launchBrowser, openPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
 
 const BIG = "tutor-big";
 const FAST = "tutor-fast";
@@ -89,10 +89,7 @@ describe.skipIf(!available)("voice in Chromium over the WebSocket", () => {
   const open = async (micArgs: string[]) => {
     const browser = await launchBrowser(undefined, micArgs);
     browsers.push(browser);
-    const page = await newPage(browser);
-    page.on("pageerror", (err) => pageErrors.push(err.message));
-    await page.goto(server.url);
-    return page;
+    return openPage(browser, server.url, pageErrors);
   };
 
   const fakeMic = () => fakeMicArgs(questionWav);

@@ -8,7 +8,7 @@ import type { Locator, Page } from "playwright-core";
 import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
 import { readFileSync } from "node:fs";
 import { lastUserText, PASSWORD, restAccount, restCall, signInInPage, titleOrYes } from "./flows.js";
-import { axeViolations, chromiumAvailable, closeBrowsers, ensureWebBuilt, launchBrowser, newPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
+import { axeViolations, chromiumAvailable, closeBrowsers, ensureWebBuilt, launchBrowser, openPage, screenshot, startServerProcess, type Browser, type ServerProcess } from "./harness.js";
 
 const BIG = "tutor-big";
 const FAST = "tutor-fast";
@@ -45,11 +45,7 @@ describe.skipIf(!available)("your conversations, your data (Chromium)", () => {
   const openAs = async (token: string | null, path = "/", opts: { viewport?: { width: number; height: number } } = {}): Promise<Page> => {
     const browser = await launchBrowser(opts.viewport, [], { bypassCSP: true });
     browsers.push(browser);
-    const page = await newPage(browser);
-    page.on("pageerror", (err) => pageErrors.push(err.message));
-    if (token) await page.addInitScript(`localStorage.setItem("tutor.session", JSON.stringify({ token: ${JSON.stringify(token)} }));`);
-    await page.goto(`${server.url}${path}`);
-    return page;
+    return openPage(browser, `${server.url}${path}`, pageErrors, { token });
   };
 
   beforeAll(async () => {
