@@ -2,10 +2,11 @@
 // espeak-ng (real audio over real HTTP): pcm asked for, WAV accepted and
 // converted, failures as LlmError kinds, garbage refused.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { LlmError, TTS_SAMPLE_RATE } from "@tutor/core";
+import { TTS_SAMPLE_RATE } from "@tutor/core";
 import { requireSpeechTools, startFakeTts, ttsBehave, type FakeTts } from "@tutor/testkit";
 import { resample } from "./audio.js";
 import { createOpenAISpeech } from "./openai-speech.js";
+import { llmFailure } from "./test-helpers.js";
 
 const SENTENCE = "A stack is a last in, first out list.";
 const hasTools = requireSpeechTools();
@@ -22,14 +23,6 @@ beforeEach(() => fake.reset());
 const tts = () => createOpenAISpeech({ baseURL: fake.url, apiKey: "k", model: "kokoro", voice: "af_heart" });
 const signal = () => new AbortController().signal;
 
-async function failure(p: Promise<unknown>): Promise<LlmError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof LlmError)) throw new Error(`expected an LlmError, got ${String(err)}`);
-  return err;
-}
 
 function rms(s: Int16Array): number {
   let sum = 0;
@@ -70,24 +63,24 @@ describe.runIf(hasTools)("createOpenAISpeech", () => {
 
   it("refuses garbage, an empty body and a wrong content type as bad_response", async () => {
     fake.script([ttsBehave.garbage(), ttsBehave.empty(), ttsBehave.wrongType()]);
-    const garbage = await failure(tts().synthesize(SENTENCE, { signal: signal() }));
+    const garbage = await llmFailure(tts().synthesize(SENTENCE, { signal: signal() }));
     expect(garbage).toMatchObject({ kind: "bad_response", retryable: false });
     expect(garbage.message).toMatch(/WAV/);
-    expect(await failure(tts().synthesize(SENTENCE, { signal: signal() }))).toMatchObject({ kind: "bad_response", message: expect.stringMatching(/empty/) });
-    expect(await failure(tts().synthesize(SENTENCE, { signal: signal() }))).toMatchObject({ kind: "bad_response", message: expect.stringMatching(/text\/html/) });
+    expect(await llmFailure(tts().synthesize(SENTENCE, { signal: signal() }))).toMatchObject({ kind: "bad_response", message: expect.stringMatching(/empty/) });
+    expect(await llmFailure(tts().synthesize(SENTENCE, { signal: signal() }))).toMatchObject({ kind: "bad_response", message: expect.stringMatching(/text\/html/) });
   });
 
   it("reports server failures as the LLM's error kinds", async () => {
     fake.script([ttsBehave.error(429, { retryAfter: 3 }), ttsBehave.error(503), ttsBehave.error(400, { message: "unknown voice" })]);
-    expect(await failure(tts().synthesize(SENTENCE, { signal: signal() }))).toMatchObject({ kind: "rate_limited", retryAfterMs: 3000, retryable: true });
-    expect(await failure(tts().synthesize(SENTENCE, { signal: signal() }))).toMatchObject({ kind: "unavailable", status: 503 });
-    expect(await failure(tts().synthesize(SENTENCE, { signal: signal() }))).toMatchObject({ kind: "client_error", message: expect.stringMatching(/unknown voice/) });
+    expect(await llmFailure(tts().synthesize(SENTENCE, { signal: signal() }))).toMatchObject({ kind: "rate_limited", retryAfterMs: 3000, retryable: true });
+    expect(await llmFailure(tts().synthesize(SENTENCE, { signal: signal() }))).toMatchObject({ kind: "unavailable", status: 503 });
+    expect(await llmFailure(tts().synthesize(SENTENCE, { signal: signal() }))).toMatchObject({ kind: "client_error", message: expect.stringMatching(/unknown voice/) });
   });
 
   it("times out a stalled server within its deadline and hangs up", async () => {
     fake.script(ttsBehave.hang());
     const started = Date.now();
-    const err = await failure(tts().synthesize(SENTENCE, { signal: signal(), timeoutMs: 300 }));
+    const err = await llmFailure(tts().synthesize(SENTENCE, { signal: signal(), timeoutMs: 300 }));
     expect(err.kind).toBe("timeout");
     expect(Date.now() - started).toBeLessThan(5000);
     expect(await fake.requests[0]!.settled).toBe("client_closed");
@@ -96,7 +89,7 @@ describe.runIf(hasTools)("createOpenAISpeech", () => {
   it("aborts a request in flight when its signal fires", async () => {
     fake.script(ttsBehave.hang());
     const c = new AbortController();
-    const p = failure(tts().synthesize(SENTENCE, { signal: c.signal }));
+    const p = llmFailure(tts().synthesize(SENTENCE, { signal: c.signal }));
     await fake.nextRequest();
     c.abort();
     expect((await p).kind).toBe("aborted");
@@ -109,7 +102,7 @@ describe.runIf(hasTools)("createOpenAISpeech", () => {
     await expect(tts().synthesize(SENTENCE, { signal: signal() })).resolves.toBeTruthy();
     const long = "word ".repeat(60);
     fake.script(ttsBehave.garbage({ bytes: 0 }));
-    expect(await failure(tts().synthesize(long, { signal: signal() }))).toMatchObject({ kind: "bad_response" });
+    expect(await llmFailure(tts().synthesize(long, { signal: signal() }))).toMatchObject({ kind: "bad_response" });
   });
 });
 

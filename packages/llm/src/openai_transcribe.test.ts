@@ -1,9 +1,10 @@
 // The transcription adapter and the core's retry policy against the local
 // fake OpenAI-compatible transcription server (real HTTP, real multipart).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { encodeWav, LlmError, RetryingSpeechToText } from "@tutor/core";
+import { encodeWav, RetryingSpeechToText } from "@tutor/core";
 import { sttBehave, startFakeStt, type FakeStt } from "@tutor/testkit";
 import { createOpenAITranscriber } from "./openai-transcribe.js";
+import { llmFailure } from "./test-helpers.js";
 
 const MODEL = "whisper-large-v3-turbo";
 // 0.5 s of a 440 Hz tone: audio with energy, so the server's checks have something to measure.
@@ -22,14 +23,6 @@ beforeEach(() => fake.reset());
 const stt = () => createOpenAITranscriber({ baseURL: fake.url, apiKey: "k", model: MODEL });
 const signal = () => new AbortController().signal;
 
-async function failure(p: Promise<unknown>): Promise<LlmError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof LlmError)) throw new Error(`expected an LlmError, got ${String(err)}`);
-  return err;
-}
 
 describe("createOpenAITranscriber", () => {
   it("uploads the WAV with model, prompt and response_format, and returns the text", async () => {
@@ -50,15 +43,15 @@ describe("createOpenAITranscriber", () => {
       sttBehave.error(400, { message: "bad file" }),
       sttBehave.malformed(),
     ]);
-    expect(await failure(stt().transcribe(wav, { signal: signal() }))).toMatchObject({ kind: "rate_limited", status: 429, retryAfterMs: 2000, retryable: true });
-    expect(await failure(stt().transcribe(wav, { signal: signal() }))).toMatchObject({ kind: "unavailable", status: 503, retryable: true });
-    expect(await failure(stt().transcribe(wav, { signal: signal() }))).toMatchObject({ kind: "client_error", status: 400, retryable: false });
-    expect(await failure(stt().transcribe(wav, { signal: signal() }))).toMatchObject({ kind: "bad_response" });
+    expect(await llmFailure(stt().transcribe(wav, { signal: signal() }))).toMatchObject({ kind: "rate_limited", status: 429, retryAfterMs: 2000, retryable: true });
+    expect(await llmFailure(stt().transcribe(wav, { signal: signal() }))).toMatchObject({ kind: "unavailable", status: 503, retryable: true });
+    expect(await llmFailure(stt().transcribe(wav, { signal: signal() }))).toMatchObject({ kind: "client_error", status: 400, retryable: false });
+    expect(await llmFailure(stt().transcribe(wav, { signal: signal() }))).toMatchObject({ kind: "bad_response" });
   });
 
   it("times out a silent server and hangs up", async () => {
     fake.script(sttBehave.hang());
-    const err = await failure(stt().transcribe(wav, { signal: signal(), timeoutMs: 200 }));
+    const err = await llmFailure(stt().transcribe(wav, { signal: signal(), timeoutMs: 200 }));
     expect(err.kind).toBe("timeout");
     expect(await fake.requests[0]!.settled).toBe("client_closed");
   });
@@ -69,12 +62,12 @@ describe("createOpenAITranscriber", () => {
     const p = stt().transcribe(wav, { signal: ctl.signal });
     await fake.nextRequest();
     ctl.abort();
-    expect((await failure(p)).kind).toBe("aborted");
+    expect((await llmFailure(p)).kind).toBe("aborted");
     expect(await fake.requests[0]!.settled).toBe("client_closed");
   });
 
   it("a real server refuses what is not a 16 kHz mono WAV (the fake checks like one)", async () => {
-    const err = await failure(stt().transcribe(encodeWav(tone, 48000), { signal: signal() }));
+    const err = await llmFailure(stt().transcribe(encodeWav(tone, 48000), { signal: signal() }));
     expect(err.kind).toBe("client_error");
     expect(fake.requests[0]!.wavError).toMatch(/48000 Hz/);
   });
@@ -100,20 +93,20 @@ describe("RetryingSpeechToText", () => {
 
   it("does not retry a request the server rejected (4xx)", async () => {
     fake.script([sttBehave.error(400), sttBehave.reply("never")]);
-    const err = await failure(new RetryingSpeechToText(stt(), quick).transcribe(wav, { signal: signal() }));
+    const err = await llmFailure(new RetryingSpeechToText(stt(), quick).transcribe(wav, { signal: signal() }));
     expect(err.kind).toBe("client_error");
     expect(fake.requests).toHaveLength(1);
   });
 
   it("gives up after maxAttempts, and at the deadline rather than wait past it", async () => {
     fake.setDefault(sttBehave.error(503));
-    expect((await failure(new RetryingSpeechToText(stt(), { ...quick, maxAttempts: 3 }).transcribe(wav, { signal: signal() }))).kind).toBe("unavailable");
+    expect((await llmFailure(new RetryingSpeechToText(stt(), { ...quick, maxAttempts: 3 }).transcribe(wav, { signal: signal() }))).kind).toBe("unavailable");
     expect(fake.requests).toHaveLength(3);
     fake.reset();
     fake.setDefault(sttBehave.error(503));
     const slow = new RetryingSpeechToText(stt(), { retryDelaysMs: { unavailable: [5_000] }, jitter: 0, deadlineMs: 2_000 });
     const started = Date.now();
-    expect((await failure(slow.transcribe(wav, { signal: signal() }))).kind).toBe("unavailable");
+    expect((await llmFailure(slow.transcribe(wav, { signal: signal() }))).kind).toBe("unavailable");
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(fake.requests).toHaveLength(1);
   });
@@ -124,7 +117,7 @@ describe("RetryingSpeechToText", () => {
     const p = new RetryingSpeechToText(stt(), { retryDelaysMs: { unavailable: [10_000] }, jitter: 0, deadlineMs: 60_000 }).transcribe(wav, { signal: ctl.signal });
     await fake.nextRequest();
     setTimeout(() => ctl.abort(), 50);
-    expect((await failure(p)).kind).toBe("aborted");
+    expect((await llmFailure(p)).kind).toBe("aborted");
     expect(fake.requests).toHaveLength(1);
   });
 });
