@@ -2,8 +2,9 @@
 // GGUF: progress, a download cut halfway and resumed, a checksum that does not
 // match, a disk too small, and a path that is missing.
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { LlmError } from "@tutor/core";
@@ -87,6 +88,69 @@ describe("LOCAL_MODEL=auto", () => {
       message: expect.stringMatching(/^The tutor's local model could not be started: .*sha256/),
     });
     expect(await readdir(dir)).not.toContain(MODEL.file);
+  });
+
+  it("a pinned sha256 wins over the hub's: a mirror serving another file with a matching checksum header is refused", async () => {
+    const other = tinyGguf({ embedding: 64 });
+    const model = { ...MODEL, repo: "test/Swapped-GGUF", sha256: createHash("sha256").update(bytes).digest("hex") };
+    hub.add(model.repo, model.file, other); // the hub's own x-linked-etag is the swapped file's, so only the pin can tell
+    const m = await auto(model);
+    await m.start();
+    expect(m.status()).toMatchObject({ state: "failed", code: "integrity" });
+    expect(m.message()).toContain(model.sha256);
+    expect(await readdir(dir)).not.toContain(model.file);
+    // The same pin with the right file is accepted.
+    const right = { ...model, repo: "test/Right-GGUF" };
+    hub.add(right.repo, right.file, bytes);
+    await m.close();
+    manager = new LocalModelManager({ source: { kind: "auto", dir, model: right, endpoint: hub.url }, threads: 1, contextTokens: 512 });
+    await manager.start();
+    expect(manager.status()).toEqual({ state: "ready" });
+  });
+
+  it("a pinned size the hub does not announce is refused before downloading", async () => {
+    const m = await auto({ ...MODEL, bytes: bytes.length + 1 });
+    await m.start();
+    expect(m.status()).toMatchObject({ state: "failed", code: "integrity" });
+    expect(m.message()).toMatch(/not the pinned/);
+    expect(hub.requests.filter((r) => r.method === "GET")).toHaveLength(0);
+  });
+
+  it("processes sharing DATA_DIR download once: the others wait, show the downloader's progress, then load the file", async () => {
+    const m = await auto();
+    const others = [1, 2].map(
+      () => new LocalModelManager({ source: { kind: "auto", dir, model: MODEL, endpoint: hub.url }, threads: 1, contextTokens: 512, lockPollMs: 10 }),
+    );
+    hub.throttleMs = 15;
+    const seen = new Set<string>();
+    try {
+      const ready = [m.start(), ...others.map((o) => o.start())];
+      let done = false;
+      void Promise.all(ready).then(() => (done = true));
+      while (!done) {
+        for (const o of others) if (o.status().state === "downloading") seen.add(o.message()!);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      for (const x of [m, ...others]) expect(x.status()).toEqual({ state: "ready" });
+      // One process asked the hub; the file was fetched once.
+      expect(hub.requests.filter((r) => r.method === "HEAD")).toHaveLength(1);
+      expect(hub.requests.filter((r) => r.method === "GET" && r.range)).toHaveLength(1);
+      // The waiting processes showed the downloader's progress, not a frozen 0 %.
+      expect([...seen].some((t) => /^Preparing the tutor's model: [1-9]\d?%$/.test(t))).toBe(true);
+      expect((await others[1]!.model.complete(ask, new AbortController().signal)).length).toBeGreaterThan(0);
+      expect((await readdir(dir)).filter((f) => f.endsWith(".lock"))).toEqual([]);
+    } finally {
+      for (const o of others) await o.close();
+    }
+  });
+
+  it("takes over a download whose process died (its lock left behind)", async () => {
+    const m = await auto();
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid;
+    await writeFile(join(dir, `${MODEL.file}.download.lock`), JSON.stringify({ pid: dead, host: hostname(), progress: 0.4 }));
+    await m.start();
+    expect(m.status()).toEqual({ state: "ready" });
+    expect(hub.requests.filter((r) => r.method === "HEAD")).toHaveLength(1);
   });
 
   it("says the disk is too small before downloading anything", async () => {

@@ -5,7 +5,8 @@
 // naming the problem; the server keeps running and the rest of the chain works.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readFile, rename, rm, stat, statfs, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm, stat, statfs, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { basename, join } from "node:path";
 import { createModelDownloader } from "node-llama-cpp";
 import { LlmError, silentLogger, type ChatModel, type ChatRequest, type Logger } from "@tutor/core";
@@ -19,8 +20,10 @@ export interface HubModel {
   revision: string;
   /** For the start-up log before the hub has said (the hub's own size wins). */
   approxBytes: number;
-  /** Pinned checksum; unset: the hub's published sha256 of the file (`x-linked-etag`). */
+  /** Pinned checksum; unset: the hub's published sha256 of the file (`x-linked-etag`). A pin wins over anything a hub, mirror or cache says. */
   sha256?: string | undefined;
+  /** Pinned size in bytes: a hub announcing another size is refused before anything is downloaded. */
+  bytes?: number | undefined;
   licence: string;
 }
 
@@ -53,7 +56,15 @@ export interface LocalModelManagerOptions {
   logger?: Logger;
   /** Download attempts before giving up (each resumes where the last stopped). */
   downloadAttempts?: number;
+  /** How often a process waiting for another's download looks at the lock (ms). */
+  lockPollMs?: number;
+  /** A download lock not refreshed for this long belongs to a process that is gone (ms). */
+  staleLockMs?: number;
 }
+
+const LOCK_HEARTBEAT_MS = 5_000;
+const LOCK_POLL_MS = 1_000;
+const LOCK_STALE_MS = 60_000;
 
 export class LocalModelManager {
   readonly model: ChatModel;
@@ -63,6 +74,8 @@ export class LocalModelManager {
   #loaded: LocalChatModel | undefined;
   #ready: Promise<void> | undefined;
   readonly #stop = new AbortController();
+  /** While this process holds the download lock: writes our progress into it for the waiting processes. */
+  #beat: (() => Promise<void>) | undefined;
 
   constructor(opts: LocalModelManagerOptions) {
     this.#opts = opts;
@@ -160,16 +173,94 @@ export class LocalModelManager {
     );
   }
 
+  /**
+   * One download per DATA_DIR: every process that starts with LOCAL_MODEL=auto
+   * (the server, each LiveKit agent job) runs this, but only the one holding
+   * `<file>.download.lock` downloads; the others show its progress (it writes it
+   * into the lock) and load the file once it is checked. A lock whose process is
+   * gone (same host, dead pid) or that has not been refreshed for
+   * `staleLockMs` is taken over, so a killed downloader does not block forever.
+   */
   async #download(src: Extract<LocalModelSource, { kind: "auto" }>): Promise<string> {
     const hub = src.model ?? DEFAULT_HUB_MODEL;
-    const endpoint = (src.endpoint ?? DEFAULT_HUB_ENDPOINT).replace(/\/?$/, "/");
     const path = join(src.dir, hub.file);
-    const marker = `${path}.sha256`;
+    const lockPath = `${path}.download.lock`;
     await mkdir(src.dir, { recursive: true });
-    // A file checked once is not hashed again at every start.
-    const known = await readFile(marker, "utf8").catch(() => "");
+    let toldWaiting = false;
+    for (;;) {
+      if (await this.#checked(path, hub)) return path;
+      const lock = await open(lockPath, "wx").catch((err: NodeJS.ErrnoException) => {
+        if (err.code === "EEXIST") return undefined;
+        throw err;
+      });
+      if (lock) {
+        const beat = () => {
+          const s = this.#status;
+          const body = { pid: process.pid, host: hostname(), ...(s.state === "downloading" ? s : {}) };
+          return writeFile(lockPath, JSON.stringify(body)).catch(() => {});
+        };
+        await lock.close();
+        await beat();
+        this.#beat = beat;
+        const heartbeat = setInterval(() => void beat(), LOCK_HEARTBEAT_MS);
+        heartbeat.unref();
+        try {
+          // Another process may have finished between our check and the lock.
+          if (await this.#checked(path, hub)) return path;
+          return await this.#fetch(src, hub, path);
+        } finally {
+          clearInterval(heartbeat);
+          this.#beat = undefined;
+          await rm(lockPath, { force: true });
+        }
+      }
+      if (!toldWaiting) {
+        toldWaiting = true;
+        this.#log.info({ event: "local_model_wait", file: hub.file, dir: src.dir }, `another process is downloading ${hub.file} into ${src.dir}; waiting for it`);
+      }
+      await this.#waitForLock(lockPath, hub);
+    }
+  }
+
+  /** True when the file is there and was checked (`.sha256` marker, matching a pinned hash). */
+  async #checked(path: string, hub: HubModel): Promise<boolean> {
+    const known = (await readFile(`${path}.sha256`, "utf8").catch(() => "")).trim();
     const have = await stat(path).catch(() => undefined);
-    if (have && known.trim() && (!hub.sha256 || known.trim() === hub.sha256)) return path;
+    return Boolean(have && known && (!hub.sha256 || known === hub.sha256));
+  }
+
+  /** Waits while another live process holds the lock, showing its progress; removes a stale lock. */
+  async #waitForLock(lockPath: string, hub: HubModel): Promise<void> {
+    const staleMs = this.#opts.staleLockMs ?? LOCK_STALE_MS;
+    for (;;) {
+      if (this.#stop.signal.aborted) throw new LocalModelError("download", "stopped while waiting for another process's download");
+      const [text, info] = await Promise.all([readFile(lockPath, "utf8").catch(() => undefined), stat(lockPath).catch(() => undefined)]);
+      if (text === undefined || !info) return;
+      let owner: Partial<{ pid: number; host: string; progress: number; downloadedBytes: number; totalBytes: number }> = {};
+      try {
+        owner = JSON.parse(text) as typeof owner;
+      } catch {
+        // Being written right now; read again next time.
+      }
+      const deadOwner = owner.host === hostname() && typeof owner.pid === "number" && !alive(owner.pid);
+      if (deadOwner || Date.now() - info.mtimeMs > staleMs) {
+        this.#log.warn({ event: "local_model_stale_lock", pid: owner.pid, host: owner.host }, `taking over the download of ${hub.file} from a process that stopped`);
+        await rm(lockPath, { force: true });
+        return;
+      }
+      if (typeof owner.progress === "number") {
+        this.#status = { state: "downloading", progress: owner.progress, downloadedBytes: owner.downloadedBytes ?? 0, totalBytes: owner.totalBytes ?? hub.approxBytes };
+      } else if (this.#status.state !== "downloading") {
+        this.#status = { state: "downloading", progress: 0, downloadedBytes: 0, totalBytes: hub.approxBytes };
+      }
+      await new Promise((r) => setTimeout(r, this.#opts.lockPollMs ?? LOCK_POLL_MS));
+    }
+  }
+
+  async #fetch(src: Extract<LocalModelSource, { kind: "auto" }>, hub: HubModel, path: string): Promise<string> {
+    const endpoint = (src.endpoint ?? DEFAULT_HUB_ENDPOINT).replace(/\/?$/, "/");
+    const marker = `${path}.sha256`;
+    const have = await stat(path).catch(() => undefined);
 
     const url = `${endpoint}${hub.repo}/resolve/${encodeURIComponent(hub.revision)}/${hub.file}`;
     const head = await fetch(url, { method: "HEAD", redirect: "manual", signal: this.#stop.signal }).catch((err: unknown) => {
@@ -177,7 +268,10 @@ export class LocalModelManager {
     });
     if (head.status >= 400) throw new LocalModelError("download", `the model hub answered ${head.status} for ${url}`);
     const expected = (hub.sha256 ?? head.headers.get("x-linked-etag") ?? "").replace(/"/g, "").toLowerCase();
-    const total = Number(head.headers.get("x-linked-size") ?? head.headers.get("content-length") ?? hub.approxBytes);
+    const total = Number(head.headers.get("x-linked-size") ?? head.headers.get("content-length") ?? hub.bytes ?? hub.approxBytes);
+    if (hub.bytes !== undefined && total !== hub.bytes) {
+      throw new LocalModelError("integrity", `the model hub offers ${hub.file} with ${total} bytes, not the pinned ${hub.bytes}; it is not the expected file, so it was not downloaded`);
+    }
     if (!/^[0-9a-f]{64}$/.test(expected)) throw new LocalModelError("integrity", `the model hub published no sha256 for ${hub.file}, so it cannot be checked`);
 
     const fs = await statfs(src.dir);
@@ -209,6 +303,7 @@ export class LocalModelManager {
             if (tenth > lastTenth) {
               lastTenth = tenth;
               this.#log.info({ event: "local_model_progress", percent: tenth * 10, bytes: downloadedSize }, `Preparing the tutor's model: ${tenth * 10}%`);
+              void this.#beat?.();
             }
           },
         });
@@ -245,6 +340,16 @@ function sha256(path: string): Promise<string> {
       .on("error", reject)
       .on("end", () => resolve(h.digest("hex")));
   });
+}
+
+/** Whether a process of this host is still running (EPERM: it is, just not ours). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 function gb(bytes: number): string {
