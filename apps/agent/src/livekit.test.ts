@@ -4,7 +4,6 @@
 // (espeak-ng speech -> WebRTC -> Silero VAD -> the fake transcription server
 // -> a turn). Needs the LiveKit server binary (and espeak-ng + sox for the
 // voice part): skips without them, fails under REQUIRE_SERVICES=1.
-import { writeFileSync } from "node:fs";
 import { dispose } from "@livekit/rtc-node";
 import { RoomServiceClient, TokenVerifier } from "livekit-server-sdk";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -22,7 +21,7 @@ import {
 } from "@tutor/testkit";
 import { FIXED_ANSWERS } from "@tutor/protocol";
 import { FAST_MODEL, MAIN_MODEL, startTestServer, type TestServer } from "@tutor/server/test-helpers";
-import { DEV_KEY, DEV_SECRET, Student, childCommands, liveKitEnv, liveKitServerOrSkip, registerStudent, requestRoom, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+import { DEV_KEY, DEV_SECRET, Student, childCommands, keepLiveKitLog, leaveAll, liveKitEnv, liveKitServerOrSkip, registerStudent, requestRoom, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
 
 const bin = liveKitServerOrSkip();
 const speech = requireSpeechTools();
@@ -59,13 +58,12 @@ describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
 
   // Leaving ends the room's job, so the worker's capacity is not used up by finished tests.
   afterEach(async () => {
-    for (const s of students.splice(0)) await s.leave().catch(() => undefined);
+    await leaveAll(students);
   });
 
   afterAll(async () => {
-    // LIVEKIT_TEST_LOG=file keeps what the agent and the LiveKit server said, for a failing run.
-    if (process.env.LIVEKIT_TEST_LOG) writeFileSync(process.env.LIVEKIT_TEST_LOG, `${agent?.output() ?? ""}\n===== LiveKit server\n${lk?.output() ?? ""}`);
-    for (const s of students) await s.leave().catch(() => undefined);
+    keepLiveKitLog(agent, lk);
+    await leaveAll(students);
     await agent?.stop();
     await srv?.close();
     await fake?.close();

@@ -9,7 +9,7 @@ import { dispose } from "@livekit/rtc-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { behave, pgAvailable, startFakeLlm, startPostgres, type FakeLlm, type PgHandle } from "@tutor/testkit";
 import { FAST_MODEL, MAIN_MODEL, WsClient, startTestServer, type TestServer } from "@tutor/server/test-helpers";
-import { Student, liveKitEnv, liveKitServerOrSkip, registerStudent, requestRoom, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+import { Student, leaveAll, liveKitEnv, liveKitServerOrSkip, registerStudent, requestRoom, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
 
 const bin = liveKitServerOrSkip();
 if (!pgAvailable() && process.env.REQUIRE_SERVICES === "1") {
@@ -42,7 +42,7 @@ describe.runIf(bin && pgAvailable())("LiveKit room and WebSocket tab on PostgreS
   });
 
   afterAll(async () => {
-    for (const s of students) await s.leave().catch(() => undefined);
+    await leaveAll(students);
     await Promise.all(tabs.map((t) => t.close().catch(() => undefined)));
     await agent?.stop();
     await srv?.close();

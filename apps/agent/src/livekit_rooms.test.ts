@@ -4,13 +4,12 @@
 // once leave exactly one room, and it holds across two app server instances,
 // since the rooms are found through LiveKit itself. Skips without the LiveKit
 // server binary, fails under REQUIRE_SERVICES=1.
-import { writeFileSync } from "node:fs";
 import { dispose, RoomEvent } from "@livekit/rtc-node";
 import { RoomServiceClient } from "livekit-server-sdk";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
 import { FAST_MODEL, MAIN_MODEL, startTestServer, type TestServer } from "@tutor/server/test-helpers";
-import { DEV_KEY, DEV_SECRET, Student, liveKitEnv, liveKitServerOrSkip, registerStudent, requestRoom, startAgentBeside, startLiveKit, type RoomGrant, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+import { DEV_KEY, DEV_SECRET, Student, keepLiveKitLog, leaveAll, liveKitEnv, liveKitServerOrSkip, registerStudent, requestRoom, startAgentBeside, startLiveKit, type RoomGrant, type AgentProcess, type LiveKitServer } from "./test-harness.js";
 
 const bin = liveKitServerOrSkip();
 
@@ -37,12 +36,12 @@ describe.skipIf(!bin)("one LiveKit room per user", { timeout: 120_000 }, () => {
   });
 
   afterEach(async () => {
-    for (const s of students.splice(0)) await s.leave().catch(() => undefined);
+    await leaveAll(students);
   });
 
   afterAll(async () => {
-    if (process.env.LIVEKIT_TEST_LOG) writeFileSync(process.env.LIVEKIT_TEST_LOG, `${agent?.output() ?? ""}\n===== LiveKit server\n${lk?.output() ?? ""}`);
-    for (const s of students) await s.leave().catch(() => undefined);
+    keepLiveKitLog(agent, lk);
+    await leaveAll(students);
     await agent?.stop();
     await srv2?.close();
     await srv?.close();

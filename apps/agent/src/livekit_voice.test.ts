@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { behave, requireSpeechTools, startFakeLlm, startFakeTts, type FakeLlm, type FakeTts } from "@tutor/testkit";
 import { TTS_SAMPLE_RATE } from "@tutor/core";
 import { FAST_MODEL, MAIN_MODEL, startTestServer, type TestServer } from "@tutor/server/test-helpers";
-import { Student, liveKitEnv, liveKitServerOrSkip, registerStudent, requestRoom, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+import { Student, leaveAll, liveKitEnv, liveKitServerOrSkip, registerStudent, requestRoom, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
 import { TRACK_SAMPLE_RATE, VOICE_TRACK_NAME } from "./voice-track.js";
 
 const bin = liveKitServerOrSkip();
@@ -79,11 +79,11 @@ describe.skipIf(!bin || !speech)("LiveKit: the agent speaks with the server voic
   });
 
   afterEach(async () => {
-    for (const s of students.splice(0)) await s.leave().catch(() => undefined);
+    await leaveAll(students);
   });
 
   afterAll(async () => {
-    for (const s of students) await s.leave().catch(() => undefined);
+    await leaveAll(students);
     await agent?.stop();
     await srv?.close();
     await fake?.close();

@@ -3,7 +3,7 @@
 // a student participant built on @livekit/rtc-node that records every
 // protocol message it receives on the `tutor` topic.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -159,6 +159,16 @@ export async function startAgent(env: Record<string, string>, args: string[] = [
   }
   exited.catch(() => undefined);
   return { pid: child.pid!, metricsUrl, output: () => log, stop: () => stopChild(child, 15_000) };
+}
+
+/** Every student leaves its room (ending the room's job, so the worker's capacity is not used up by finished tests). */
+export async function leaveAll(students: Student[]): Promise<void> {
+  for (const s of students.splice(0)) await s.leave().catch(() => undefined);
+}
+
+/** LIVEKIT_TEST_LOG=file keeps what the agent and the LiveKit server said, for a failing run. */
+export function keepLiveKitLog(agent: AgentProcess | undefined, lk: LiveKitServer | undefined): void {
+  if (process.env.LIVEKIT_TEST_LOG) writeFileSync(process.env.LIVEKIT_TEST_LOG, `${agent?.output() ?? ""}\n===== LiveKit server\n${lk?.output() ?? ""}`);
 }
 
 /** A new student registered over REST on the app server at `baseUrl`. */
