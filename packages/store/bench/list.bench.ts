@@ -3,14 +3,11 @@
 // conversation), on one user with 2,000 conversations and 200,000 messages.
 // A third column times the single query as it was before migration 002
 // (counting messages in subqueries), to show what the derived columns buy.
-import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { loadavg } from "node:os";
 import { CompiledQuery, sql, type Kysely } from "kysely";
 import type { ListOptions } from "@tutor/core";
-import { pgAvailable, startPostgres } from "@tutor/testkit";
 import type { BenchResult } from "../../../scripts/bench-types.js";
+import { onEachStore, seedAccount } from "./bench-data.js";
 import { openDatabase, type Database, type OpenOptions } from "../src/db.js";
 import { KyselyStore, pageQuery } from "../src/store.js";
 
@@ -20,43 +17,28 @@ const PAGE = 20;
 const DEEP = 1_000; // conversations skipped before the deep page
 const BUDGET_MS = 5_000; // per page for all strategies together, after warm-up
 
-async function seed(db: Kysely<Database>, userId: string): Promise<void> {
+/** One message a second; the derived columns are what addMessage would have left (the strategies' cross-check below proves it). */
+function seed(db: Kysely<Database>, userId: string): Promise<void> {
   const start = Date.parse("2026-01-01T00:00:00.000Z");
   const at = (n: number) => new Date(start + n * 1000).toISOString();
-  await db.transaction().execute(async (tx) => {
-    for (let c0 = 0; c0 < CONVERSATIONS; c0 += 50) {
-      const convs = [];
-      const msgs = [];
-      for (let c = c0; c < c0 + 50; c++) {
-        const id = randomUUID();
-        const first = c * MESSAGES_PER;
-        const messageIds = Array.from({ length: MESSAGES_PER }, () => randomUUID());
-        convs.push({
-          id,
-          user_id: userId,
-          title: `Conversation ${c}: recursion and the call stack`,
-          teaching_mode: c % 2 ? ("qa" as const) : ("teacher" as const),
-          created_at: at(first),
-          updated_at: at(first + MESSAGES_PER - 1),
-          // What addMessage would have left; the strategies' cross-check below proves it.
-          message_count: MESSAGES_PER,
-          last_message_id: messageIds.at(-1)!,
-        });
-        for (let m = 0; m < MESSAGES_PER; m++) {
-          const ai = m % 2 === 1;
-          msgs.push({
-            id: messageIds[m]!,
-            conversation_id: id,
-            type: ai ? ("ai" as const) : ("user" as const),
-            content: ai ? `A stack frame holds the locals of one call (${m}). `.repeat(6) : `Why does my recursion overflow? (${m})`,
-            model: ai ? "llama-3.3-70b-versatile" : null,
-            created_at: at(first + m),
-          });
-        }
-      }
-      await tx.insertInto("conversations").values(convs).execute();
-      for (let i = 0; i < msgs.length; i += 1_000) await tx.insertInto("messages").values(msgs.slice(i, i + 1_000)).execute();
-    }
+  return seedAccount(db, userId, {
+    conversations: CONVERSATIONS,
+    messagesPer: MESSAGES_PER,
+    conversation: (c) => ({
+      title: `Conversation ${c}: recursion and the call stack`,
+      teaching_mode: c % 2 ? "qa" : "teacher",
+      created_at: at(c * MESSAGES_PER),
+      updated_at: at(c * MESSAGES_PER + MESSAGES_PER - 1),
+    }),
+    message: (c, m) => {
+      const ai = m % 2 === 1;
+      return {
+        type: ai ? "ai" : "user",
+        content: ai ? `A stack frame holds the locals of one call (${m}). `.repeat(6) : `Why does my recursion overflow? (${m})`,
+        model: ai ? "llama-3.3-70b-versatile" : null,
+        created_at: at(c * MESSAGES_PER + m),
+      };
+    },
   });
 }
 
@@ -221,7 +203,6 @@ async function measure(label: string, options: OpenOptions): Promise<{ rows: (st
 }
 
 export default async function run(): Promise<BenchResult> {
-  const dir = await mkdtemp(join(tmpdir(), "tutor-bench-store-"));
   const rows: (string | number)[][] = [];
   const notes = [
     `one user, ${CONVERSATIONS} conversations x ${MESSAGES_PER} messages, page of ${PAGE}; the three strategies are checked to return the same page, then timed taking turns in blocks of 10 calls`,
@@ -229,25 +210,12 @@ export default async function run(): Promise<BenchResult> {
     `per-row = 1 page query + 2 per conversation (${1 + 2 * PAGE} queries): a count and a newest-message lookup on messages(conversation_id, created_at, id)`,
     "counting query = the single statement as it was before migration 002, with those two lookups as correlated subqueries: on SQLite, in process, one statement instead of 41 saves only per-statement overhead, and counting ~100 messages a row costs the same either way; the derived columns remove the counting",
   ];
-  try {
-    const sqlite = await measure("SQLite (file, WAL)", { dataDir: dir });
-    rows.push(...sqlite.rows);
-    notes.push(...sqlite.notes);
-    if (pgAvailable()) {
-      const pg = await startPostgres();
-      try {
-        const r = await measure("PostgreSQL (loopback)", { databaseUrl: pg.url, dataDir: dir });
-        rows.push(...r.rows);
-        notes.push(...r.notes);
-      } finally {
-        await pg.stop();
-      }
-    } else {
-      notes.push("PostgreSQL not available on this machine: its rows were not measured");
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  const measured = await onEachStore(measure);
+  for (const r of measured.results) {
+    rows.push(...r.rows);
+    notes.push(...r.notes);
   }
+  notes.push(...measured.notes);
   return {
     title: "Conversation list page: one query vs. per-row queries",
     columns: [

@@ -3,13 +3,11 @@
 // LIKE '%word%' scan of the same messages, newest 20 first, on the same data.
 // One row per kind of query, from a word in a handful of messages (last
 // month's lesson on one topic) to a word in most of them.
-import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { loadavg } from "node:os";
 import { sql, type Kysely } from "kysely";
-import { pgAvailable, startPostgres } from "@tutor/testkit";
+import { seededRandom } from "@tutor/testkit";
 import type { BenchResult } from "../../../scripts/bench-types.js";
+import { onEachStore, seedAccount } from "./bench-data.js";
 import { openDatabase, type Database, type OpenOptions } from "../src/db.js";
 import { KyselyStore } from "../src/store.js";
 
@@ -35,43 +33,25 @@ const RARE_AT: [conversation: number, message: number][] = [
   [300, 7],
 ];
 
-/** mulberry32: a small seeded generator whose draws are independent enough for word frequencies. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-/** One conversation every 4 hours (the account spans 11 months), one message every 30 s within it. */
-export async function seed(db: Kysely<Database>, userId: string): Promise<void> {
-  const rand = rng(42);
+/** One conversation every 4 hours (the account spans 11 months), one message every 30 s within it; words from a seeded generator. */
+export function seed(db: Kysely<Database>, userId: string): Promise<void> {
+  const rand = seededRandom(42);
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!;
   const start = Date.parse("2026-01-01T00:00:00.000Z");
   const at = (c: number, m: number) => new Date(start + c * 4 * 3_600_000 + m * 30_000).toISOString();
   const rare = new Set(RARE_AT.map(([c, m]) => `${c}/${m}`));
-  await db.transaction().execute(async (tx) => {
-    for (let c0 = 0; c0 < CONVERSATIONS; c0 += 50) {
-      const convs = [];
-      const msgs = [];
-      for (let c = c0; c < c0 + 50; c++) {
-        const id = randomUUID();
-        const ids = Array.from({ length: MESSAGES_PER }, () => randomUUID());
-        convs.push({ id, user_id: userId, title: `Conversation ${c}`, teaching_mode: "qa" as const, created_at: at(c, 0), updated_at: at(c, MESSAGES_PER - 1), message_count: MESSAGES_PER, last_message_id: ids.at(-1)! });
-        for (let m = 0; m < MESSAGES_PER; m++) {
-          const words = Array.from({ length: 12 + Math.floor(rand() * 30) }, () => {
-            const r = rand();
-            return r < 0.5 ? pick(COMMON) : r < 0.52 ? pick(NAMED) : pick(TAIL);
-          });
-          if (rare.has(`${c}/${m}`)) words.splice(Math.floor(words.length / 2), 0, RARE);
-          msgs.push({ id: ids[m]!, conversation_id: id, type: m % 2 ? ("ai" as const) : ("user" as const), content: words.join(" ") + ".", model: m % 2 ? "m" : null, created_at: at(c, m) });
-        }
-      }
-      await tx.insertInto("conversations").values(convs).execute();
-      for (let i = 0; i < msgs.length; i += 1_000) await tx.insertInto("messages").values(msgs.slice(i, i + 1_000)).execute();
-    }
+  return seedAccount(db, userId, {
+    conversations: CONVERSATIONS,
+    messagesPer: MESSAGES_PER,
+    conversation: (c) => ({ title: `Conversation ${c}`, teaching_mode: "qa", created_at: at(c, 0), updated_at: at(c, MESSAGES_PER - 1) }),
+    message: (c, m) => {
+      const words = Array.from({ length: 12 + Math.floor(rand() * 30) }, () => {
+        const r = rand();
+        return r < 0.5 ? pick(COMMON) : r < 0.52 ? pick(NAMED) : pick(TAIL);
+      });
+      if (rare.has(`${c}/${m}`)) words.splice(Math.floor(words.length / 2), 0, RARE);
+      return { type: m % 2 ? "ai" : "user", content: words.join(" ") + ".", model: m % 2 ? "m" : null, created_at: at(c, m) };
+    },
   });
 }
 
@@ -159,7 +139,6 @@ async function measure(label: string, options: OpenOptions) {
 }
 
 export default async function run(): Promise<BenchResult> {
-  const dir = await mkdtemp(join(tmpdir(), "tutor-bench-search-"));
   const rows: (string | number)[][] = [];
   const notes = [
     `one user, ${CONVERSATIONS} conversations x ${MESSAGES_PER} messages of 12-42 words (half from 10 common words, 2% from 10 named topics, the rest from a 3,000-word tail; "${RARE}" in ${RARE_AT.length} messages); newest ${LIMIT} hits with snippets; each query checked to return the same messages as the scan`,
@@ -167,25 +146,12 @@ export default async function run(): Promise<BenchResult> {
     `baseline = LIKE '%word%' for every word of the query, newest first, in the best plan each database has for it (PostgreSQL walks messages(created_at, id) backwards, SQLite walks rowids backwards), stopping at the ${LIMIT}th hit: it reads about ${LIMIT} x messages / matching messages rows ("rows the scan reads"), all ${TOTAL} when fewer than ${LIMIT} match`,
     "where >= 50x cannot hold: a scan that stops after a few hundred rows (a word in 1 of 20 messages: ~400 rows) or a few dozen (a word in most messages) costs well under a millisecond, less than one search round trip; no index can be 50x faster than that. The ratio can hold only where the scan has to read most of the account: a word in a handful of messages, or in none (the typo); the tail word and the pair (hundreds of matches) end the scan after ~5,000-7,000 rows, a few ms, about what the search itself costs on PostgreSQL (its walk of 2,000 recent messages, then the GIN bitmap of every match)",
   ];
-  try {
-    const s = await measure("SQLite (file, WAL)", { dataDir: dir });
-    rows.push(...s.rows);
-    notes.push(s.note);
-    if (pgAvailable()) {
-      const pg = await startPostgres();
-      try {
-        const p = await measure("PostgreSQL (loopback)", { databaseUrl: pg.url, dataDir: dir });
-        rows.push(...p.rows);
-        notes.push(p.note);
-      } finally {
-        await pg.stop();
-      }
-    } else {
-      notes.push("PostgreSQL not available on this machine: its rows were not measured");
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  const measured = await onEachStore(measure);
+  for (const r of measured.results) {
+    rows.push(...r.rows);
+    notes.push(r.note);
   }
+  notes.push(...measured.notes);
   return {
     title: "Search (2,000 conversations / 200,000 messages)",
     columns: ["store", "query", "matching messages", "rows the scan reads (~)", "hits", "search p50 ms", "search p99 ms", "LIKE scan p50 ms", "LIKE scan p99 ms", "scan / search p50", "scan / search p99"],
