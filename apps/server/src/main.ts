@@ -92,7 +92,10 @@ export async function main(adjust: (config: Config) => Config = (c) => c): Promi
   // `on`, not `once`: a second signal (Ctrl+C reaches npm and us both) must not kill a graceful shutdown.
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.on(signal, () => {
-      server.shutdown(signal).then(
+      // The shutdown's own timers are unreferenced (an embedding test must not wait on them):
+      // this one keeps the process alive until every step has run, so it never ends early with code 0.
+      const hold = setInterval(() => {}, 60_000);
+      server.shutdown(signal).finally(() => clearInterval(hold)).then(
         () => process.exit(0),
         (err: unknown) => {
           logger.error({ err }, "shutdown failed");

@@ -2,7 +2,7 @@
 // tokens per day (the model's reported usage, else estimated from characters),
 // and at most 2 turns running at once. The LLM is the local fake server.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
+import { behave, requireSpeechTools, startFakeLlm, startFakeTts, ttsBehave, type FakeLlm } from "@tutor/testkit";
 import { FAST_MODEL, MAIN_MODEL, WsClient, ask, signUp, startTestServer, type TestServer } from "./test-helpers.js";
 
 let fake: FakeLlm;
@@ -141,6 +141,36 @@ describe("tokens per day", () => {
       expect(r.budget).toMatchObject({ tokens_left: 1000 - Math.ceil((prompt + 400) / 4) });
     } finally {
       await c.close();
+    }
+  });
+});
+
+describe.runIf(requireSpeechTools())("tokens per day, with the server voice still speaking", () => {
+  it("counts an answer's tokens before its ai_response goes out: a question sent from another tab the moment it arrives is refused", async () => {
+    // The answer's voice takes 1.5 s more after its text: the turn runs on after ai_response.
+    const tts = await startFakeTts();
+    tts.setDefault(ttsBehave.speak({ delayMs: 1_500 }));
+    const srv = await startTestServer({
+      fake,
+      env: { LIMIT_TOKENS_PER_DAY: "1000", LIMIT_TURNS_PER_HOUR: "0", TTS_PROVIDER: "openai", TTS_BASE_URL: tts.url, TTS_MODEL: "kokoro" },
+    });
+    const a = await WsClient.connect(srv.wsUrl);
+    const b = await WsClient.connect(srv.wsUrl);
+    try {
+      const { token } = await signUp(a);
+      await b.request({ type: "auth_request", data: { type: "verify", token } }, "auth_response");
+      fake.script(MAIN_MODEL, behave.reply("Collisions go to the next free slot.", { usage: { prompt_tokens: 900, completion_tokens: 150 } }));
+      const answered = await a.request({ type: "text_input", text: QUESTION, teaching_mode: "qa" }, "ai_response", 15_000);
+      expect(answered.budget).toMatchObject({ tokens_left: 0 });
+      const refused = await b.request({ type: "text_input", text: QUESTION, teaching_mode: "qa" }, "error");
+      expect(refused).toMatchObject({ code: "rate_limited", limit: "tokens_per_day" });
+      // The first answer was still being spoken: its turn had not ended.
+      expect(a.messages.some((m) => m.type === "tts_complete" && m.request_id === answered.request_id)).toBe(false);
+    } finally {
+      await a.close();
+      await b.close();
+      await srv.close();
+      await tts.close();
     }
   });
 });

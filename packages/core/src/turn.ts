@@ -216,6 +216,7 @@ export class TurnRunner {
       speech.push(TOPIC_REJECTION_TEXT);
       speech.finish();
       await store.addMessage(req.userId, convId, { id: messageId, type: "ai", content: TOPIC_REJECTION_TEXT });
+      await permit.settle();
       const budget = permit.budget();
       emit({
         type: "ai_response",
@@ -271,6 +272,8 @@ export class TurnRunner {
       if (text && mode === "teacher") await store.updateCourse(req.userId, convId, (course) => applyAnswer(course, messageId, text));
       // Estimated from characters; a reported usage (onUsage) wins over it.
       if (model) permit.characters(promptChars, text.length);
+      // Counted before the answer's last message: a question sent the moment it arrives sees the cost.
+      await permit.settle();
       const budget = permit.budget();
       emit({ type: "ai_response", ...base, text, ...(model ? { model } : {}), ...flags, ...(budget ? { budget } : {}) });
       return { conversationId: convId, messageId, text, model, status };

@@ -68,7 +68,10 @@ export function startCheckpointer(file: string, onError: (message: string) => vo
   let stopping: Promise<void> | undefined;
   return {
     stop() {
-      stopping ??= (worker.postMessage("stop"), exited);
+      // Referenced again while it stops: an unreferenced worker would let the event loop
+      // drain and the process exit (code 0) in the middle of a graceful shutdown, before
+      // the last checkpoint and the "stopped" line.
+      stopping ??= (worker.ref(), worker.postMessage("stop"), exited);
       return stopping;
     },
   };

@@ -101,7 +101,14 @@ export interface TurnPermit {
   characters(promptChars: number, completionChars: number): void;
   /** What is left after this turn (undefined when no budget is on). */
   budget(): Budget | undefined;
-  /** Frees the running slot and counts the tokens. Never throws; idempotent. */
+  /**
+   * Counts the turn's tokens in the day's budget now, before its final
+   * message goes out: a question asked at once in another tab, or through
+   * another instance, sees them. Calls counted after this one count at once.
+   * Never throws; idempotent.
+   */
+  settle(): Promise<void>;
+  /** Frees the running slot and counts the tokens (settle) if not done yet. Never throws; idempotent. */
   end(): Promise<void>;
 }
 
@@ -111,6 +118,7 @@ export const UNLIMITED_PERMIT: TurnPermit = {
   usage() {},
   characters() {},
   budget: () => undefined,
+  settle: () => Promise.resolve(),
   end: () => Promise.resolve(),
 };
 
@@ -239,6 +247,7 @@ class Permit implements TurnPermit {
   #estimated = 0;
   /** Tokens of the turn's other model calls (sideCall), reported or estimated each. */
   #side = 0;
+  #settled: Promise<void> | undefined;
   #ended: Promise<void> | undefined;
   readonly #renew: ReturnType<typeof setInterval> | undefined;
 
@@ -273,7 +282,7 @@ class Permit implements TurnPermit {
   sideCall(): UsageMeter {
     const count = (n: number) => {
       if (n <= 0) return;
-      if (!this.#ended) {
+      if (!this.#settled) {
         this.#side += n;
         return;
       }
@@ -310,16 +319,30 @@ class Permit implements TurnPermit {
     };
   }
 
+  settle(): Promise<void> {
+    this.#settled ??= (async () => {
+      const tokens = this.tokens;
+      if (tokens <= 0) return;
+      try {
+        await this.limits.limiter.add(this.limits.rules.tokensPerDay, this.userId, tokens);
+      } catch (err) {
+        // The answer is stored; a lost count must not turn it into a failure.
+        this.log.error({ event: "limit_update_failed", err: String(err) }, "could not count a turn's tokens in the user's budget");
+      }
+    })();
+    return this.#settled;
+  }
+
   end(): Promise<void> {
     this.#ended ??= (async () => {
-      const { limiter, rules } = this.limits;
       clearInterval(this.#renew);
+      await this.settle();
+      if (this.slot === undefined) return;
       try {
-        if (this.slot !== undefined) await limiter.release(rules.turnSlot, this.slot);
-        if (this.tokens > 0) await limiter.add(rules.tokensPerDay, this.userId, this.tokens);
+        await this.limits.limiter.release(this.limits.rules.turnSlot, this.slot);
       } catch (err) {
-        // The answer is already out and stored; a lost count must not turn it into a failure.
-        this.log.error({ event: "limit_update_failed", err: String(err) }, "could not update the user's limits after a turn");
+        // The slot lapses with its lease; the answer is already out and stored.
+        this.log.error({ event: "limit_update_failed", err: String(err) }, "could not free a running turn's slot");
       }
     })();
     return this.#ended;
