@@ -37,6 +37,17 @@ if (existsSync(out)) {
   for (const m of readFileSync(out, "utf8").matchAll(/<!-- bench:(\S+) -->\n([\s\S]*?)<!-- \/bench -->/g)) sections.set(m[1]!, m[2]!);
 }
 let failed = 0;
+// A benchmark awaiting something that holds no reference on the event loop (a native
+// model load, an unreferenced worker or timer) would let the loop empty: Node then exits
+// with code 0 mid-run, printing nothing and writing nothing. This keeps it alive, and the
+// exit hook makes any such end loud.
+const hold = setInterval(() => {}, 60_000);
+let finished = false;
+process.on("exit", () => {
+  if (finished) return;
+  console.error("✗ the benchmarks ended before they had finished (nothing kept the process alive)");
+  process.exitCode = 1;
+});
 for (const file of benchFiles()) {
   const name = relative(root, file);
   process.stdout.write(`\n▶ ${name}\n`);
@@ -63,4 +74,6 @@ mkdirSync(join(root, "docs"), { recursive: true });
 const body = [...sections].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `<!-- bench:${k} -->\n${v}<!-- /bench -->\n`);
 writeFileSync(out, header + body.join("\n"));
 console.log(`\nwrote docs/benchmarks.md (${sections.size} section(s))`);
+finished = true;
+clearInterval(hold);
 process.exit(failed ? 1 : 0);
