@@ -3,10 +3,25 @@
 // the client receives per sentence `speech_audio` + one binary PCM frame.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { TTS_FAILED_MESSAGE } from "@tutor/core";
-import { behave, requireSpeechTools, startFakeLlm, startFakeTts, ttsBehave, type FakeLlm, type FakeTts } from "@tutor/testkit";
-import { FAST_MODEL, MAIN_MODEL, WsClient, ask, signUp, startTestServer, type TestServer } from "./test-helpers.js";
+import {
+  behave,
+  concatAudio,
+  pcmFrames,
+  requireSpeechTools,
+  silence,
+  speak,
+  startFakeLlm,
+  startFakeStt,
+  startFakeTts,
+  sttBehave,
+  ttsBehave,
+  type FakeLlm,
+  type FakeTts,
+} from "@tutor/testkit";
+import { FAST_MODEL, MAIN_MODEL, WsClient, ask, signUp, startTestServer, startVoiceTestServer, type TestServer } from "./test-helpers.js";
 
 const hasTools = requireSpeechTools();
+const TTS_ENV = { TTS_PROVIDER: "openai", TTS_MODEL: "kokoro", TTS_VOICE: "af_heart" };
 const YES = behave.compute((r) => (/title/i.test(JSON.stringify(r.messages)) ? "Some Title" : "YES"));
 
 let fake: FakeLlm;
@@ -28,7 +43,7 @@ beforeEach(async () => {
   fake.setDefault(FAST_MODEL, YES);
   srv = await startTestServer({
     fake,
-    env: { TTS_PROVIDER: "openai", TTS_BASE_URL: tts.url, TTS_MODEL: "kokoro", TTS_VOICE: "af_heart" },
+    env: { ...TTS_ENV, TTS_BASE_URL: tts.url },
     configure: (cfg) => (cfg.speech = { attemptTimeoutMs: 800, retryDelaysMs: { timeout: [0], rate_limited: [0], unavailable: [0] } }),
   });
   c = await WsClient.connect(srv.wsUrl);
@@ -172,6 +187,41 @@ describe.runIf(hasTools)("server voice over the WebSocket", () => {
     const text = await (await fetch(`${srv.url}/metrics`)).text();
     expect(text).toMatch(/tutor_tts_first_audio_seconds_count\{stage="sent"\} 1/);
     expect(text).toMatch(/tutor_tts_first_audio_seconds_count\{stage="played"\} 1/);
+  });
+
+  it("a spoken question answered in the server voice puts end of speech → first audio on /metrics", async () => {
+    const stt = await startFakeStt();
+    const voiced = await startVoiceTestServer(fake, stt, { env: { ...TTS_ENV, TTS_BASE_URL: tts.url } });
+    try {
+      const v = await WsClient.connect(voiced.wsUrl);
+      await signUp(v);
+      stt.script(sttBehave.reply("What is a stack?"));
+      fake.script(MAIN_MODEL, behave.reply("A stack is last in, first out. You push and pop at the top."));
+      v.send({ type: "audio_start", sample_rate: 16000, encoding: "pcm_s16le", teaching_mode: "qa", request_id: "spoken" });
+      for (const f of pcmFrames(concatAudio(silence(300), await speak("What is a stack?"), silence(1_300)), 20)) v.sendRaw(f, true);
+      await untilComplete(v, "spoken");
+      v.send({ type: "audio_end" });
+      expect(sentences(v, "spoken").map((s) => [s.header.text, s.bytes !== undefined])).toEqual([
+        ["A stack is last in, first out.", true],
+        ["You push and pop at the top.", true],
+      ]);
+      // The turn's latencies are observed together once it has ended.
+      const stage = (text: string, name: string, what: "count" | "sum") =>
+        Number(text.match(new RegExp(`tutor_voice_latency_seconds_${what}\\{stage="${name}"\\} (\\S+)`))?.[1] ?? NaN);
+      let metrics = "";
+      for (let i = 0; i < 100 && !(stage(metrics, "end_of_speech_to_transcript", "count") >= 1); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        metrics = await (await fetch(`${voiced.url}/metrics`)).text();
+      }
+      expect(stage(metrics, "end_of_speech_to_transcript", "count")).toBe(1);
+      expect(stage(metrics, "end_of_speech_to_first_audio", "count")).toBe(1);
+      // Measured from the end of speech, so it holds the whole wait up to the transcript and more.
+      expect(stage(metrics, "end_of_speech_to_first_audio", "sum")).toBeGreaterThan(stage(metrics, "end_of_speech_to_transcript", "sum"));
+      await v.close();
+    } finally {
+      await voiced.close();
+      await stt.close();
+    }
   });
 });
 
