@@ -3,11 +3,26 @@
 // it (the fake speech server synthesises real speech with espeak-ng); the
 // student subscribes to that track and hears speech energy for every
 // sentence, no `web_tts`; a cancel (barge-in over the data channel) silences
-// the track. Needs the LiveKit server binary, espeak-ng and sox: skips
-// without them, fails under REQUIRE_SERVICES=1.
+// the track, and so does the student talking over the tutor (the agent's
+// voice activity detection on the student's microphone track), after which
+// the spoken question is answered aloud. Needs the LiveKit server binary,
+// espeak-ng and sox: skips without them, fails under REQUIRE_SERVICES=1.
 import { AudioStream, dispose, RoomEvent, TrackKind, type RemoteParticipant, type RemoteTrack } from "@livekit/rtc-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { behave, requireSpeechTools, startFakeLlm, startFakeTts, type FakeLlm, type FakeTts } from "@tutor/testkit";
+import {
+  behave,
+  concatAudio,
+  requireSpeechTools,
+  silence,
+  speak,
+  startFakeLlm,
+  startFakeStt,
+  startFakeTts,
+  sttBehave,
+  type FakeLlm,
+  type FakeStt,
+  type FakeTts,
+} from "@tutor/testkit";
 import { TTS_SAMPLE_RATE } from "@tutor/core";
 import { FAST_MODEL, MAIN_MODEL, startTestServer, type TestServer } from "@tutor/server/test-helpers";
 import { Student, leaveAll, liveKitEnv, liveKitServerOrSkip, registerStudent, requestRoom, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
@@ -21,6 +36,8 @@ const SENTENCES = [
   "Lookups walk down one path from the root.",
   "Balanced trees keep that path short.",
 ];
+const SPOKEN = "What is a binary search tree?";
+const SPOKEN_ANSWER = "It is an ordered binary tree.";
 /** An RMS (full scale 1) above this is speech; the track's silence and Opus noise stay far below. */
 const SPEECH_RMS = 0.01;
 const FRAME_MS = 20;
@@ -63,6 +80,7 @@ describe.skipIf(!bin || !speech)("LiveKit: the agent speaks with the server voic
   let lk: LiveKitServer;
   let fake: FakeLlm;
   let tts: FakeTts;
+  let stt: FakeStt;
   let srv: TestServer;
   let agent: AgentProcess;
   let userSeq = 0;
@@ -73,7 +91,17 @@ describe.skipIf(!bin || !speech)("LiveKit: the agent speaks with the server voic
     fake = await startFakeLlm({ models: [MAIN_MODEL, FAST_MODEL] });
     fake.setDefault(FAST_MODEL, YES);
     tts = await startFakeTts();
-    const env = { ...liveKitEnv(lk), TTS_PROVIDER: "openai", TTS_BASE_URL: tts.url, TTS_MODEL: "kokoro", TTS_VOICE: "af_heart" };
+    stt = await startFakeStt();
+    const env = {
+      ...liveKitEnv(lk),
+      TTS_PROVIDER: "openai",
+      TTS_BASE_URL: tts.url,
+      TTS_MODEL: "kokoro",
+      TTS_VOICE: "af_heart",
+      STT_BASE_URL: stt.url,
+      STT_API_KEY: "stt-key",
+      STT_MODEL: "whisper-test",
+    };
     srv = await startTestServer({ fake, env });
     agent = await startAgentBeside({ env, dataDir: srv.dataDir, llmUrl: fake.url, models: [MAIN_MODEL, FAST_MODEL] });
   });
@@ -88,6 +116,7 @@ describe.skipIf(!bin || !speech)("LiveKit: the agent speaks with the server voic
     await srv?.close();
     await fake?.close();
     await tts?.close();
+    await stt?.close();
     await lk?.stop();
     await dispose();
   });
@@ -162,5 +191,70 @@ describe.skipIf(!bin || !speech)("LiveKit: the agent speaks with the server voic
     const later = student.messages.slice(from).filter((m) => m.type === "speech_audio" || m.type === "web_tts" || m.type === "tts_complete");
     expect(later.filter((m) => m.type !== "speech_audio")).toEqual([]);
     expect(later.length).toBeLessThanOrEqual(1); // at most the header already on its way
+  });
+
+  it("goes silent when the student talks over it (a short burst is not enough), then answers the spoken question aloud", async () => {
+    const { student, heard, subscribed } = await joinedStudent();
+    await subscribed;
+    const question = await speak(SPOKEN);
+    // ~250 ms of the question: speech (server voice_ws.test.ts shows the same burst is a question of its own
+    // when the tutor is silent), but under the 400 ms needed while the tutor is audible.
+    const at = Math.floor(question.length * 0.3);
+    const burst = question.subarray(at, at + 16 * 250);
+    stt.reset();
+    stt.script(sttBehave.reply(SPOKEN));
+    const sentence = "Recursion is a function calling itself on a smaller part of the problem.";
+    fake.script(MAIN_MODEL, [behave.reply(`${sentence} `.repeat(30), { chunkDelayMs: 2 }), behave.reply(SPOKEN_ANSWER)]);
+    await student.openMic();
+    await student.send({ type: "text_input", text: "Explain recursion in depth", teaching_mode: "qa", request_id: "long" });
+    const first = await student.waitFor((m) => m.type === "speech_audio" && m.request_id === "long", 60_000);
+    const longId = first.message_id as string;
+    await until(() => heard.some((h) => h.rms > SPEECH_RMS), 30_000, "speech on the agent's track");
+
+    // The echo rule holds in a room too (the agent reports its own playback): a short burst while the
+    // tutor is audible is most likely its voice leaking past echo cancellation — ignored, not transcribed.
+    const burstAt = performance.now();
+    await student.speak(concatAudio(burst, silence(1_300)));
+    await new Promise((r) => setTimeout(r, 1_000)); // the source queues up to a second ahead of the room
+    expect(student.messages.filter((m) => m.type === "barge_in")).toEqual([]);
+    expect(stt.requests).toHaveLength(0);
+    const meanwhile = heard.filter((h) => h.at > burstAt + 500);
+    expect(meanwhile.filter((h) => h.rms > SPEECH_RMS).length, "voiced frames while the burst was ignored").toBeGreaterThan(meanwhile.length * 0.3);
+
+    // Sustained speech at the start of a sentence (its header has just come: seconds of it still to play).
+    let from = student.messages.length;
+    await student.waitFor((m) => m.type === "speech_audio" && m.message_id === longId, 30_000, from);
+    from = student.messages.length;
+    const stamp = (m: Record<string, unknown>) => ({ m, at: performance.now() });
+    const bargeIn = student.waitFor((m) => m.type === "barge_in", 30_000, from).then(stamp);
+    const reply = student.waitFor((m) => m.type === "speech_audio" && m.message_id !== longId, 60_000, from).then(stamp);
+    await student.speak(concatAudio(question, silence(1_300)));
+    const barge = await bargeIn;
+    expect(barge.m.message_id).toBe(longId);
+    const answer = await reply;
+    expect(answer.m.text).toBe(SPOKEN_ANSWER);
+    const newId = answer.m.message_id as string;
+    // Silent within half a second of the barge-in, and it stays so until the new answer speaks.
+    const gap = heard.filter((h) => h.at > barge.at + 500 && h.at < answer.at);
+    expect(gap.length, "frames between the barge-in and the new answer").toBeGreaterThan(25);
+    expect(gap.filter((h) => h.rms > SPEECH_RMS)).toEqual([]);
+    await student.waitFor((m) => m.type === "tts_complete" && m.message_id === newId, 60_000, from);
+    const answerMs = (tts.requests.findLast((r) => r.input === SPOKEN_ANSWER)!.audioBytes / 2 / TTS_SAMPLE_RATE) * 1000;
+    await until(() => heard.length > 0 && heard.at(-1)!.at > answer.at + answerMs + 1_500, 60_000, "the new answer to play out");
+
+    // The new answer is heard, and nothing of the old one follows it: the voiced span is that one sentence.
+    const voiced = heard.filter((h) => h.at >= answer.at && h.rms > SPEECH_RMS);
+    expect(voiced.length, "voiced frames of the new answer").toBeGreaterThan(answerMs / FRAME_MS / 3);
+    expect(voiced.at(-1)!.at - voiced[0]!.at).toBeLessThan(answerMs + 500);
+
+    const after = student.messages.slice(from);
+    expect(after.filter((m) => m.type === "barge_in")).toHaveLength(1);
+    expect(after.filter((m) => m.message_id === longId && m.type === "speech_audio").length).toBeLessThanOrEqual(1); // at most the header on its way
+    expect(after.filter((m) => m.message_id === longId && m.type === "tts_complete")).toEqual([]);
+    expect(after.filter((m) => m.type === "transcription" && m.final).map((m) => m.text)).toEqual([SPOKEN]);
+    expect(after.filter((m) => m.type === "web_tts")).toEqual([]);
+    // One upload, the whole question after its trip through WebRTC: the burst never reached the recognizer.
+    expect(stt.requests).toHaveLength(1);
+    expect(stt.requests[0]!.wav!.durationMs).toBeGreaterThan((question.length / 16) * 0.8);
   });
 });
