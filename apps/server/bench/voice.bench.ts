@@ -10,19 +10,15 @@
 //     it wrote each chunk; we time from writing the chunk that completes a
 //     sentence to the client receiving that sentence's web_tts. Target ≤ 5 ms.
 //     Baseline: the same chunk's text arriving as ai_response_delta.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer as createHttpServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import WebSocket from "ws";
-import { encodeWav, systemClock, VOICE_DEFAULTS, voiceSettings, VoiceInput, type Utterance } from "@tutor/core";
-import { SileroVad } from "@tutor/voice";
-import { concatAudio, freePort, pcmFrames, silence, speak, startFakeStt, sttBehave } from "@tutor/testkit";
+import { encodeWav, VOICE_DEFAULTS } from "@tutor/core";
+import { concatAudio, pcmFrames, silence, speak, startFakeStt, sttBehave } from "@tutor/testkit";
 import type { BenchResult } from "../../../scripts/bench-types.js";
+import { Client, detectorSpeechEnd, f1, f2, lastVoicedSample, machineLoad, pct, sentenceEnds, startServerProcess, startTimedModel, streamRealTime } from "./voice-harness.js";
 
-const root = resolve(import.meta.dirname, "../../..");
 const RUNS = 6;
 const ANSWER_TURNS = 8;
 const SENTENCES = [
@@ -33,142 +29,16 @@ const SENTENCES = [
   "Sorted input makes the tree degenerate into a list. ",
   "That is why balanced variants such as red-black trees exist. ",
 ];
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
-const f1 = (x: number) => x.toFixed(1);
-const f2 = (x: number) => x.toFixed(2);
-
-/**
- * An OpenAI-compatible chat server that streams SENTENCES word by word (a
- * sentence's last word carries its ". ") and records when each chunk was written.
- */
-async function startTimedModel(): Promise<{ url: string; writes: Map<string, number>; server: Server }> {
-  const writes = new Map<string, number>(); // "<turn>:<chunk index>" -> performance.now()
-  let turn = 0;
-  const server = createHttpServer((req, res) => {
-    const parts: Buffer[] = [];
-    req.on("data", (c: Buffer) => parts.push(c));
-    req.on("end", () => {
-      const body = JSON.parse(Buffer.concat(parts).toString()) as { model: string; stream?: boolean };
-      if (!body.stream) {
-        // The topic check and titles.
-        const text = body.model === "bench-fast" ? "YES" : "ok";
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ id: "x", object: "chat.completion", created: 0, model: body.model, choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }] }));
-        return;
-      }
-      const t = turn++;
-      const chunks = SENTENCES.join("").match(/\S+\s*/g)!;
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      const event = (delta: object, finish: string | null) =>
-        `data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 0, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-      let i = 0;
-      const next = () => {
-        if (res.destroyed) return;
-        if (i === chunks.length) {
-          res.end(event({}, "stop") + "data: [DONE]\n\n");
-          return;
-        }
-        writes.set(`${t}:${i}`, performance.now());
-        res.write(event({ content: chunks[i] }, null));
-        i++;
-        setTimeout(next, 15);
-      };
-      next();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}/v1`, writes, server };
-}
-
-async function startServerProcess(env: Record<string, string>, dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const { buildAll } = (await import(join(root, "scripts/build.mjs"))) as { buildAll: (o: { quiet: boolean }) => Promise<void> };
-  await buildAll({ quiet: true });
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(root, "apps/server/dist/main.js")], {
-    env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: "warn", ...env },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return { child, url };
-    } catch {
-      /* starting */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill();
-  throw new Error("server did not start");
-}
-
-type Msg = { type: string; [k: string]: unknown };
-
-class Client {
-  readonly messages: { m: Msg; at: number }[] = [];
-  #waiters: { pred: (m: Msg) => boolean; resolve: (m: Msg) => void }[] = [];
-  private constructor(readonly ws: WebSocket) {
-    ws.on("message", (data) => {
-      const m = JSON.parse(String(data)) as Msg;
-      this.messages.push({ m, at: performance.now() });
-      this.#waiters = this.#waiters.filter((w) => (w.pred(m) ? (w.resolve(m), false) : true));
-    });
-  }
-  static async open(url: string): Promise<Client> {
-    const ws = new WebSocket(url);
-    await new Promise<void>((res, rej) => (ws.once("open", () => res()), ws.once("error", rej)));
-    return new Client(ws);
-  }
-  send(o: object): void {
-    this.ws.send(JSON.stringify(o));
-  }
-  wait(pred: (m: Msg) => boolean, from = 0, timeoutMs = 20_000): Promise<Msg> {
-    const seen = this.messages.slice(from).find((x) => pred(x.m));
-    if (seen) return Promise.resolve(seen.m);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error("timed out")), timeoutMs);
-      this.#waiters.push({ pred, resolve: (m) => (clearTimeout(t), resolve(m)) });
-    });
-  }
-}
-
-/** Stream time (ms) where the detector's last speech frame of the one question in `audio` ends. */
-async function detectorSpeechEnd(audio: Int16Array): Promise<number> {
-  const vad = await SileroVad.load({ workers: 1 });
-  try {
-    const found: Utterance[] = [];
-    const input = new VoiceInput(vad.createVad, { speech() {}, utterance: (u) => found.push(u), failed: (e) => { throw e; } }, voiceSettings(), systemClock);
-    for (const f of pcmFrames(audio, 20)) input.push(f);
-    await input.end();
-    if (found.length !== 1) throw new Error(`expected one utterance, found ${found.length}`);
-    return found[0]!.speechEndMs;
-  } finally {
-    await vad.close();
-  }
-}
-
-/** Index of the last sample of the last 10 ms block louder than -40 dBFS. */
-function lastVoicedSample(audio: Int16Array): number {
-  for (let end = audio.length; end > 0; end -= 160) {
-    const block = audio.subarray(Math.max(0, end - 160), end);
-    let sum = 0;
-    for (const s of block) sum += s * s;
-    if (Math.sqrt(sum / block.length) / 32768 > 0.01) return end - 1;
-  }
-  return 0;
-}
+// Word by word: a sentence's last word carries its ". ".
+const CHUNKS = SENTENCES.join("").match(/\S+\s*/g)!;
 
 export default async function run(): Promise<BenchResult[]> {
   const arrivals: number[] = [];
   const stt = await startFakeStt({ onRequest: () => arrivals.push(performance.now()) });
   stt.setDefault(sttBehave.reply("What is a binary search tree?"));
-  const model = await startTimedModel();
+  const model = await startTimedModel({ chunks: CHUNKS });
   const dataDir = await mkdtemp(join(tmpdir(), "tutor-voice-bench-"));
-  const { child, url } = await startServerProcess(
+  const server = await startServerProcess(
     {
       LLM_BASE_URL: model.url,
       LLM_MODELS: "bench-main,bench-fast",
@@ -179,9 +49,8 @@ export default async function run(): Promise<BenchResult[]> {
     dataDir,
   );
   try {
-    const c = await Client.open(url.replace("http", "ws") + "/ws");
-    c.send({ type: "auth_request", data: { type: "register", username: `voice_bench_${Date.now().toString(36)}`, password: "benchmark password" } });
-    await c.wait((m) => m.type === "auth_response");
+    const c = await Client.open(server.url.replace("http", "ws") + "/ws");
+    await c.signUp("voice_bench");
 
     // ---------------------------------------------------------------- 1. end of speech -> transcription request
     const spoken = await speak("What is a binary search tree?");
@@ -197,16 +66,9 @@ export default async function run(): Promise<BenchResult[]> {
     for (let r = 0; r < RUNS + 1; r++) {
       const from = c.messages.length;
       const before = arrivals.length;
-      const sent: number[] = [];
       // A fresh stream per question, so the detector starts from the state the offline run had.
       c.send({ type: "audio_start", sample_rate: 16000, encoding: "pcm_s16le", teaching_mode: "qa" });
-      const t0 = performance.now();
-      for (const [i, frame] of frames.entries()) {
-        sent.push(performance.now());
-        c.ws.send(frame);
-        const due = t0 + (i + 1) * 20;
-        if (due > performance.now()) await new Promise((res) => setTimeout(res, due - performance.now()));
-      }
+      const sent = await streamRealTime(c, frames);
       await c.wait((m) => m.type === "conversation_updated", from);
       c.send({ type: "audio_end" });
       if (arrivals.length !== before + 1) throw new Error(`expected one transcription request per question, got ${arrivals.length - before}`);
@@ -232,28 +94,17 @@ export default async function run(): Promise<BenchResult[]> {
     const countedMs = Math.ceil(windowMs / frameMs) * frameMs;
 
     // ---------------------------------------------------------------- 2. sentence complete -> web_tts
-    const chunks = SENTENCES.join("").match(/\S+\s*/g)!;
-    // Index of the chunk that completes each sentence.
-    const ends: number[] = [];
-    let acc = "";
-    let s = 0;
-    for (const [i, ch] of chunks.entries()) {
-      acc += ch;
-      if (acc === SENTENCES.slice(0, s + 1).join("")) {
-        ends.push(i);
-        s++;
-      }
-    }
+    const ends = sentenceEnds(CHUNKS, SENTENCES);
     const ttsLag: number[] = [];
     const deltaLag: number[] = [];
-    const turnsBefore = model.writes.size ? Math.max(...[...model.writes.keys()].map((k) => Number(k.split(":")[0]))) + 1 : 0;
     for (let t = 0; t < ANSWER_TURNS + 1; t++) {
       const from = c.messages.length;
+      const streamsBefore = model.streams.length;
       const rid = `tts${t}`;
       c.send({ type: "text_input", request_id: rid, text: "Explain binary search trees", teaching_mode: "qa" });
       await c.wait((m) => m.type === "conversation_updated" && m.request_id === rid, from);
       if (t === 0) continue; // warm-up
-      const turnIndex = turnsBefore + t;
+      const stream = model.streams[streamsBefore]!;
       const got = c.messages.slice(from).filter((x) => x.m.request_id === rid);
       const tts = got.filter((x) => x.m.type === "web_tts");
       if (tts.length !== SENTENCES.length) throw new Error(`expected ${SENTENCES.length} web_tts, got ${tts.length}`);
@@ -262,7 +113,7 @@ export default async function run(): Promise<BenchResult[]> {
       let text = "";
       const deltaEndAt: { end: number; at: number }[] = deltas.map((d) => ((text += d.m.delta as string), { end: text.length, at: d.at }));
       for (const [k, endChunk] of ends.entries()) {
-        const written = model.writes.get(`${turnIndex}:${endChunk}`)!;
+        const written = stream.writes[endChunk]!;
         const sentenceEnd = SENTENCES.slice(0, k + 1).join("").length;
         const carrier = deltaEndAt.find((d) => d.end >= sentenceEnd)!;
         ttsLag.push(tts[k]!.at - written);
@@ -270,6 +121,7 @@ export default async function run(): Promise<BenchResult[]> {
       }
     }
     c.ws.close();
+    const load = machineLoad();
 
     return [
       {
@@ -298,6 +150,7 @@ export default async function run(): Promise<BenchResult[]> {
           "Each question is its own audio_start … audio_end stream; the first is a warm-up and not counted.",
           "Last voiced frame: the 20 ms frame holding the last 10 ms block louder than -40 dBFS of the espeak-ng question.",
           `For this question the detector's last speech frame ends ${Math.round(detectorEndMs - (400 + lastVoiced / 16))} ms after the last voiced sample (the word's decaying tail).`,
+          `Machine during the run: ${load}.`,
         ],
       },
       {
@@ -310,12 +163,12 @@ export default async function run(): Promise<BenchResult[]> {
         notes: [
           "From the model server writing the chunk that completes a sentence (its last word and the following space) to the client receiving the message. Target ≤ 5 ms.",
           "The model streams a 6-sentence answer word by word, one chunk every 15 ms; the server merges deltas per event-loop turn and speaks what they complete in the same step.",
+          `Machine during the run: ${load}.`,
         ],
       },
     ];
   } finally {
-    child.kill("SIGTERM");
-    await new Promise((r) => child.once("exit", r));
+    await server.stop();
     await stt.close();
     await new Promise((r) => model.server.close(r));
     await rm(dataDir, { recursive: true, force: true });

@@ -36,6 +36,9 @@ export interface FakeSttRequest {
   wavError: string | undefined;
   headers: IncomingHttpHeaders;
   at: number;
+  /** Clock (performance.now) when the request arrived and when its reply was finished (benchmarks: the server's own time). */
+  arrivedAt: number;
+  answeredAt: number | undefined;
   outcome: FakeSttOutcome;
   settled: Promise<Exclude<FakeSttOutcome, "pending">>;
 }
@@ -98,6 +101,7 @@ export async function startFakeStt(options: FakeSttOptions = {}): Promise<FakeSt
       sendJson(res, 404, errorBody(`Unknown route ${req.method} ${path}`, "invalid_request_error"));
       return;
     }
+    const arrivedAt = performance.now();
     const contentType = req.headers["content-type"] ?? "";
     if (!contentType.startsWith("multipart/form-data")) {
       req.resume();
@@ -127,7 +131,7 @@ export async function startFakeStt(options: FakeSttOptions = {}): Promise<FakeSt
       if ("error" in parsed) wavError = parsed.error;
       else wav = parsed;
     }
-    const record = recordRequest(req, res, { fields, file, wav, wavError });
+    const record = recordRequest(req, res, { fields, file, wav, wavError }, arrivedAt);
     options.onRequest?.(record);
     arrived.arrived(record);
 
@@ -151,7 +155,9 @@ export async function startFakeStt(options: FakeSttOptions = {}): Promise<FakeSt
     req: IncomingMessage,
     res: ServerResponse,
     got: { fields: Record<string, string>; file: File | undefined; wav: WavInfo | undefined; wavError: string | undefined },
+    arrivedAt: number,
   ): FakeSttRequest {
+    res.on("finish", () => (record.answeredAt = performance.now()));
     const exchange = watchExchange(res, (o) => (record.outcome = o));
     const record: FakeSttRequest = {
       seq: ++seq,
@@ -166,6 +172,8 @@ export async function startFakeStt(options: FakeSttOptions = {}): Promise<FakeSt
       wavError: got.wavError,
       headers: req.headers,
       at: Date.now(),
+      arrivedAt,
+      answeredAt: undefined,
       outcome: "pending",
       settled: exchange.settled,
     };
