@@ -131,7 +131,7 @@ export default async function run(): Promise<BenchResult[]> {
     const detectorEndMs = await detectorSpeechEnd(audio);
     const windowMs = VOICE_DEFAULTS.minSilenceMs;
     const frameMs = 512 / 16;
-    const countedMs = Math.ceil(windowMs / frameMs) * frameMs;
+    const countedMs = Math.round(windowMs / frameMs) * frameMs; // the segmenter counts silence to the nearest whole frame
     // The client frame holding the sample that completes the detector's counted silence: from its sending on, the question is known to be over.
     const decisionFrame = Math.floor(((detectorEndMs + countedMs) * 16 - 1) / 320);
     const total: number[] = [];
@@ -212,7 +212,7 @@ export default async function run(): Promise<BenchResult[]> {
         ],
         notes: [
           `Target ≤ 30 ms p50: ${pct(added, 50) <= 30 ? "met" : "not met"} (${f1(pct(added, 50))} ms). The nominal sum of theirs is ${fixedSum} ms (window + ${STT_MS} + ${LLM_FIRST_TOKEN_MS} + ${TTS_MS}); the fakes' measured times are subtracted per run instead, so their own body reading and timer slack do not count as ours.`,
-          `What is ours: first the detector's counting. It ends speech with its last speech frame (here ${Math.round(detectorEndMs - (400 + lastVoiced / 16))} ms after the last voiced sample) and counts the silence in whole ${frameMs} ms frames (${countedMs} ms); the client frame completing that is sent ${(decisionFrame - lastVoicedFrame) * 20} ms after the last voiced frame, ${(decisionFrame - lastVoicedFrame) * 20 - windowMs} ms over the window. Then (the last row) frame transport and VAD scoring, WAV encoding and the upload, storing the question and the topic check (tier 1 decided it: ${sideCalls} model calls before the answer's stream), the model request, the sentence chunker, the speech request, reading the audio and sending it over the WebSocket.`,
+          `What is ours: first the detector's counting. It ends speech with its last speech frame (here ${Math.round(detectorEndMs - (400 + lastVoiced / 16))} ms after the last voiced sample) and counts the silence to the nearest whole ${frameMs} ms frame (${countedMs} ms); the client frame completing that is sent ${(decisionFrame - lastVoicedFrame) * 20} ms after the last voiced frame, ${(decisionFrame - lastVoicedFrame) * 20 - windowMs} ms over the window. Then (the last row) frame transport and VAD scoring, WAV encoding and the upload, storing the question and the topic check (tier 1 decided it: ${sideCalls} model calls before the answer's stream), the model request, the sentence chunker, the speech request, reading the audio and sending it over the WebSocket.`,
           `The client streams "${QUESTION}" (espeak-ng) in real time, 20 ms frames, then keeps streaming silence; each question is its own audio_start … audio_end stream, ${VOICE_RUNS} after one warm-up. Last voiced frame: the 20 ms frame holding the last 10 ms block louder than -40 dBFS; frames are timed when sent, at the start of the 20 ms they hold.`,
           `With ${VOICE_RUNS} runs, p99 is the slowest run.`,
           `Machine during the run: ${load2}.`,

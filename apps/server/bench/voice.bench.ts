@@ -91,7 +91,7 @@ export default async function run(): Promise<BenchResult[]> {
     }
     const windowMs = VOICE_DEFAULTS.minSilenceMs;
     const frameMs = 512 / 16;
-    const countedMs = Math.ceil(windowMs / frameMs) * frameMs;
+    const countedMs = Math.round(windowMs / frameMs) * frameMs; // the segmenter counts silence to the nearest whole frame
 
     // ---------------------------------------------------------------- 2. sentence complete -> web_tts
     const ends = sentenceEnds(CHUNKS, SENTENCES);
@@ -146,7 +146,7 @@ export default async function run(): Promise<BenchResult[]> {
           ]),
         ],
         notes: [
-          `Target: silence window (${windowMs} ms) + ≤ 30 ms. The window is counted in whole ${frameMs} ms detector frames (${countedMs / frameMs} frames = ${countedMs} ms), which is ${countedMs - windowMs} ms of the overhead; the rest is frame transport, scoring in the VAD worker, WAV encoding and the HTTP upload (compare the baseline). The vocabulary hint is fetched when the student starts talking, so it is not on this path.`,
+          `Target: silence window (${windowMs} ms) + ≤ 30 ms. The window is counted to the nearest whole ${frameMs} ms detector frame after the last one with speech (${countedMs / frameMs} frames = ${countedMs} ms: the speech ended inside that last frame); the rest is frame transport, scoring in the VAD worker, WAV encoding and the HTTP upload (compare the baseline). The vocabulary hint is fetched when the student starts talking, so it is not on this path.`,
           "Each question is its own audio_start … audio_end stream; the first is a warm-up and not counted.",
           "Last voiced frame: the 20 ms frame holding the last 10 ms block louder than -40 dBFS of the espeak-ng question.",
           `For this question the detector's last speech frame ends ${Math.round(detectorEndMs - (400 + lastVoiced / 16))} ms after the last voiced sample (the word's decaying tail).`,

@@ -32,9 +32,10 @@ describe("UtteranceSegmenter", () => {
 
   it("ends an utterance after minSilenceMs of silence, with the padding before and after", () => {
     // 20 silent frames, 10 speech frames (320 ms), then silence.
-    const { utterances } = run([...rep(20, 0), ...rep(10, 0.9), ...rep(31, 0.1)]);
-    expect(utterances).toEqual([]); // 31 × 32 ms = 992 ms: not yet
-    const { utterances: done, talk } = run([...rep(20, 0), ...rep(10, 0.9), ...rep(32, 0.1)]);
+    // Counted to the nearest whole frame: 1,000 ms is 31 frames of 32 ms (the speech ended inside the last voiced one).
+    const { utterances } = run([...rep(20, 0), ...rep(10, 0.9), ...rep(30, 0.1)]);
+    expect(utterances).toEqual([]); // 30 × 32 ms = 960 ms: not yet
+    const { utterances: done, talk } = run([...rep(20, 0), ...rep(10, 0.9), ...rep(31, 0.1)]);
     expect(done).toHaveLength(1);
     const u = done[0]!;
     expect(u.end).toBe("silence");

@@ -81,12 +81,18 @@ export class UtteranceSegmenter {
   #talkMs = 0;
   #silenceMs = 0;
   #speechEndedAt = 0;
+  /** minSilenceMs in whole frames (the nearest count). */
+  readonly #silenceEndMs: number;
 
   constructor(settings: SegmenterSettings, sink: SegmenterSink) {
     this.#s = settings;
     this.#sink = sink;
     this.frameMs = (settings.frameSamples / settings.sampleRate) * 1000;
     this.#prefixFrames = Math.ceil(settings.prefixPaddingMs / this.frameMs);
+    // Silence is counted in whole frames, to the nearest: the speech ended somewhere inside
+    // the last voiced frame, so 31 silent frames of 32 ms after it are 0.99–1.02 s of pause
+    // for a 1.0 s window; rounding up to 32 would hold every question 24–56 ms longer.
+    this.#silenceEndMs = Math.max(1, Math.round(settings.minSilenceMs / this.frameMs)) * this.frameMs;
   }
 
   /** True while an utterance is confirmed and open. */
@@ -138,7 +144,7 @@ export class UtteranceSegmenter {
         } else {
           this.#frames.push(frame);
           this.#silenceMs += this.frameMs;
-          if (this.#silenceMs >= s.minSilenceMs) this.#finish("silence");
+          if (this.#silenceMs >= this.#silenceEndMs) this.#finish("silence");
         }
         return;
     }
