@@ -197,10 +197,11 @@ describe.skipIf(!bin || !speech)("LiveKit: the agent speaks with the server voic
     const { student, heard, subscribed } = await joinedStudent();
     await subscribed;
     const question = await speak(SPOKEN);
-    // ~250 ms of the question: speech (server voice_ws.test.ts shows the same burst is a question of its own
-    // when the tutor is silent), but under the 400 ms needed while the tutor is audible.
+    // ~120 ms of the question: speech (server voice_ws.test.ts shows 250 ms from there is a question of its own
+    // when the tutor is silent), under the 400 ms needed while the tutor is audible. Through Opus and the
+    // detector's hangover it scores 190-260 ms of speech (250 ms of audio scored 290-420: too close).
     const at = Math.floor(question.length * 0.3);
-    const burst = question.subarray(at, at + 16 * 250);
+    const burst = question.subarray(at, at + 16 * 120);
     stt.reset();
     stt.script(sttBehave.reply(SPOKEN));
     const sentence = "Recursion is a function calling itself on a smaller part of the problem.";
