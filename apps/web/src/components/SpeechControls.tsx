@@ -1,19 +1,26 @@
-// Speech out: on/off, voice and rate. Disabled, with the reason shown, when
-// the browser has no speechSynthesis or no voices.
+// Speech out: on/off, voice, rate and (server voice) volume. Disabled, with
+// the reason shown, when the browser has no speechSynthesis or no voices —
+// unless the server speaks, which needs neither.
 import { useEffect, useId, useRef, useState } from "react";
 import { RATE_MAX, RATE_MIN } from "../speech/speech.js";
-import { useApp, useSpeech } from "../state/context.js";
+import { useApp, useAppState, useSpeech } from "../state/context.js";
 import { SlidersIcon, SpeakerOffIcon, SpeakerOnIcon } from "./icons.js";
 
 export function SpeechControls() {
   const { speech } = useApp();
   const snap = useSpeech();
+  const serverVoiceName = useAppState((s) => s.config?.tts.voice ?? null);
+  // The browser's missing voices do not matter when the server speaks.
+  const unavailable = snap.serverVoice ? null : snap.unavailable;
   const [open, setOpen] = useState(false);
   const panelId = useId();
   const reasonId = useId();
+  // The sliders' labels also hold an <output>, which a label would otherwise name instead of the slider.
+  const rateId = useId();
+  const volumeId = useId();
   const wrapper = useRef<HTMLDivElement>(null);
   const settingsBtn = useRef<HTMLButtonElement>(null);
-  const on = snap.settings.enabled && !snap.unavailable;
+  const on = snap.settings.enabled && !unavailable;
 
   useEffect(() => {
     if (!open) return;
@@ -39,9 +46,9 @@ export function SpeechControls() {
       <button
         type="button"
         aria-pressed={on}
-        disabled={snap.unavailable !== null}
-        aria-describedby={snap.unavailable ? reasonId : undefined}
-        title={snap.unavailable ?? (on ? "Speaking answers: on" : "Speaking answers: off")}
+        disabled={unavailable !== null}
+        aria-describedby={unavailable ? reasonId : undefined}
+        title={unavailable ?? (on ? "Speaking answers: on" : "Speaking answers: off")}
         onClick={() => speech.setEnabled(!snap.settings.enabled)}
         className="flex h-9 w-9 items-center justify-center rounded-lg text-slate-600 hover:bg-slate-100 disabled:cursor-not-allowed disabled:opacity-40 aria-pressed:text-indigo-700 dark:text-slate-300 dark:hover:bg-slate-800 dark:aria-pressed:text-indigo-300"
       >
@@ -49,9 +56,9 @@ export function SpeechControls() {
         <span className="sr-only">Speak answers</span>
       </button>
       <span id={reasonId} className="sr-only">
-        {snap.unavailable ?? ""}
+        {unavailable ?? ""}
       </span>
-      {snap.unavailable ? (
+      {unavailable ? (
         <span aria-hidden="true" className="mr-1 hidden text-xs text-slate-500 lg:inline dark:text-slate-400">
           Speech unavailable
         </span>
@@ -75,9 +82,9 @@ export function SpeechControls() {
           aria-label="Voice settings"
           className="absolute top-11 right-0 z-40 w-72 max-w-[calc(100vw-1.5rem)] rounded-xl border border-slate-200 bg-white p-4 text-sm shadow-xl dark:border-slate-700 dark:bg-slate-900"
         >
-          {snap.unavailable && !snap.serverVoice ? (
+          {unavailable ? (
             <p className="rounded-lg bg-amber-50 p-2 text-amber-900 dark:bg-amber-950/50 dark:text-amber-200">
-              Speech is off: {snap.unavailable} Answers are still shown as text.
+              Speech is off: {unavailable} Answers are still shown as text.
             </p>
           ) : (
             <>
@@ -90,27 +97,36 @@ export function SpeechControls() {
                   className="h-4 w-4 accent-indigo-600"
                 />
               </label>
-              <label className="mt-3 block">
-                <span className="font-medium">Voice</span>
-                <select
-                  value={snap.settings.voiceUri ?? ""}
-                  onChange={(e) => speech.setVoice(e.target.value || null)}
-                  className="mt-1 block w-full rounded-md border border-slate-300 bg-white px-2 py-1.5 dark:border-slate-600 dark:bg-slate-800"
-                >
-                  <option value="">Automatic</option>
-                  {snap.voices.map((v) => (
-                    <option key={v.uri} value={v.uri}>
-                      {v.name} ({v.lang})
-                    </option>
-                  ))}
-                </select>
-              </label>
-              <label className="mt-3 block">
+              {snap.serverVoice ? (
+                // The server chooses the voice: the browser's voices would not be heard.
+                <p className="mt-3 flex justify-between gap-3">
+                  <span className="font-medium">Voice</span>
+                  <span className="truncate text-slate-600 dark:text-slate-300">{serverVoiceName ? `${serverVoiceName} (server)` : "The server's voice"}</span>
+                </p>
+              ) : (
+                <label className="mt-3 block">
+                  <span className="font-medium">Voice</span>
+                  <select
+                    value={snap.settings.voiceUri ?? ""}
+                    onChange={(e) => speech.setVoice(e.target.value || null)}
+                    className="mt-1 block w-full rounded-md border border-slate-300 bg-white px-2 py-1.5 dark:border-slate-600 dark:bg-slate-800"
+                  >
+                    <option value="">Automatic</option>
+                    {snap.voices.map((v) => (
+                      <option key={v.uri} value={v.uri}>
+                        {v.name} ({v.lang})
+                      </option>
+                    ))}
+                  </select>
+                </label>
+              )}
+              <label htmlFor={rateId} className="mt-3 block">
                 <span className="flex justify-between font-medium">
                   <span>Rate</span>
                   <output>{snap.settings.rate.toFixed(1)}×</output>
                 </span>
                 <input
+                  id={rateId}
                   type="range"
                   min={RATE_MIN}
                   max={RATE_MAX}
@@ -121,12 +137,13 @@ export function SpeechControls() {
                 />
               </label>
               {snap.serverVoice ? (
-                <label className="mt-3 block">
+                <label htmlFor={volumeId} className="mt-3 block">
                   <span className="flex justify-between font-medium">
                     <span>Volume</span>
                     <output>{Math.round(snap.settings.volume * 100)}%</output>
                   </span>
                   <input
+                    id={volumeId}
                     type="range"
                     min={0}
                     max={1}
@@ -137,7 +154,7 @@ export function SpeechControls() {
                   />
                 </label>
               ) : null}
-              {snap.loading ? <p className="mt-2 text-xs text-slate-600 dark:text-slate-300">Loading voices…</p> : null}
+              {snap.loading && !snap.serverVoice ? <p className="mt-2 text-xs text-slate-600 dark:text-slate-300">Loading voices…</p> : null}
             </>
           )}
         </div>

@@ -77,6 +77,12 @@ export class SpeechOut {
   /** The agent's voice track in a LiveKit room, and the answer last heard on it. */
   private readonly agentVoice: AgentVoice;
   private agentMessage: string | null = null;
+  /**
+   * Answers whose server voice is still arriving (a `speech_audio` came, its
+   * `tts_complete` not yet): the server is still synthesising them, so Stop
+   * must cancel them there even once the text has ended.
+   */
+  private readonly arriving = new Set<string>();
 
   constructor(
     private readonly synth: SpeechSynthesis | undefined = globalThis.speechSynthesis,
@@ -149,6 +155,7 @@ export class SpeechOut {
 
   /** A sentence of the server voice arrived (speech_audio + its PCM). */
   playAudio(header: SpeechAudioHeader, pcm: ArrayBuffer): void {
+    this.noteArriving(header.message_id);
     if (!this.settings.enabled || this.silenced.has(header.message_id)) return;
     this.player.play(header, pcm);
   }
@@ -160,9 +167,21 @@ export class SpeechOut {
 
   /** A `speech_audio` header: in a LiveKit room its sentence is heard on the agent's track (unless silenced). */
   voiceSentence(header: SpeechAudioHeader): void {
+    this.noteArriving(header.message_id);
     if (!this.settings.enabled || this.silenced.has(header.message_id)) return;
     this.agentMessage = header.message_id;
     this.agentVoice.setMuted(false);
+  }
+
+  /** `tts_complete`: the server has sent all of this answer's voice. */
+  voiceComplete(messageId: string): void {
+    this.arriving.delete(messageId);
+  }
+
+  /** Is the server still sending the voice of an answer that is not silenced yet (its speech must be cancelled there)? */
+  get voiceArriving(): boolean {
+    for (const id of this.arriving) if (!this.silenced.has(id)) return true;
+    return false;
   }
 
   /** A `web_tts` frame arrived. */
@@ -190,6 +209,12 @@ export class SpeechOut {
     this.finishCurrent();
     this.synth?.cancel();
     this.emit();
+  }
+
+  private noteArriving(messageId: string): void {
+    // Bounded: an answer cancelled on the server side sends no tts_complete.
+    if (this.arriving.size >= 16) this.arriving.delete(this.arriving.values().next().value!);
+    this.arriving.add(messageId);
   }
 
   private update(patch: Partial<SpeechSettings>): void {

@@ -60,6 +60,9 @@ export class Speaking {
         // LiveKit: the sentence is heard on the agent's track, unmuted unless this answer was silenced.
         hub.speech.voiceSentence(msg);
         return true;
+      case "tts_complete":
+        hub.speech.voiceComplete(msg.message_id);
+        return true;
       case "barge_in":
         // The student spoke over the tutor (voice input elsewhere, e.g. LiveKit): stop speaking now.
         hub.speech.silence(msg.message_id ? [msg.message_id] : []);

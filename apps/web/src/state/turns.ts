@@ -207,14 +207,16 @@ export class Turns {
     return null;
   }
 
-  /** The Stop button: silence speech at once and cancel the answer being generated. */
+  /** The Stop button: silence speech at once and cancel the answer being generated (or still being voiced by the server). */
   stop(): void {
     const { hub } = this;
     const state = hub.state();
     const streaming = Object.values(state.streams).map((s) => s.messageId);
+    // The server voice may still be synthesising an answer whose text has ended: it is cancelled there too.
+    const voiceArriving = hub.speech.voiceArriving;
     hub.speech.silence(streaming);
     const convId = state.currentId;
-    const busy = convId !== null && (state.streams[convId] !== undefined || state.pending?.conversationId === convId);
+    const busy = convId !== null && (state.streams[convId] !== undefined || state.pending?.conversationId === convId || voiceArriving);
     if (busy && state.ready) {
       try {
         hub.client.send({ type: "cancel_response", conversation_id: convId });
