@@ -4,7 +4,6 @@
 // (espeak-ng speech -> WebRTC -> Silero VAD -> the fake transcription server
 // -> a turn). Needs the LiveKit server binary (and espeak-ng + sox for the
 // voice part): skips without them, fails under REQUIRE_SERVICES=1.
-import { dispose } from "@livekit/rtc-node";
 import { RoomServiceClient, TokenVerifier } from "livekit-server-sdk";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -13,85 +12,55 @@ import {
   requireSpeechTools,
   silence,
   speak,
-  startFakeLlm,
   startFakeStt,
   sttBehave,
   type FakeLlm,
   type FakeStt,
 } from "@tutor/testkit";
 import { FIXED_ANSWERS } from "@tutor/protocol";
-import { FAST_MODEL, MAIN_MODEL, startTestServer, type TestServer } from "@tutor/server/test-helpers";
-import { DEV_KEY, DEV_SECRET, Student, childCommands, keepLiveKitLog, leaveAll, liveKitEnv, liveKitServerOrSkip, registerStudent, requestRoom, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+import { MAIN_MODEL, type TestServer } from "@tutor/server/test-helpers";
+import { DEV_KEY, DEV_SECRET, Student, childCommands, leaveAll, liveKitServerOrSkip, requestRoom, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+import { fakeSttEnv, startRoomStack, type RoomStack } from "./test-stack.js";
 
 const bin = liveKitServerOrSkip();
 const speech = requireSpeechTools();
 const QUESTION = "What is a binary search tree?";
 
-const YES = behave.compute((r) => (/title/i.test(JSON.stringify(r.messages)) ? "Binary Search Trees" : "YES"));
 const BST_ANSWER =
   "A binary search tree keeps smaller keys to the left and larger keys to the right. Lookups walk down one path. Balanced trees keep that path short.";
 
 describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
+  let stack: RoomStack;
   let lk: LiveKitServer;
   let fake: FakeLlm;
   let stt: FakeStt;
   let srv: TestServer;
   let agent: AgentProcess;
-  let userSeq = 0;
-  const students: Student[] = [];
 
   beforeAll(async () => {
-    lk = await startLiveKit(bin!);
-    fake = await startFakeLlm({ models: [MAIN_MODEL, FAST_MODEL] });
-    fake.setDefault(FAST_MODEL, YES);
     stt = await startFakeStt();
-    const env = {
-      ...liveKitEnv(lk),
-      STT_BASE_URL: stt.url,
-      STT_API_KEY: "stt-key",
-      STT_MODEL: "whisper-test",
-    };
-    srv = await startTestServer({ fake, env });
-    // The worker reads the same configuration as the server (same DATA_DIR, same model server).
-    agent = await startAgentBeside({ env, dataDir: srv.dataDir, llmUrl: fake.url, models: [MAIN_MODEL, FAST_MODEL] });
+    stack = await startRoomStack(bin!, { prefix: "lkstudent", env: fakeSttEnv(stt) });
+    ({ lk, fake, srv, agent } = stack);
   });
 
   // Leaving ends the room's job, so the worker's capacity is not used up by finished tests.
   afterEach(async () => {
-    await leaveAll(students);
+    await leaveAll(stack.students);
   });
 
   afterAll(async () => {
-    keepLiveKitLog(agent, lk);
-    await leaveAll(students);
-    await agent?.stop();
-    await srv?.close();
-    await fake?.close();
+    await stack?.close();
     await stt?.close();
-    await lk?.stop();
-    await dispose();
   });
 
-  async function register(): Promise<{ token: string; userId: string; username: string }> {
-    const s = await registerStudent(srv.url, `lkstudent${process.pid}_${++userSeq}`);
-    return { token: s.bearer, userId: s.userId, username: s.username };
-  }
+  const register = () => stack.register();
   const liveKitToken = (bearer: string) => requestRoom(srv.url, bearer);
-
-  async function joinedStudent(): Promise<{ student: Student; userId: string; bearer: string; username: string }> {
-    const { token: bearer, userId, username } = await register();
-    const { status, body } = await liveKitToken(bearer);
-    expect(status).toBe(200);
-    const student = new Student();
-    students.push(student);
-    await student.join(body.url, body.token);
-    return { student, userId, bearer, username };
-  }
+  const joinedStudent = () => stack.joinedStudent();
 
   it("gives a signed-in user a short-lived token for a room of their own", async () => {
-    const { token, userId } = await register();
-    const a = await liveKitToken(token);
-    const b = await liveKitToken(token);
+    const { bearer, userId } = await register();
+    const a = await liveKitToken(bearer);
+    const b = await liveKitToken(bearer);
     expect(a.status).toBe(200);
     expect(a.body.url).toBe(lk.url);
     expect(a.body.room).not.toBe(b.body.room);
@@ -278,12 +247,12 @@ describe.skipIf(!bin)("LiveKit transport", { timeout: 120_000 }, () => {
   });
 
   it("does not serve a room whose sign-in was ended before the student joined", async () => {
-    const { token: bearer } = await register();
+    const { bearer } = await register();
     const { body } = await liveKitToken(bearer);
     const out = await fetch(`${srv.url}/api/auth/logout`, { method: "POST", headers: { authorization: `Bearer ${bearer}` } });
     expect(out.status).toBe(204);
     const student = new Student();
-    students.push(student);
+    stack.students.push(student);
     // The agent may come and go before we would notice it: just join and listen.
     await student.connect(body.url, body.token);
     const err = await student.waitFor((m) => m.type === "error", 60_000);

@@ -5,11 +5,11 @@
 // Needs the LiveKit server binary and PostgreSQL: skips without them, fails
 // under REQUIRE_SERVICES=1.
 import { randomBytes } from "node:crypto";
-import { dispose } from "@livekit/rtc-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { behave, pgAvailable, startFakeLlm, startPostgres, type FakeLlm, type PgHandle } from "@tutor/testkit";
-import { FAST_MODEL, MAIN_MODEL, WsClient, startTestServer, type TestServer } from "@tutor/server/test-helpers";
-import { Student, leaveAll, liveKitEnv, liveKitServerOrSkip, registerStudent, requestRoom, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+import { behave, pgAvailable, startPostgres, type FakeLlm, type PgHandle } from "@tutor/testkit";
+import { MAIN_MODEL, WsClient, type TestServer } from "@tutor/server/test-helpers";
+import { liveKitServerOrSkip, type Student } from "./test-harness.js";
+import { startRoomStack, type RoomStack } from "./test-stack.js";
 
 const bin = liveKitServerOrSkip();
 if (!pgAvailable() && process.env.REQUIRE_SERVICES === "1") {
@@ -21,46 +21,27 @@ const ANSWER = "A hash table maps keys to buckets by a hash function.";
 
 describe.runIf(bin && pgAvailable())("LiveKit room and WebSocket tab on PostgreSQL", { timeout: 120_000 }, () => {
   let db: PgHandle;
-  let lk: LiveKitServer;
+  let stack: RoomStack;
   let fake: FakeLlm;
   let srv: TestServer;
-  let agent: AgentProcess;
-  const students: Student[] = [];
   const tabs: WsClient[] = [];
 
   beforeAll(async () => {
-    [db, lk, fake] = await Promise.all([startPostgres(), startLiveKit(bin!), startFakeLlm({ models: [MAIN_MODEL, FAST_MODEL] })]);
-    fake.setDefault(FAST_MODEL, behave.reply("YES"));
+    const starting = startPostgres().then((pg) => (db = pg));
+    stack = await startRoomStack(bin!, { prefix: "lkpg", env: starting.then((pg) => ({ DATABASE_URL: pg.url, JWT_SECRET: randomBytes(32).toString("hex") })) });
+    ({ fake, srv } = stack);
     fake.setDefault(MAIN_MODEL, behave.reply(ANSWER));
-    const env = {
-      DATABASE_URL: db.url,
-      JWT_SECRET: randomBytes(32).toString("hex"),
-      ...liveKitEnv(lk),
-    };
-    srv = await startTestServer({ fake, env });
-    agent = await startAgentBeside({ env, dataDir: srv.dataDir, llmUrl: fake.url, models: [MAIN_MODEL, FAST_MODEL] });
   });
 
   afterAll(async () => {
-    await leaveAll(students);
     await Promise.all(tabs.map((t) => t.close().catch(() => undefined)));
-    await agent?.stop();
-    await srv?.close();
-    await fake?.close();
-    await lk?.stop();
+    await stack?.close();
     await db?.stop();
-    await dispose();
   });
 
-  let seq = 0;
   /** One student: a joined LiveKit room and a signed-in WebSocket tab. */
   async function roomAndTab(): Promise<{ room: Student; tab: WsClient }> {
-    const { bearer: token } = await registerStudent(srv.url, `lkpg${process.pid}_${++seq}`);
-    const { status, body } = await requestRoom(srv.url, token);
-    expect(status).toBe(200);
-    const room = new Student();
-    students.push(room);
-    await room.join(body.url, body.token);
+    const { student: room, bearer: token } = await stack.joinedStudent();
     const tab = await WsClient.connect(srv.wsUrl);
     tabs.push(tab);
     const v = await tab.request({ type: "auth_request", data: { type: "verify", token } }, "auth_response");

@@ -4,53 +4,40 @@
 // once leave exactly one room, and it holds across two app server instances,
 // since the rooms are found through LiveKit itself. Skips without the LiveKit
 // server binary, fails under REQUIRE_SERVICES=1.
-import { dispose, RoomEvent } from "@livekit/rtc-node";
+import { RoomEvent } from "@livekit/rtc-node";
 import { RoomServiceClient } from "livekit-server-sdk";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { behave, startFakeLlm, type FakeLlm } from "@tutor/testkit";
-import { FAST_MODEL, MAIN_MODEL, startTestServer, type TestServer } from "@tutor/server/test-helpers";
-import { DEV_KEY, DEV_SECRET, Student, keepLiveKitLog, leaveAll, liveKitEnv, liveKitServerOrSkip, registerStudent, requestRoom, startAgentBeside, startLiveKit, type RoomGrant, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+import { startTestServer, type TestServer } from "@tutor/server/test-helpers";
+import { DEV_KEY, DEV_SECRET, leaveAll, liveKitServerOrSkip, requestRoom, type RoomGrant, type AgentProcess } from "./test-harness.js";
+import { startRoomStack, type RoomStack } from "./test-stack.js";
 
 const bin = liveKitServerOrSkip();
 
 describe.skipIf(!bin)("one LiveKit room per user", { timeout: 120_000 }, () => {
-  let lk: LiveKitServer;
-  let fake: FakeLlm;
+  let stack: RoomStack;
   let srv: TestServer;
   /** A second app server instance on the same storage and LiveKit. */
   let srv2: TestServer;
   let agent: AgentProcess;
   let rooms: RoomServiceClient;
-  let userSeq = 0;
-  const students: Student[] = [];
 
   beforeAll(async () => {
-    lk = await startLiveKit(bin!);
-    fake = await startFakeLlm({ models: [MAIN_MODEL, FAST_MODEL] });
-    fake.setDefault(FAST_MODEL, behave.reply("YES"));
-    const env = liveKitEnv(lk);
-    srv = await startTestServer({ fake, env });
-    srv2 = await startTestServer({ fake, env, dataDir: srv.dataDir });
-    agent = await startAgentBeside({ env, dataDir: srv.dataDir, llmUrl: fake.url, models: [MAIN_MODEL, FAST_MODEL] });
-    rooms = new RoomServiceClient(lk.url.replace(/^ws/, "http"), DEV_KEY, DEV_SECRET);
+    stack = await startRoomStack(bin!, { prefix: "lkrooms" });
+    ({ srv, agent } = stack);
+    srv2 = await startTestServer({ fake: stack.fake, env: stack.env, dataDir: srv.dataDir });
+    rooms = new RoomServiceClient(stack.lk.url.replace(/^ws/, "http"), DEV_KEY, DEV_SECRET);
   });
 
   afterEach(async () => {
-    await leaveAll(students);
+    await leaveAll(stack.students);
   });
 
   afterAll(async () => {
-    keepLiveKitLog(agent, lk);
-    await leaveAll(students);
-    await agent?.stop();
     await srv2?.close();
-    await srv?.close();
-    await fake?.close();
-    await lk?.stop();
-    await dispose();
+    await stack?.close();
   });
 
-  const register = () => registerStudent(srv.url, `lkrooms${process.pid}_${++userSeq}`);
+  const register = () => stack.register();
 
   async function liveKitToken(bearer: string, base = srv.url): Promise<RoomGrant> {
     const r = await requestRoom(base, bearer);
@@ -70,12 +57,7 @@ describe.skipIf(!bin)("one LiveKit room per user", { timeout: 120_000 }, () => {
     return Number(/^tutor_agent_rooms (\S+)$/m.exec(text)?.[1] ?? NaN);
   }
 
-  async function joined(body: { url: string; token: string }): Promise<Student> {
-    const student = new Student();
-    students.push(student);
-    await student.join(body.url, body.token);
-    return student;
-  }
+  const joined = (grant: RoomGrant) => stack.join(grant);
 
   it("closes the older room when the user asks for another: its student is disconnected and its agent leaves", async () => {
     const { bearer, userId } = await register();

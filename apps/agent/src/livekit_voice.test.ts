@@ -7,7 +7,7 @@
 // voice activity detection on the student's microphone track), after which
 // the spoken question is answered aloud. Needs the LiveKit server binary,
 // espeak-ng and sox: skips without them, fails under REQUIRE_SERVICES=1.
-import { AudioStream, dispose, RoomEvent, TrackKind, type RemoteParticipant, type RemoteTrack } from "@livekit/rtc-node";
+import { AudioStream, RoomEvent, TrackKind, type RemoteParticipant, type RemoteTrack } from "@livekit/rtc-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   behave,
@@ -15,7 +15,6 @@ import {
   requireSpeechTools,
   silence,
   speak,
-  startFakeLlm,
   startFakeStt,
   startFakeTts,
   sttBehave,
@@ -24,13 +23,13 @@ import {
   type FakeTts,
 } from "@tutor/testkit";
 import { TTS_SAMPLE_RATE } from "@tutor/core";
-import { FAST_MODEL, MAIN_MODEL, startTestServer, type TestServer } from "@tutor/server/test-helpers";
-import { Student, leaveAll, liveKitEnv, liveKitServerOrSkip, registerStudent, requestRoom, startAgentBeside, startLiveKit, type AgentProcess, type LiveKitServer } from "./test-harness.js";
+import { MAIN_MODEL } from "@tutor/server/test-helpers";
+import { Student, leaveAll, liveKitServerOrSkip } from "./test-harness.js";
+import { fakeSttEnv, startRoomStack, type RoomStack } from "./test-stack.js";
 import { TRACK_SAMPLE_RATE, VOICE_TRACK_NAME } from "./voice-track.js";
 
 const bin = liveKitServerOrSkip();
 const speech = requireSpeechTools();
-const YES = behave.compute((r) => (/title/i.test(JSON.stringify(r.messages)) ? "Binary Search Trees" : "YES"));
 const SENTENCES = [
   "A binary search tree keeps smaller keys to the left and larger keys to the right.",
   "Lookups walk down one path from the root.",
@@ -77,57 +76,33 @@ async function until(pred: () => boolean, timeoutMs: number, what: string): Prom
 }
 
 describe.skipIf(!bin || !speech)("LiveKit: the agent speaks with the server voice", { timeout: 120_000 }, () => {
-  let lk: LiveKitServer;
+  let stack: RoomStack;
   let fake: FakeLlm;
   let tts: FakeTts;
   let stt: FakeStt;
-  let srv: TestServer;
-  let agent: AgentProcess;
-  let userSeq = 0;
-  const students: Student[] = [];
 
   beforeAll(async () => {
-    lk = await startLiveKit(bin!);
-    fake = await startFakeLlm({ models: [MAIN_MODEL, FAST_MODEL] });
-    fake.setDefault(FAST_MODEL, YES);
-    tts = await startFakeTts();
-    stt = await startFakeStt();
-    const env = {
-      ...liveKitEnv(lk),
-      TTS_PROVIDER: "openai",
-      TTS_BASE_URL: tts.url,
-      TTS_MODEL: "kokoro",
-      TTS_VOICE: "af_heart",
-      STT_BASE_URL: stt.url,
-      STT_API_KEY: "stt-key",
-      STT_MODEL: "whisper-test",
-    };
-    srv = await startTestServer({ fake, env });
-    agent = await startAgentBeside({ env, dataDir: srv.dataDir, llmUrl: fake.url, models: [MAIN_MODEL, FAST_MODEL] });
+    [tts, stt] = await Promise.all([startFakeTts(), startFakeStt()]);
+    const voice = { TTS_PROVIDER: "openai", TTS_BASE_URL: tts.url, TTS_MODEL: "kokoro", TTS_VOICE: "af_heart", ...fakeSttEnv(stt) };
+    stack = await startRoomStack(bin!, { prefix: "lkvoice", env: voice });
+    fake = stack.fake;
   });
 
   afterEach(async () => {
-    await leaveAll(students);
+    await leaveAll(stack.students);
   });
 
   afterAll(async () => {
-    await leaveAll(students);
-    await agent?.stop();
-    await srv?.close();
-    await fake?.close();
+    await stack?.close();
     await tts?.close();
     await stt?.close();
-    await lk?.stop();
-    await dispose();
   });
 
+  /** A student who listens to the agent's tracks from before joining (the voice track is published before the ready signal). */
   async function joinedStudent() {
-    const { bearer } = await registerStudent(srv.url, `lkvoice${process.pid}_${++userSeq}`);
-    const { body: grant } = await requestRoom(srv.url, bearer);
     const student = new Student();
-    students.push(student);
     const listening = listenToAgent(student);
-    await student.join(grant.url, grant.token);
+    await stack.joinedStudent(student);
     return { student, ...listening };
   }
 
