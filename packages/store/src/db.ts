@@ -284,6 +284,11 @@ export interface Connected {
   dialect: DialectName;
   /** SQLite: the WAL checkpoints' worker thread (checkpointer.ts); stop it before the last checkpoint at close. */
   checkpointer?: Checkpointer | undefined;
+  /**
+   * SQLite: the better-sqlite3 handle under Kysely. The limiter runs its
+   * counters on it synchronously (limiter.ts) when no transaction is open.
+   */
+  sqlite?: SqliteDatabase.Database | undefined;
 }
 
 /** A connection with no migrations applied; `openDatabase` is what the app uses. */
@@ -315,7 +320,7 @@ export function connect(options: OpenOptions): Connected {
   const log = options.logger ?? silentLogger;
   const checkpointer = startCheckpointer(path, (message) => log.warn({ event: "wal_checkpoint_failed", err: message }, "a WAL checkpoint failed"));
   const database = withStatementCache(file, () => void checkpointer.stop());
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), dialect: "sqlite", checkpointer };
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), dialect: "sqlite", checkpointer, sqlite: file };
 }
 
 const STATEMENT_CACHE_SIZE = 256;

@@ -9,8 +9,8 @@ export type { Database, UsersTable, TokensTable, ConversationsTable, MessagesTab
  * `databaseUrl` is a postgres:// URL, else SQLite at `${dataDir}/tutor.db`.
  */
 export async function createStore(options: { databaseUrl?: string | undefined; dataDir: string; logger?: Logger | undefined }): Promise<Store> {
-  const { db, dialect, checkpointer } = await openDatabase(options);
-  return new KyselyStore(db, dialect, checkpointer);
+  const { db, dialect, checkpointer, sqlite } = await openDatabase(options);
+  return new KyselyStore(db, dialect, checkpointer, sqlite);
 }
 
 export { StoreLimiter, createStoreLimiter } from "./limiter.js";

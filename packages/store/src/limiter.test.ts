@@ -7,6 +7,7 @@ import { MemoryLimiter, type LimitRule, type Limiter, type Store } from "@tutor/
 import { pgAvailable, startPostgres, type PgHandle } from "@tutor/testkit";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createStore, createStoreLimiter } from "./index.js";
+import type { KyselyStore } from "./store.js";
 
 const requirePg = process.env.REQUIRE_SERVICES === "1";
 if (requirePg && !pgAvailable()) throw new Error("REQUIRE_SERVICES=1 but PostgreSQL is not available");
@@ -203,3 +204,36 @@ for (const { name, run, make } of backends) {
     });
   });
 }
+
+// SQLite runs the counters synchronously on the store's own connection; a
+// store transaction awaits between its statements, and a count made meanwhile
+// must not become part of it (a failed message insert must not undo a turn's count).
+describe("limiter on sqlite beside a store transaction", () => {
+  it("counts made while a store transaction is open survive its rollback", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tutor-limiter-tx-"));
+    const store = await createStore({ dataDir: dir });
+    try {
+      const limiter = createStoreLimiter(store, clock, 0);
+      const [one, lease, tokens] = [rule(5), rule(2, 60_000, "lease"), rule(1000)];
+      const pending: Promise<unknown>[] = [];
+      const db = (store as KyselyStore).db;
+      await expect(
+        db.transaction().execute(async (tx) => {
+          await tx.insertInto("login_failures").values({ key: "k", at: new Date().toISOString() }).execute();
+          pending.push(limiter.take([{ rule: one, key: "u" }]), limiter.take([{ rule: tokens, key: "u", cost: 0 }, { rule: lease, key: "u#0" }]), limiter.add(tokens, "u", 40));
+          await tx.selectFrom("users").select("id").execute();
+          throw new Error("the store's write failed");
+        }),
+      ).rejects.toThrow("the store's write failed");
+      const [single, several] = (await Promise.all(pending)) as { allowed: boolean }[];
+      expect(single!.allowed && several!.allowed).toBe(true);
+      expect((await limiter.peek(one, "u")).used).toBe(1);
+      expect((await limiter.peek(lease, "u#0")).used).toBe(1);
+      expect((await limiter.peek(tokens, "u")).used).toBe(40);
+      expect(await db.selectFrom("login_failures").select("key").execute()).toEqual([]);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -4,6 +4,7 @@
 // database decides atomically whether a point fits, so parallel requests
 // (one process or several) cannot both take the last one.
 import { refuses, ruleOn, stateOf, storedKey, systemClock, type Clock, type LimitCharge, type LimitDecision, type LimitRule, type LimitState, type Limiter, type Store } from "@tutor/core";
+import type SqliteDatabase from "better-sqlite3";
 import { CompiledQuery, type Kysely } from "kysely";
 import type { Database, DialectName } from "./db.js";
 import { KyselyStore } from "./store.js";
@@ -34,24 +35,71 @@ function statement(dialect: DialectName, text: string): (values: Record<string, 
   return (values) => CompiledQuery.raw(sqlText, names.map((n) => values[n])) as CompiledQuery<Row>;
 }
 
-function queries(dialect: DialectName) {
-  const s = (text: string) => statement(dialect, text);
-  return {
-    // Inserts a fresh counter, or adds to a live one only if the cost fits
-    // (`:limit` < 0: always). No row back = refused.
-    take: s(`insert into limit_counters (key, points, expires_at) values (:key, :cost, :expires)
+/**
+ * The statements, written once with `:name` slots: compiled per dialect for
+ * Kysely (PostgreSQL), and bound by name as they are on the SQLite handle.
+ */
+const SQL = {
+  // Inserts a fresh counter, or adds to a live one only if the cost fits
+  // (`:limit` < 0: always). No row back = refused.
+  take: `insert into limit_counters (key, points, expires_at) values (:key, :cost, :expires)
       on conflict (key) do update set
         points = case when limit_counters.expires_at <= :now then excluded.points else limit_counters.points + excluded.points end,
         expires_at = case when limit_counters.expires_at <= :now or :lease = 1 then excluded.expires_at else limit_counters.expires_at end
       where :limit < 0 or limit_counters.expires_at <= :now
         or (limit_counters.points < :limit and limit_counters.points + excluded.points <= :limit)
-      returning points, expires_at`),
-    release: s(`update limit_counters set points = case when points > :cost then points - :cost else 0 end
-      where key = :key and expires_at > :now`),
-    get: s(`select points, expires_at from limit_counters where key = :key`),
-    reset: s(`delete from limit_counters where key = :key`),
-    prune: s(`delete from limit_counters where expires_at <= :now`),
-  };
+      returning points, expires_at`,
+  release: `update limit_counters set points = case when points > :cost then points - :cost else 0 end
+      where key = :key and expires_at > :now`,
+  get: `select points, expires_at from limit_counters where key = :key`,
+  reset: `delete from limit_counters where key = :key`,
+  prune: `delete from limit_counters where expires_at <= :now`,
+} as const;
+
+function queries(dialect: DialectName) {
+  const s = (text: string) => statement(dialect, text);
+  return { take: s(SQL.take), release: s(SQL.release), get: s(SQL.get), reset: s(SQL.reset), prune: s(SQL.prune) };
+}
+
+type Charged = { allowed: true; state: LimitState } | Extract<LimitDecision, { allowed: false }>;
+
+/** What one charge's statements decide (the same on both paths). */
+const decide = {
+  /** A read only: cost 0 asks, or a cost that can never fit. */
+  read(c: LimitCharge, cost: number, row: Row | undefined, now: number): Charged {
+    const state = stateOf(c.rule, row ? Number(row.points) : 0, row ? Number(row.expires_at) : 0, now);
+    if (!refuses(c.rule, state.used, cost)) return { allowed: true, state };
+    return { allowed: false, rule: c.rule, key: c.key, retryAfterMs: state.resetMs || c.rule.windowMs };
+  },
+  taken(c: LimitCharge, row: Row, now: number): Charged {
+    return { allowed: true, state: stateOf(c.rule, Number(row.points), Number(row.expires_at), now) };
+  },
+  /** The upsert wrote nothing: `current` is the counter that refused. */
+  refused(c: LimitCharge, current: Row | undefined, now: number): Charged {
+    const resetMs = current ? Math.max(0, Number(current.expires_at) - now) : 0;
+    return { allowed: false, rule: c.rule, key: c.key, retryAfterMs: resetMs || c.rule.windowMs };
+  },
+};
+
+const takeValues = (rule: LimitRule, key: string, cost: number, now: number, limit: number) => ({
+  key: storedKey(rule, key),
+  cost,
+  expires: now + rule.windowMs,
+  now,
+  lease: rule.kind === "lease" ? 1 : 0,
+  limit,
+});
+
+/** Charges in stored-key order: two takes of the same keys cannot deadlock on PostgreSQL's row locks. */
+function inKeyOrder(active: readonly LimitCharge[]): LimitCharge[] {
+  if (active.length < 2) return [...active];
+  const keyed = active.map((c) => ({ c, k: storedKey(c.rule, c.key) }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : 1));
+  return keyed.map((x) => x.c);
+}
+
+function allowed(charges: readonly LimitCharge[], got: Map<LimitCharge, LimitState>): LimitDecision {
+  return { allowed: true, states: charges.map((c) => got.get(c) ?? unlimited()) };
 }
 
 /** Thrown inside a transaction to roll back the charges already made. */
@@ -59,79 +107,168 @@ class Refused {
   constructor(readonly decision: LimitDecision) {}
 }
 
-export class StoreLimiter implements Limiter {
-  readonly #q: ReturnType<typeof queries>;
-  constructor(
-    private readonly db: Db,
-    private readonly dialect: DialectName,
-    private readonly clock: Clock = systemClock,
-  ) {
-    this.#q = queries(dialect);
+/**
+ * SQLite: the same statements on the better-sqlite3 handle, prepared once and
+ * run synchronously — a turn's take is one BEGIN IMMEDIATE … COMMIT with no
+ * promise between its statements. Used only while no transaction is open on
+ * the handle (a store transaction awaits between its statements; ours must
+ * not land inside it): `StoreLimiter#sqliteNow` checks that.
+ */
+class SqliteCounters {
+  readonly #s: Record<keyof typeof SQL, SqliteDatabase.Statement>;
+  /** BEGIN IMMEDIATE: the write lock up front (busy_timeout applies), not at the first write. */
+  readonly #many: (order: LimitCharge[], now: number) => Map<LimitCharge, LimitState>;
+
+  constructor(readonly file: SqliteDatabase.Database) {
+    this.#s = {
+      take: file.prepare(SQL.take),
+      release: file.prepare(SQL.release),
+      get: file.prepare(SQL.get),
+      reset: file.prepare(SQL.reset),
+      prune: file.prepare(SQL.prune),
+    };
+    const many = file.transaction((order: LimitCharge[], now: number) => {
+      const got = new Map<LimitCharge, LimitState>();
+      for (const c of order) {
+        const d = this.charge(c, now);
+        if (!d.allowed) throw new Refused(d);
+        got.set(c, d.state);
+      }
+      return got;
+    });
+    this.#many = (order, now) => many.immediate(order, now);
   }
 
-  async take(charges: readonly LimitCharge[]): Promise<LimitDecision> {
-    const active = charges.filter((c) => ruleOn(c.rule));
-    if (active.length === 0) return { allowed: true, states: charges.map(unlimited) };
-    const now = this.clock.now();
+  take(charges: readonly LimitCharge[], active: LimitCharge[], now: number): LimitDecision {
     if (active.length === 1) {
-      const decision = await this.#charge(this.db, active[0]!, now);
-      if (!decision.allowed) return decision;
-      return { allowed: true, states: charges.map((c) => (ruleOn(c.rule) ? decision.state : unlimited())) };
+      const d = this.charge(active[0]!, now);
+      return d.allowed ? allowed(charges, new Map([[active[0]!, d.state]])) : d;
     }
-    // Several counters: one transaction, in key order (two takes of the same
-    // keys cannot deadlock on PostgreSQL's row locks), rolled back on a refusal.
-    const order = [...active].sort((a, b) => (storedKey(a.rule, a.key) < storedKey(b.rule, b.key) ? -1 : 1));
     try {
-      const states = await this.#atomically(async (tx) => {
-        const got = new Map<LimitCharge, LimitState>();
-        for (const c of order) {
-          const d = await this.#charge(tx, c, now);
-          if (!d.allowed) throw new Refused(d);
-          got.set(c, d.state);
-        }
-        return got;
-      });
-      return { allowed: true, states: charges.map((c) => states.get(c) ?? unlimited()) };
+      return allowed(charges, this.#many(inKeyOrder(active), now));
     } catch (err) {
       if (!(err instanceof Refused)) throw err;
       return err.decision;
     }
   }
 
+  charge(c: LimitCharge, now: number): Charged {
+    const cost = c.cost ?? 1;
+    const key = storedKey(c.rule, c.key);
+    if (cost === 0 || cost > c.rule.points) return decide.read(c, cost, this.#s.get.get({ key }) as Row | undefined, now);
+    const row = this.#s.take.get(takeValues(c.rule, c.key, cost, now, c.rule.points)) as Row | undefined;
+    return row ? decide.taken(c, row, now) : decide.refused(c, this.#s.get.get({ key }) as Row | undefined, now);
+  }
+
+  add(rule: LimitRule, key: string, cost: number, now: number): LimitState {
+    const row = this.#s.take.get(takeValues(rule, key, cost, now, -1)) as Row;
+    return stateOf(rule, Number(row.points), Number(row.expires_at), now);
+  }
+
+  release(rule: LimitRule, key: string, cost: number, now: number): void {
+    this.#s.release.run({ key: storedKey(rule, key), cost, now });
+  }
+
+  peek(rule: LimitRule, key: string, now: number): LimitState {
+    const row = this.#s.get.get({ key: storedKey(rule, key) }) as Row | undefined;
+    return stateOf(rule, row ? Number(row.points) : 0, row ? Number(row.expires_at) : 0, now);
+  }
+
+  reset(rule: LimitRule, key: string): void {
+    this.#s.reset.run({ key: storedKey(rule, key) });
+  }
+
+  prune(now: number): number {
+    return this.#s.prune.run({ now }).changes;
+  }
+}
+
+/**
+ * The Limiter over the store's database. PostgreSQL: the statements through
+ * Kysely, several charges in one transaction. SQLite: SqliteCounters on the
+ * better-sqlite3 handle, synchronously — unless a store transaction is open on
+ * it, then as soon as Kysely hands the connection over.
+ */
+export class StoreLimiter implements Limiter {
+  readonly #q: ReturnType<typeof queries>;
+  readonly #sqlite: SqliteCounters | undefined;
+  constructor(
+    private readonly db: Db,
+    dialect: DialectName,
+    private readonly clock: Clock = systemClock,
+    /** SQLite: the handle under `db` (Connected.sqlite); required there. */
+    sqlite?: SqliteDatabase.Database,
+  ) {
+    this.#q = queries(dialect);
+    if (dialect === "sqlite" && !sqlite) throw new Error("the SQLite limiter needs the better-sqlite3 handle under the store");
+    this.#sqlite = dialect === "sqlite" ? new SqliteCounters(sqlite!) : undefined;
+  }
+
   /**
-   * One transaction. SQLite: BEGIN IMMEDIATE takes the write lock up front —
-   * a deferred transaction that reads first and writes later fails at once
-   * with SQLITE_BUSY when another process sharing the file did the same.
+   * Runs `work` on the SQLite handle: at once when no transaction is open on
+   * it (Kysely runs each statement synchronously, so between two awaits the
+   * handle is idle unless inside a transaction), else once Kysely's
+   * connection is free again (the transaction committed or rolled back).
    */
-  async #atomically<T>(work: (db: Db) => Promise<T>): Promise<T> {
-    if (this.dialect === "postgres") return this.db.transaction().execute(work);
-    return this.db.connection().execute(async (conn) => {
-      await conn.executeQuery(CompiledQuery.raw("begin immediate"));
+  #sqliteNow<T>(s: SqliteCounters, work: (s: SqliteCounters) => T): Promise<T> {
+    if (!s.file.inTransaction) {
       try {
-        const out = await work(conn);
-        await conn.executeQuery(CompiledQuery.raw("commit"));
-        return out;
+        return Promise.resolve(work(s));
       } catch (err) {
-        await conn.executeQuery(CompiledQuery.raw("rollback"));
-        throw err;
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
       }
-    });
+    }
+    return this.db.connection().execute(() => Promise.resolve(work(s)));
+  }
+
+  take(charges: readonly LimitCharge[]): Promise<LimitDecision> {
+    const active = charges.filter((c) => ruleOn(c.rule));
+    if (active.length === 0) return Promise.resolve({ allowed: true, states: charges.map(unlimited) });
+    if (this.#sqlite) return this.#sqliteNow(this.#sqlite, (s) => s.take(charges, active, this.clock.now()));
+    return this.#pgTake(charges, active, this.clock.now());
+  }
+
+  async #pgTake(charges: readonly LimitCharge[], active: LimitCharge[], now: number): Promise<LimitDecision> {
+    if (active.length === 1) {
+      const d = await this.#charge(this.db, active[0]!, now);
+      return d.allowed ? allowed(charges, new Map([[active[0]!, d.state]])) : d;
+    }
+    // Several counters: one transaction, in key order, rolled back on a refusal.
+    const order = inKeyOrder(active);
+    try {
+      const got = await this.db.transaction().execute(async (tx) => {
+        const states = new Map<LimitCharge, LimitState>();
+        for (const c of order) {
+          const d = await this.#charge(tx, c, now);
+          if (!d.allowed) throw new Refused(d);
+          states.set(c, d.state);
+        }
+        return states;
+      });
+      return allowed(charges, got);
+    } catch (err) {
+      if (!(err instanceof Refused)) throw err;
+      return err.decision;
+    }
   }
 
   async add(rule: LimitRule, key: string, cost: number): Promise<LimitState> {
     if (!ruleOn(rule)) return unlimited();
+    if (this.#sqlite) return this.#sqliteNow(this.#sqlite, (s) => s.add(rule, key, cost, this.clock.now()));
     const now = this.clock.now();
-    const { rows } = await this.db.executeQuery(this.#q.take(this.#values(rule, key, cost, now, -1)));
+    const { rows } = await this.db.executeQuery(this.#q.take(takeValues(rule, key, cost, now, -1)));
     const row = rows[0]!;
     return stateOf(rule, Number(row.points), Number(row.expires_at), now);
   }
 
   async release(rule: LimitRule, key: string, cost = 1): Promise<void> {
     if (!ruleOn(rule)) return;
+    if (this.#sqlite) return this.#sqliteNow(this.#sqlite, (s) => s.release(rule, key, cost, this.clock.now()));
     await this.db.executeQuery(this.#q.release({ key: storedKey(rule, key), cost, now: this.clock.now() }));
   }
 
   async peek(rule: LimitRule, key: string): Promise<LimitState> {
+    if (this.#sqlite) return this.#sqliteNow(this.#sqlite, (s) => s.peek(rule, key, this.clock.now()));
     const now = this.clock.now();
     const { rows } = await this.db.executeQuery(this.#q.get({ key: storedKey(rule, key) }));
     const row = rows[0];
@@ -139,35 +276,22 @@ export class StoreLimiter implements Limiter {
   }
 
   async reset(rule: LimitRule, key: string): Promise<void> {
+    if (this.#sqlite) return this.#sqliteNow(this.#sqlite, (s) => s.reset(rule, key));
     await this.db.executeQuery(this.#q.reset({ key: storedKey(rule, key) }));
   }
 
   async prune(): Promise<number> {
+    if (this.#sqlite) return this.#sqliteNow(this.#sqlite, (s) => s.prune(this.clock.now()));
     const r = await this.db.executeQuery(this.#q.prune({ now: this.clock.now() }));
     return Number(r.numAffectedRows ?? 0);
   }
 
-  async #charge(db: Db, c: LimitCharge, now: number): Promise<{ allowed: true; state: LimitState } | Extract<LimitDecision, { allowed: false }>> {
+  async #charge(db: Db, c: LimitCharge, now: number): Promise<Charged> {
     const cost = c.cost ?? 1;
     const key = storedKey(c.rule, c.key);
-    if (cost === 0 || cost > c.rule.points) {
-      // Only a question (cost 0), or a cost that can never fit: read, write nothing.
-      const { rows } = await db.executeQuery(this.#q.get({ key }));
-      const row = rows[0];
-      const state = stateOf(c.rule, row ? Number(row.points) : 0, row ? Number(row.expires_at) : 0, now);
-      if (!refuses(c.rule, state.used, cost)) return { allowed: true, state };
-      return { allowed: false, rule: c.rule, key: c.key, retryAfterMs: state.resetMs || c.rule.windowMs };
-    }
-    const { rows } = await db.executeQuery(this.#q.take(this.#values(c.rule, c.key, cost, now, c.rule.points)));
-    const row = rows[0];
-    if (row) return { allowed: true, state: stateOf(c.rule, Number(row.points), Number(row.expires_at), now) };
-    const current = (await db.executeQuery(this.#q.get({ key }))).rows[0];
-    const resetMs = current ? Math.max(0, Number(current.expires_at) - now) : 0;
-    return { allowed: false, rule: c.rule, key: c.key, retryAfterMs: resetMs || c.rule.windowMs };
-  }
-
-  #values(rule: LimitRule, key: string, cost: number, now: number, limit: number) {
-    return { key: storedKey(rule, key), cost, expires: now + rule.windowMs, now, lease: rule.kind === "lease" ? 1 : 0, limit };
+    if (cost === 0 || cost > c.rule.points) return decide.read(c, cost, (await db.executeQuery(this.#q.get({ key }))).rows[0], now);
+    const row = (await db.executeQuery(this.#q.take(takeValues(c.rule, c.key, cost, now, c.rule.points)))).rows[0];
+    return row ? decide.taken(c, row, now) : decide.refused(c, (await db.executeQuery(this.#q.get({ key }))).rows[0], now);
   }
 }
 
@@ -181,7 +305,7 @@ export const LIMITER_PRUNE_MS = 10 * 60_000;
  */
 export function createStoreLimiter(store: Store, clock?: Clock, pruneEveryMs = LIMITER_PRUNE_MS): Limiter {
   if (!(store instanceof KyselyStore)) throw new Error("createStoreLimiter needs a store made by createStore");
-  const limiter = new StoreLimiter(store.db, store.dialect, clock);
+  const limiter = new StoreLimiter(store.db, store.dialect, clock, store.sqlite);
   if (pruneEveryMs > 0) {
     const timer = setInterval(() => void limiter.prune().catch(() => clearInterval(timer)), pruneEveryMs);
     timer.unref();

@@ -17,6 +17,7 @@ import {
 } from "@tutor/core";
 import { DEFAULT_MESSAGE_PAGE, type Conversation, type ConversationSummary, type Message, type TeachingMode } from "@tutor/protocol";
 import { accountMethods } from "./account.js";
+import type SqliteDatabase from "better-sqlite3";
 import { CompiledQuery, sql, type Kysely, type Selectable } from "kysely";
 import { UNIQUE_INDEX, type Database, type DialectName, type MessagesTable } from "./db.js";
 import type { Checkpointer } from "./checkpointer.js";
@@ -251,6 +252,8 @@ export class KyselyStore implements Store {
     readonly db: Db,
     readonly dialect: DialectName,
     private readonly checkpointer?: Checkpointer,
+    /** SQLite: the better-sqlite3 handle under `db` (Connected.sqlite), for the limiter's synchronous path. */
+    readonly sqlite?: SqliteDatabase.Database,
   ) {
     this.#q = turnQueries(db);
     this.#account = accountMethods({ db, dialect });

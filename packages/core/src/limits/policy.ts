@@ -130,6 +130,8 @@ export interface LoginAttempt {
 export class Limits {
   readonly settings: LimitSettings;
   readonly rules: ReturnType<typeof limitRules>;
+  /** Keeps the running slots of this process's turns (the permits') alive. */
+  readonly renewal: SlotRenewal;
   readonly #log: Logger;
 
   constructor(
@@ -140,6 +142,7 @@ export class Limits {
     this.settings = { ...LIMIT_DEFAULTS, ...settings };
     this.rules = limitRules(this.settings);
     this.#log = logger;
+    this.renewal = new SlotRenewal(limiter, this.rules.turnSlot, logger);
   }
 
   /**
@@ -165,7 +168,10 @@ export class Limits {
     for (let n = 0; n < slots; n++) {
       const slot = `${userId}#${n}`;
       const d = await this.limiter.take([...budget, { rule: r.turnSlot, key: slot }]);
-      if (d.allowed) return new Permit(this, userId, d.states[0]!, d.states[1]!, this.#log, slot);
+      if (d.allowed) {
+        this.renewal.hold(slot);
+        return new Permit(this, userId, d.states[0]!, d.states[1]!, this.#log, slot);
+      }
       if (d.rule !== r.turnSlot) throw this.#turnRefusal(d);
       soonest = Math.min(soonest, d.retryAfterMs);
     }
@@ -249,7 +255,6 @@ class Permit implements TurnPermit {
   #side = 0;
   #settled: Promise<void> | undefined;
   #ended: Promise<void> | undefined;
-  readonly #renew: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly limits: Limits,
@@ -257,19 +262,9 @@ class Permit implements TurnPermit {
     private readonly tokensBefore: LimitState,
     private readonly turns: LimitState,
     private readonly log: Logger,
-    /** The running slot held (undefined: no running limit). */
+    /** The running slot held (undefined: no running limit); renewed by the Limits' SlotRenewal until `end`. */
     private readonly slot: string | undefined,
-  ) {
-    if (slot === undefined) return;
-    const { limiter, rules } = limits;
-    // Keeps the slot while the turn runs, however long: a lease taken once would lapse under a long answer.
-    this.#renew = setInterval(() => {
-      limiter.add(rules.turnSlot, slot, 0).catch((err: unknown) => {
-        log.warn({ event: "turn_slot_renew_failed", err: String(err) }, "could not renew a running turn's slot");
-      });
-    }, Math.max(1, Math.floor(rules.turnSlot.windowMs / 3)));
-    this.#renew.unref?.();
-  }
+  ) {}
 
   usage(u: TokenUsage): void {
     this.#reported = (this.#reported ?? 0) + reportedTokens(u);
@@ -335,7 +330,7 @@ class Permit implements TurnPermit {
 
   end(): Promise<void> {
     this.#ended ??= (async () => {
-      clearInterval(this.#renew);
+      if (this.slot !== undefined) this.limits.renewal.drop(this.slot);
       await this.settle();
       if (this.slot === undefined) return;
       try {
@@ -346,6 +341,52 @@ class Permit implements TurnPermit {
       }
     })();
     return this.#ended;
+  }
+}
+
+/**
+ * One timer for every running slot this process holds, not one per turn: a
+ * long answer's slot is renewed every third of the lease while its turn runs
+ * (the first renewal at most a third of the lease after the take), so it
+ * never lapses under a running turn. The timer runs while any slot is held.
+ */
+export class SlotRenewal {
+  /** Slot key → permits holding it (one, unless a slot lapsed under a turn whose renewals failed and was taken again). */
+  readonly #held = new Map<string, number>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly limiter: Limiter,
+    private readonly rule: LimitRule,
+    private readonly log: Logger,
+  ) {}
+
+  /** Renews `slot` (a `turnSlot` key) from now until `drop`. */
+  hold(slot: string): void {
+    this.#held.set(slot, (this.#held.get(slot) ?? 0) + 1);
+    if (this.#timer) return;
+    this.#timer = setInterval(() => this.#renewAll(), Math.max(1, Math.floor(this.rule.windowMs / 3)));
+    this.#timer.unref?.();
+  }
+
+  drop(slot: string): void {
+    const n = this.#held.get(slot) ?? 0;
+    if (n > 1) this.#held.set(slot, n - 1);
+    else this.#held.delete(slot);
+  }
+
+  #renewAll(): void {
+    // Stopped on a tick with nothing held, not at every drop: at a class's pace slots come and go all the time.
+    if (this.#held.size === 0) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+      return;
+    }
+    for (const slot of this.#held.keys()) {
+      this.limiter.add(this.rule, slot, 0).catch((err: unknown) => {
+        this.log.warn({ event: "turn_slot_renew_failed", err: String(err) }, "could not renew a running turn's slot");
+      });
+    }
   }
 }
 
