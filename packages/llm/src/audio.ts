@@ -85,9 +85,16 @@ export function decodeWav(bytes: Uint8Array): DecodedAudio {
   return { samples: out, sampleRate: rate };
 }
 
-/** Raw little-endian s16 mono. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Raw little-endian s16 mono. On a little-endian machine with the bytes at an
+ * even offset the samples are a view of them (no copy: a sentence is ~140 KiB
+ * at 24 kHz, and copying it again only feeds the garbage collector).
+ */
 export function decodePcm16(bytes: Uint8Array, sampleRate: number): DecodedAudio {
   if (bytes.length % 2) throw new AudioFormatError(`raw PCM of ${bytes.length} bytes is not whole 16-bit samples`);
+  if (LITTLE_ENDIAN && bytes.byteOffset % 2 === 0) return { samples: new Int16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2), sampleRate };
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Int16Array(bytes.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = dv.getInt16(i * 2, true);
@@ -131,9 +138,16 @@ function clamp16(x: number): number {
 /** Peak absolute sample, 0..32768. */
 export function peak(samples: Int16Array): number {
   let p = 0;
-  for (const s of samples) {
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i]!;
     const a = s < 0 ? -s : s;
     if (a > p) p = a;
   }
   return p;
+}
+
+/** Every sample is zero (stops at the first that is not: speech is rarely silent for long). */
+export function isSilent(samples: Int16Array): boolean {
+  for (let i = 0; i < samples.length; i++) if (samples[i] !== 0) return false;
+  return true;
 }

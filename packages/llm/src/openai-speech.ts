@@ -8,7 +8,7 @@
 // length cannot be speech of the text is "bad_response".
 import { Agent, type Dispatcher } from "undici";
 import { LlmError, TTS_SAMPLE_RATE, type SpeechAudio, type SynthesizeOptions, type TextToSpeech } from "@tutor/core";
-import { AudioFormatError, decodePcm16, decodeWav, looksLikeWav, peak, resample, type DecodedAudio } from "./audio.js";
+import { AudioFormatError, decodePcm16, decodeWav, isSilent, looksLikeWav, resample, type DecodedAudio } from "./audio.js";
 import { Attempt, postForOk } from "./openai-chat.js";
 
 export interface OpenAISpeechOptions {
@@ -104,7 +104,7 @@ export function toSpeech(model: string, text: string, body: Uint8Array, contentT
   const chars = text.length;
   if (seconds < chars * MIN_SECONDS_PER_CHAR) throw bad(`${seconds.toFixed(2)} s of audio for ${chars} characters: too short to be their speech`);
   if (seconds > MAX_EXTRA_SECONDS + chars * MAX_SECONDS_PER_CHAR) throw bad(`${seconds.toFixed(1)} s of audio for ${chars} characters: too long to be their speech`);
-  if (peak(decoded.samples) === 0) throw bad("silence instead of speech");
+  if (isSilent(decoded.samples)) throw bad("silence instead of speech");
   return { samples: resample(decoded.samples, decoded.sampleRate, TTS_SAMPLE_RATE), sampleRate: TTS_SAMPLE_RATE };
 }
 
@@ -119,7 +119,7 @@ async function readLimited(body: Dispatcher.ResponseData["body"], limit: number,
     }
     parts.push(chunk);
   }
-  return Buffer.concat(parts);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
 }
 
 function headerValue(v: string | string[] | undefined): string {

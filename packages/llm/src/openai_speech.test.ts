@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { TTS_SAMPLE_RATE } from "@tutor/core";
 import { requireSpeechTools, startFakeTts, ttsBehave, type FakeTts } from "@tutor/testkit";
 import { resample } from "./audio.js";
-import { createOpenAISpeech } from "./openai-speech.js";
+import { createOpenAISpeech, toSpeech } from "./openai-speech.js";
 import { llmFailure } from "./test-helpers.js";
 
 const SENTENCE = "A stack is a last in, first out list.";
@@ -123,5 +123,26 @@ describe("resample", () => {
   it("removes what the lower rate cannot carry instead of folding it back (10 kHz tone, 48 -> 16 kHz)", () => {
     const tone = new Int16Array(48_000).map((_, i) => Math.round(10_000 * Math.sin((2 * Math.PI * 10_000 * i) / 48_000)));
     expect(rms(resample(tone, 48_000, 16_000).subarray(100, -100))).toBeLessThan(0.03);
+  });
+});
+
+describe("toSpeech", () => {
+  // 2 s of a 440 Hz tone as little-endian s16, `at` bytes into a larger buffer.
+  const tone = new Int16Array(2 * TTS_SAMPLE_RATE).map((_, i) => Math.round(8_000 * Math.sin((2 * Math.PI * 440 * i) / TTS_SAMPLE_RATE)));
+  const bodyAt = (samples: Int16Array, at: number) => {
+    const buf = Buffer.alloc(at + samples.length * 2);
+    for (const [i, x] of samples.entries()) buf.writeInt16LE(x, at + i * 2);
+    return buf.subarray(at);
+  };
+
+  it("reads raw 24 kHz PCM sample for sample, at an even or an odd place in memory", () => {
+    for (const at of [0, 2, 1, 3]) expect(toSpeech("m", SENTENCE, bodyAt(tone, at), "audio/pcm").samples).toEqual(tone);
+  });
+
+  it("refuses all-zero audio as silence", () => {
+    expect(() => toSpeech("m", SENTENCE, bodyAt(new Int16Array(TTS_SAMPLE_RATE * 2), 0), "audio/pcm")).toThrow(/silence/);
+    const click = new Int16Array(TTS_SAMPLE_RATE * 2);
+    click[click.length - 1] = 1;
+    expect(toSpeech("m", SENTENCE, bodyAt(click, 1), "audio/pcm").samples).toEqual(click);
   });
 });
