@@ -146,6 +146,10 @@ export default async function run(): Promise<BenchResult> {
           open.errors.count,
         ],
       );
+      if (sessions === 200 && rate === 200) {
+        const p99 = pct(open.lat, 99) - ob50;
+        notes.push(`Target (issue 7): server overhead p99 ≤ 15 ms at 200 sessions, 200 turns/s, with the limits in place: ${p99 <= 15 ? "met" : "not met"} (${ms(p99)} ms).`);
+      }
       if (open.late) notes.push(`${open.late} of ${open.turns} open-loop turns at ${sessions} sessions started late (previous turn still running).`);
     }
   } finally {
