@@ -135,6 +135,17 @@ for (const { name, run, make } of backends) {
       expect((await a.peek(wide, "u")).used).toBe(1);
     });
 
+    it("names the first refusing counter in the order given, whatever order the counters are stored in", async () => {
+      const hour = { ...rule(1), name: "zz_hour" };
+      const slot = { ...rule(1), name: "aa_slot" };
+      expect((await a.take([{ rule: hour, key: "u" }, { rule: slot, key: "u" }])).allowed).toBe(true);
+      // Both refuse now; the hour's counter comes first as asked (stored after the slot's).
+      const refused = await a.take([{ rule: hour, key: "u" }, { rule: slot, key: "u" }]);
+      expect(refused.allowed === false && refused.rule).toBe(hour);
+      const other = await a.take([{ rule: slot, key: "u" }, { rule: hour, key: "u" }]);
+      expect(other.allowed === false && other.rule).toBe(slot);
+    });
+
     it("keeps all-or-nothing under parallel multi-counter takes", async () => {
       const wide = rule(100);
       const narrow = rule(3);

@@ -224,8 +224,26 @@ export class StoreLimiter implements Limiter {
   take(charges: readonly LimitCharge[]): Promise<LimitDecision> {
     const active = charges.filter((c) => ruleOn(c.rule));
     if (active.length === 0) return Promise.resolve({ allowed: true, states: charges.map(unlimited) });
-    if (this.#sqlite) return this.#sqliteNow(this.#sqlite, (s) => s.take(charges, active, this.clock.now()));
-    return this.#pgTake(charges, active, this.clock.now());
+    const d = this.#sqlite
+      ? this.#sqliteNow(this.#sqlite, (s) => s.take(charges, active, this.clock.now()))
+      : this.#pgTake(charges, active, this.clock.now());
+    return active.length < 2 ? d : d.then((x) => (x.allowed ? x : this.#firstRefusing(active, x)));
+  }
+
+  /**
+   * Several charges run in stored-key order (no deadlock between two takes),
+   * so the first to refuse there may not be the first in the caller's order,
+   * which is what the port names (policy.ts orders a turn's charges longest
+   * wait first, so a student hears the refusal that matters). After the
+   * rollback, the charges before it in the caller's order are read again.
+   */
+  async #firstRefusing(active: readonly LimitCharge[], refused: Extract<LimitDecision, { allowed: false }>): Promise<LimitDecision> {
+    for (const c of active) {
+      if (c.rule === refused.rule && c.key === refused.key) return refused;
+      const state = await this.peek(c.rule, c.key);
+      if (refuses(c.rule, state.used, c.cost ?? 1)) return { allowed: false, rule: c.rule, key: c.key, retryAfterMs: state.resetMs || c.rule.windowMs };
+    }
+    return refused;
   }
 
   async #pgTake(charges: readonly LimitCharge[], active: LimitCharge[], now: number): Promise<LimitDecision> {
