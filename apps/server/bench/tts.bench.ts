@@ -20,7 +20,7 @@ import { PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
 import { VOICE_DEFAULTS } from "@tutor/core";
 import { concatAudio, pcmFrames, silence, speak, startFakeStt, startFakeTts, sttBehave, ttsBehave, type FakeTtsRequest } from "@tutor/testkit";
 import type { BenchResult } from "../../../scripts/bench-types.js";
-import { Client, detectorSpeechEnd, f1, f2, lastVoicedSample, machineLoad, pct, sentenceEnds, startServerProcess, startTimedModel, streamRealTime, type ModelPlan } from "./voice-harness.js";
+import { Client, detectorSpeechEnd, f1, f2, lastVoicedSample, machineLoad, pct, sentenceEnds, startVoiceBenchServer, startTimedModel, streamRealTime, type ModelPlan } from "./voice-harness.js";
 
 const SENTENCE_TURNS = 24;
 const VOICE_RUNS = 12;
@@ -53,20 +53,12 @@ export default async function run(): Promise<BenchResult[]> {
   const plan: ModelPlan = { chunks: WORDS, chunkMs: 15, firstDelayMs: 0 };
   const model = await startTimedModel(plan);
   const dataDir = await mkdtemp(join(tmpdir(), "tutor-tts-bench-"));
-  const server = await startServerProcess(
-    {
-      LLM_BASE_URL: model.url,
-      LLM_MODELS: "bench-main,bench-fast",
-      LLM_FAST_MODEL: "bench-fast",
-      STT_BASE_URL: stt.url,
-      STT_MODEL: "bench-whisper",
-      TTS_PROVIDER: "openai",
-      TTS_BASE_URL: tts.url,
-      TTS_MODEL: "bench-voice",
-      TTS_VOICE: "bench",
-    },
-    dataDir,
-  );
+  const server = await startVoiceBenchServer(model.url, stt.url, dataDir, {
+    TTS_PROVIDER: "openai",
+    TTS_BASE_URL: tts.url,
+    TTS_MODEL: "bench-voice",
+    TTS_VOICE: "bench",
+  });
   try {
     const c = await Client.open(server.url.replace("http", "ws") + "/ws");
     await c.signUp("tts_bench");

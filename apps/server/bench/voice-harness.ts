@@ -99,6 +99,14 @@ export function sentenceEnds(chunks: string[], sentences: string[]): number[] {
   return ends;
 }
 
+/** The bundle on the timed model server (main and fast model) and the fake transcription server, plus `env`. */
+export function startVoiceBenchServer(modelUrl: string, sttUrl: string, dataDir: string, env: Record<string, string> = {}) {
+  return startServerProcess(
+    { LLM_BASE_URL: modelUrl, LLM_MODELS: "bench-main,bench-fast", LLM_FAST_MODEL: "bench-fast", STT_BASE_URL: sttUrl, STT_MODEL: "bench-whisper", ...env },
+    dataDir,
+  );
+}
+
 /** The production bundle (built first) in its own process on a free port. */
 export async function startServerProcess(env: Record<string, string>, dataDir: string): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
   const { buildAll } = (await import(join(root, "scripts/build.mjs"))) as { buildAll: (o: { quiet: boolean }) => Promise<void> };

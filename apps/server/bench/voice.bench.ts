@@ -17,7 +17,7 @@ import { performance } from "node:perf_hooks";
 import { encodeWav, VOICE_DEFAULTS } from "@tutor/core";
 import { concatAudio, pcmFrames, silence, speak, startFakeStt, sttBehave } from "@tutor/testkit";
 import type { BenchResult } from "../../../scripts/bench-types.js";
-import { Client, detectorSpeechEnd, f1, f2, lastVoicedSample, machineLoad, pct, sentenceEnds, startServerProcess, startTimedModel, streamRealTime } from "./voice-harness.js";
+import { Client, detectorSpeechEnd, f1, f2, lastVoicedSample, machineLoad, pct, sentenceEnds, startVoiceBenchServer, startTimedModel, streamRealTime } from "./voice-harness.js";
 
 const RUNS = 6;
 const ANSWER_TURNS = 8;
@@ -38,16 +38,7 @@ export default async function run(): Promise<BenchResult[]> {
   stt.setDefault(sttBehave.reply("What is a binary search tree?"));
   const model = await startTimedModel({ chunks: CHUNKS });
   const dataDir = await mkdtemp(join(tmpdir(), "tutor-voice-bench-"));
-  const server = await startServerProcess(
-    {
-      LLM_BASE_URL: model.url,
-      LLM_MODELS: "bench-main,bench-fast",
-      LLM_FAST_MODEL: "bench-fast",
-      STT_BASE_URL: stt.url,
-      STT_MODEL: "bench-whisper",
-    },
-    dataDir,
-  );
+  const server = await startVoiceBenchServer(model.url, stt.url, dataDir);
   try {
     const c = await Client.open(server.url.replace("http", "ws") + "/ws");
     await c.signUp("voice_bench");
