@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { applyAnswer, applyPass, exerciseKey, Limits, TutorError, type Store } from "@tutor/core";
 import { ExportDocument, type ExportedConversation } from "@tutor/protocol";
 import { pgAvailable, startPostgres, type PgHandle } from "@tutor/testkit";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accountMethods } from "./account.js";
 import { createStore, createStoreLimiter } from "./index.js";
@@ -86,7 +87,7 @@ describe.each(backends.filter((b) => b.run))("account data on $name", ({ name })
     // Tiny bounds make every step and the edges between them happen on a few
     // messages; the default store must give the same answers.
     const kysely = store as KyselyStore;
-    const tiny = accountMethods({ db: kysely.db, dialect: kysely.dialect }, { recentMessages: 2, recentConversations: 1, sqliteCandidates: 1 });
+    const tiny = accountMethods({ db: kysely.db, dialect: kysely.dialect }, { recentMessages: 2, recentConversations: 1, statsMaxAgeMs: 0, sqliteCandidates: 1 });
     const u = await user();
     const other = await user();
     await conversation(other, "qa", [["okapi elsewhere", "okapi for someone else"]]);
@@ -119,6 +120,38 @@ describe.each(backends.filter((b) => b.run))("account data on $name", ({ name })
     expect(viaIndex![1]).toMatchObject({ conversation_id: y.id, title: "okapi in Y", teaching_mode: "teacher", snippet: "<mark>okapi</mark> in Y" });
     expect(plain).toEqual(viaIndex);
     expect((await store.searchMessages(u, { query: "o", limit: 5 }))[0]!.snippet).toBe("okra soup and big <mark>o</mark> notation");
+  });
+
+  if (name === "postgres")
+    it("asks only the index for a word the statistics call rare, and finds the same newest hits", async () => {
+    // After ANALYZE the store reads the lexeme frequencies: a word in two
+    // messages skips the walk of the newest messages, a word in most of them
+    // keeps it; either way the answers are the student's newest hits.
+    const kysely = store as KyselyStore;
+    const tuned = accountMethods({ db: kysely.db, dialect: kysely.dialect }, { recentMessages: 100, recentConversations: 100, statsMaxAgeMs: 60_000, sqliteCandidates: 1 });
+    const u = await user();
+    const other = await user();
+    await conversation(other, "qa", [["a wombat elsewhere", "loop"]]);
+    const old = await conversation(u, "teacher", [["the wombat long ago", "loop and loop"]]);
+    const busy = await conversation(u, "qa", Array.from({ length: 60 }, (_, i): [string, string] => [`loop question ${i}`, `loop answer ${i}`]));
+    const late = await conversation(u, "qa", [["a wombat again", "a loop again"]]);
+    await sql`analyze messages`.execute(kysely.db);
+    await tuned.refreshSearchStats();
+    expect(await tuned.searchPlan(["wombat"], 20)).toBe("index only");
+    expect(await tuned.searchPlan(["wom"], 20)).toBe("index only");
+    expect(await tuned.searchPlan(["loop"], 20)).toBe("recent first");
+    expect(await tuned.searchPlan(["loop", "wombat"], 20)).toBe("index only");
+    const both = async (query: string, limit: number, teachingMode?: "qa" | "teacher") => {
+      const [a, b] = await Promise.all([tuned.searchMessages(u, { query, limit, teachingMode }), store.searchMessages(u, { query, limit, teachingMode })]);
+      expect(a, query).toEqual(b);
+      return a.map((h) => h.message_id);
+    };
+    expect(await both("wombat", 20)).toEqual([late.ids[0], old.ids[0]]);
+    expect(await both("wom", 20)).toEqual([late.ids[0], old.ids[0]]);
+    expect(await both("wombat", 1)).toEqual([late.ids[0]]);
+    expect(await both("wombat", 20, "teacher")).toEqual([old.ids[0]]);
+    expect(await both("loop", 3)).toEqual([late.ids[1], busy.ids.at(-1), busy.ids.at(-2)]);
+    expect((await tuned.searchMessages(u, { query: "wombat", limit: 20 }))[1]).toMatchObject({ conversation_id: old.id, teaching_mode: "teacher", title: "the wombat long ago", snippet: "the <mark>wombat</mark> long ago" });
   });
 
   it("never shows another student's messages", async () => {

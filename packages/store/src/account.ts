@@ -1,25 +1,19 @@
 // The store's search, export/import and account methods (issue 12), kept
 // apart from the per-turn queries in store.ts. Every query is scoped by the
 // owner's id like the rest of the store.
-import { accountCounterKeys, courseFromExport, courseToExport, lastIsPrefix, newId, readCourseState, searchTerms, snippet, type ExportedConversationRecord, type Store } from "@tutor/core";
+import { accountCounterKeys, type Logger, courseFromExport, courseToExport, lastIsPrefix, newId, readCourseState, searchTerms, snippet, type ExportedConversationRecord, type Store } from "@tutor/core";
 import type { ExportedConversation, SearchResult, TeachingMode } from "@tutor/protocol";
 import { sql, type Kysely } from "kysely";
 import type { Database, DialectName } from "./db.js";
+import { pgSearcher, type HitRow, type PgSearchTuning } from "./pg-search.js";
 import { iso, toMessage } from "./store.js";
 
 interface Host {
   readonly db: Kysely<Database>;
   readonly dialect: DialectName;
+  readonly logger?: Logger | undefined;
 }
 
-interface HitRow {
-  message_id: string;
-  content: string;
-  timestamp: string;
-  conversation_id: string;
-  title: string;
-  teaching_mode: TeachingMode;
-}
 
 const INSERT_BATCH = 500;
 
@@ -30,28 +24,23 @@ function remember(ids: Map<string, string>, from: string | undefined, to: string
 }
 
 /** How much of the newest history search reads before the general path (tests make it small). */
-export interface SearchTuning {
-  /** PostgreSQL: messages of the newest conversations walked before the GIN index is asked. */
-  recentMessages: number;
-  /** PostgreSQL: at most this many of the newest conversations in that walk. */
-  recentConversations: number;
+export interface SearchTuning extends PgSearchTuning {
   /** SQLite: candidates of a long prefix read by its first three letters before FTS5 merges the prefix. */
   sqliteCandidates: number;
 }
-export const SEARCH_TUNING: SearchTuning = { recentMessages: 2_000, recentConversations: 200, sqliteCandidates: 200 };
+export const SEARCH_TUNING: SearchTuning = { recentMessages: 2_000, recentConversations: 200, statsMaxAgeMs: 5 * 60_000, sqliteCandidates: 200 };
 /** The longest prefix FTS5 keeps an index for (`prefix='2 3'` in migration 004). */
 const FTS_PREFIX_INDEX = 3;
 
 export function accountMethods(host: Host, tuning: SearchTuning = SEARCH_TUNING) {
   const { db, dialect } = host;
+  const pg = dialect === "postgres" ? pgSearcher(db, tuning, host.logger) : null;
 
   /**
    * SQLite walks the FTS5 matches newest row first (rowids grow with every
-   * append) and stops at the limit (sqliteSearch). PostgreSQL's planner
-   * cannot be trusted with the choice (a prefix query's selectivity is a
-   * guess): one estimate too high walks every message for a rare word, one
-   * too low sorts every match of a common one. So the store decides, in two
-   * steps (pgSearch). Snippets are made in JS from the rows returned only.
+   * append) and stops at the limit (sqliteSearch). PostgreSQL's plan is
+   * chosen by the store from the lexeme statistics, not by the planner
+   * (pg-search.ts). Snippets are made in JS from the rows returned only.
    */
   async function searchMessages(
     userId: string,
@@ -61,7 +50,7 @@ export function accountMethods(host: Host, tuning: SearchTuning = SEARCH_TUNING)
     const rows =
       dialect === "sqlite"
         ? await sqliteSearch(userId, terms, options.limit, options.teachingMode)
-        : await pgSearch(userId, terms, options.limit, options.teachingMode);
+        : await pg!.search(userId, terms, options.limit, options.teachingMode);
     return rows.map((r) => ({
       conversation_id: r.conversation_id,
       title: r.title,
@@ -109,78 +98,6 @@ export function accountMethods(host: Host, tuning: SearchTuning = SEARCH_TUNING)
       if (hits.length >= limit || rows.length < candidates) return hits.slice(0, limit);
     }
     return (await run([...head, `"${last}"*`].join(" "), limit)).rows;
-  }
-
-  /**
-   * One statement, two steps:
-   * 1. The student's newest messages, read through their newest conversations
-   *    (`conversations_user_updated`, then `messages_conversation_created`):
-   *    at most `recentMessages` rows, tested against the tsquery outside an
-   *    `offset 0` fence so the planner cannot swap this walk for the GIN
-   *    index. A common word is found here at a bounded cost. Every message
-   *    outside those conversations is no newer than the newest conversation
-   *    left out (`edge`: a message never postdates its conversation's
-   *    updated_at), so if the limit-th hit is newer than that, these are the
-   *    newest hits of the whole account (`done`).
-   * 2. Otherwise the word is rare among the recent messages: every match
-   *    comes from the GIN index (a materialized bitmap scan, no ORDER BY for
-   *    the planner to walk an index for) and only the newest `limit` are
-   *    sorted out. A one-time filter runs this step only when step 1 was not
-   *    enough. Snippets are made in JS from the rows returned, never per match.
-   */
-  async function pgSearch(userId: string, terms: string[], limit: number, teachingMode: TeachingMode | undefined): Promise<HitRow[]> {
-    const head = terms.slice(0, -1);
-    const last = terms.at(-1)!;
-    const whole = head.length ? sql`and m.search @@ websearch_to_tsquery('simple', ${head.map((t) => `"${t}"`).join(" ")})` : sql``;
-    const matches = sql`m.search @@ to_tsquery('simple', ${`'${last}'${lastIsPrefix(terms) ? ":*" : ""}`}) ${whole}`;
-    const { recentMessages, recentConversations } = tuning;
-    const inScope = sql`before < ${recentMessages} and n <= ${recentConversations}`;
-    const { rows } = await sql<HitRow>`
-      with recent as materialized (
-        select id, title, teaching_mode, updated_at,
-          sum(message_count) over w - message_count as before,
-          row_number() over w as n
-        from conversations
-        where user_id = ${userId} ${teachingMode ? sql`and teaching_mode = ${teachingMode}` : sql``}
-        window w as (order by updated_at desc, id desc)
-        order by updated_at desc, id desc
-        limit ${recentConversations + 1}
-      ),
-      edge as (select max(updated_at) as at from recent where not (${inScope})),
-      walked as materialized (
-        select m.message_id, m.content, m.timestamp, m.conversation_id, m.title, m.teaching_mode
-        from (
-          select m.id as message_id, m.content, m.created_at as timestamp, m.search, r.id as conversation_id, r.title, r.teaching_mode
-          from recent r join messages m on m.conversation_id = r.id
-          where ${inScope}
-          offset 0
-        ) m
-        where ${matches}
-        order by m.timestamp desc, m.message_id desc
-        limit ${limit}
-      ),
-      done as (
-        select (select at from edge) is null
-          or ((select count(*) from walked) = ${limit} and (select min(timestamp) from walked) > (select at from edge)) as yes
-      ),
-      indexed as materialized (
-        select m.id, m.created_at, m.conversation_id from messages m where ${matches}
-      ),
-      newest as materialized (
-        select i.id, i.created_at, c.id as conversation_id, c.title, c.teaching_mode
-        from indexed i join conversations c on c.id = i.conversation_id
-        where c.user_id = ${userId} ${teachingMode ? sql`and c.teaching_mode = ${teachingMode}` : sql``}
-        order by i.created_at desc, i.id desc
-        limit ${limit}
-      )
-      select * from walked where (select yes from done)
-      union all
-      select n.id as message_id, m.content, n.created_at as timestamp, n.conversation_id, n.title, n.teaching_mode
-      from newest n join messages m on m.id = n.id
-      where not (select yes from done)
-      order by timestamp desc, message_id desc
-    `.execute(db);
-    return rows;
   }
 
   async function exportConversations(userId: string, conversationId?: string): Promise<ExportedConversationRecord[]> {
@@ -307,5 +224,11 @@ export function accountMethods(host: Host, tuning: SearchTuning = SEARCH_TUNING)
     });
   }
 
-  return { searchMessages, exportConversations, importConversations, setPasswordHash, revokeUserTokens, deleteUser } satisfies Partial<Store>;
+  /** PostgreSQL: the plan a search would take (tests), null on SQLite. */
+  const searchPlan = (terms: string[], limit: number) => pg?.plan(terms, limit) ?? Promise.resolve(null);
+  /** PostgreSQL: reads the lexeme statistics again now (tests, after ANALYZE). */
+  const refreshSearchStats = () => pg?.readStats() ?? Promise.resolve();
+
+  const store = { searchMessages, exportConversations, importConversations, setPasswordHash, revokeUserTokens, deleteUser } satisfies Partial<Store>;
+  return { ...store, searchPlan, refreshSearchStats };
 }

@@ -238,6 +238,26 @@ export function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex("limit_counters_expires").on("limit_counters").column("expires_at").execute();
       },
     },
+    "006_message_owner": {
+      // PostgreSQL: each message carries its conversation's owner, set by a
+      // trigger (no insert names it; conversations never change owner), so a
+      // search answered by the GIN index keeps only the student's matches
+      // without reading a conversation per match (pg-search.ts). SQLite's
+      // search walks FTS5 newest first and needs nothing.
+      async up(db: Kysely<unknown>) {
+        if (dialect !== "postgres") return;
+        await sql`alter table messages add column user_id text`.execute(db);
+        await sql`update messages m set user_id = c.user_id from conversations c where c.id = m.conversation_id`.execute(db);
+        await sql`create function messages_owner() returns trigger language plpgsql as $$
+          begin
+            new.user_id := (select c.user_id from conversations c where c.id = new.conversation_id);
+            return new;
+          end
+        $$`.execute(db);
+        await sql`create trigger messages_owner before insert or update of conversation_id on messages
+          for each row execute function messages_owner()`.execute(db);
+      },
+    },
   };
 }
 

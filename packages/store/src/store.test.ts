@@ -9,6 +9,7 @@ import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createStore } from "./index.js";
 import { connect, migrations, type Database } from "./db.js";
+import { accountMethods, SEARCH_TUNING } from "./account.js";
 import { pageQuery } from "./store.js";
 
 const requirePg = process.env.REQUIRE_SERVICES === "1";
@@ -108,7 +109,7 @@ for (const { name, make, run } of backends) {
     it("applies migrations once and reopens an existing database without error", async () => {
       const other = await createStore(await backend.options());
       const applied = await kysely(other).selectFrom("kysely_migration" as never).select(sql<string>`name`.as("name")).execute();
-      expect(applied.map((r) => r.name)).toEqual(["001_initial", "002_conversation_counters", "003_course", "004_search", "005_limit_counters"]);
+      expect(applied.map((r) => r.name)).toEqual(["001_initial", "002_conversation_counters", "003_course", "004_search", "005_limit_counters", "006_message_owner"]);
       await other.close();
     });
 
@@ -509,6 +510,38 @@ for (const { name, make, run } of backends) {
             last_message: { type: "ai", content: "first after 002" },
           });
           expect(await s.findEmptyConversation(user, "qa")).toBeUndefined();
+        } finally {
+          await s.close();
+        }
+      });
+
+      if (name === "postgres")
+        it("carry their owner from migration 006 on, for messages written before it and after", async () => {
+        // The GIN step of a search keeps the student's matches by messages.user_id;
+        // a walk of no recent messages (recentMessages 0) makes every search take it.
+        const options = await backend.options(true);
+        const { db, dialect } = connect(options);
+        const ids = { user: "0190a0b0-0000-7000-8000-0000000006aa", conv: "0190a0b0-0000-7000-8000-0000000006c1" };
+        try {
+          const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations(dialect) } });
+          expect((await migrator.migrateTo("005_limit_counters")).error).toBeUndefined();
+          const at = "2025-01-01T00:00:00.000Z";
+          await db.insertInto("users").values({ id: ids.user, username: unique("old"), email: null, password_hash: "h", created_at: at, last_login: null }).execute();
+          await db.insertInto("conversations").values({ id: ids.conv, user_id: ids.user, title: "old", teaching_mode: "qa", created_at: at, updated_at: at }).execute();
+          await db.insertInto("messages").values({ id: "0190a0b0-0000-7000-8000-000000000601", conversation_id: ids.conv, type: "user", content: "an old okapi", model: null, created_at: at }).execute();
+        } finally {
+          await db.destroy();
+        }
+        const s = await createStore(options);
+        try {
+          const index = accountMethods({ db: kysely(s), dialect: "postgres" }, { ...SEARCH_TUNING, recentMessages: 0 });
+          const stranger = await s.createUser({ username: unique("stranger"), email: null, passwordHash: "h" });
+          const theirs = await s.createConversation(stranger.id, { teachingMode: "qa", title: "theirs" });
+          await s.addMessage(stranger.id, theirs.id, { type: "user", content: "their okapi" });
+          const fresh = await s.addMessage(ids.user, ids.conv, { type: "ai", content: "a new okapi" });
+          const hits = await index.searchMessages(ids.user, { query: "okapi", limit: 20 });
+          expect(hits.map((h) => h.message_id)).toEqual([fresh!.id, "0190a0b0-0000-7000-8000-000000000601"]);
+          expect((await index.searchMessages(stranger.id, { query: "okapi", limit: 20 })).map((h) => h.snippet)).toEqual(["their <mark>okapi</mark>"]);
         } finally {
           await s.close();
         }
