@@ -108,7 +108,7 @@ export function startVoiceBenchServer(modelUrl: string, sttUrl: string, dataDir:
 }
 
 /** The production bundle (built first) in its own process on a free port. */
-export async function startServerProcess(env: Record<string, string>, dataDir: string): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
+export async function startServerProcess(env: Record<string, string>, dataDir: string): Promise<{ child: ChildProcess; url: string; upAt: number; stop(): Promise<void> }> {
   const { buildAll } = (await import(join(root, "scripts/build.mjs"))) as { buildAll: (o: { quiet: boolean }) => Promise<void> };
   await buildAll({ quiet: true });
   const port = await freePort();
@@ -125,7 +125,7 @@ export async function startServerProcess(env: Record<string, string>, dataDir: s
   };
   for (let i = 0; i < 300; i++) {
     try {
-      if ((await fetch(`${url}/healthz`)).ok) return { child, url, stop };
+      if ((await fetch(`${url}/healthz`)).ok) return { child, url, upAt: performance.now(), stop };
     } catch {
       /* starting */
     }
