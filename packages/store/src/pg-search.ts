@@ -151,28 +151,35 @@ export function pgSearcher(db: Kysely<Database>, tuning: PgSearchTuning, logger?
    * Every match of the student's from the GIN index (a materialized bitmap
    * scan: there is no ORDER BY for the planner to walk an index for, and the
    * owner is tested on the message row), then the newest `limit`, then their
-   * conversations (conversationOf). With a mode filter the conversation is needed before the
+   * conversations (fromIndex). With a mode filter the conversation is needed before the
    * limit.
    */
   /**
-   * A hit's conversation by primary key. A lateral subquery behind `offset 0`
+   * The index step's hits with their conversations, each by primary key. A lateral subquery behind `offset 0`
    * is looked up per hit: with a few thousand conversations the planner
    * prefers hashing them all (~1 ms) to a handful of index lookups.
    */
-  const conversationOf = (id: RawBuilder<unknown>) => sql`select c.id, c.title, c.teaching_mode from conversations c where c.id = ${id} offset 0`;
+  const fromIndex = sql`
+    select n.id as message_id, n.content, n.created_at as timestamp, c.id as conversation_id, c.title, c.teaching_mode
+    from newest n cross join lateral (select c.id, c.title, c.teaching_mode from conversations c where c.id = n.conversation_id offset 0) c`;
 
-  function indexOnly(userId: string, matches: RawBuilder<unknown>, limit: number, teachingMode: TeachingMode | undefined) {
+  /** The `indexed` and `newest` CTEs of the index step, run only when `gate` holds (a one-time filter). */
+  function indexStep(gate: RawBuilder<unknown>, userId: string, matches: RawBuilder<unknown>, limit: number, teachingMode: TeachingMode | undefined) {
     const byMode = teachingMode
       ? sql`and exists (select 1 from conversations c where c.id = m.conversation_id and c.teaching_mode = ${teachingMode})`
       : sql``;
-    return sql<HitRow>`
-      with indexed as materialized (
+    return sql`
+      indexed as materialized (
         select m.id, m.content, m.created_at, m.conversation_id from messages m
-        where ${matches} and m.user_id = ${userId} ${byMode}
+        where ${gate} and ${matches} and m.user_id = ${userId} ${byMode}
       ),
-      newest as (select * from indexed order by created_at desc, id desc limit ${limit})
-      select n.id as message_id, n.content, n.created_at as timestamp, c.id as conversation_id, c.title, c.teaching_mode
-      from newest n cross join lateral (${conversationOf(sql`n.conversation_id`)}) c
+      newest as (select * from indexed order by created_at desc, id desc limit ${limit})`;
+  }
+
+  function indexOnly(userId: string, matches: RawBuilder<unknown>, limit: number, teachingMode: TeachingMode | undefined) {
+    return sql<HitRow>`
+      with ${indexStep(sql`true`, userId, matches, limit, teachingMode)}
+      ${fromIndex}
       order by timestamp desc, message_id desc
     `;
   }
@@ -195,9 +202,6 @@ export function pgSearcher(db: Kysely<Database>, tuning: PgSearchTuning, logger?
   function walkThenIndex(userId: string, matches: RawBuilder<unknown>, limit: number, teachingMode: TeachingMode | undefined) {
     const { recentMessages, recentConversations } = tuning;
     const inScope = sql`before < ${recentMessages} and n <= ${recentConversations}`;
-    const byMode = teachingMode
-      ? sql`and exists (select 1 from conversations c where c.id = m.conversation_id and c.teaching_mode = ${teachingMode})`
-      : sql``;
     return sql<HitRow>`
       with recent as materialized (
         select id, title, teaching_mode, updated_at,
@@ -226,15 +230,10 @@ export function pgSearcher(db: Kysely<Database>, tuning: PgSearchTuning, logger?
         select (select at from edge) is null
           or ((select count(*) from walked) = ${limit} and (select min(timestamp) from walked) > (select at from edge)) as yes
       ),
-      indexed as materialized (
-        select m.id, m.content, m.created_at, m.conversation_id from messages m
-        where not (select yes from done) and ${matches} and m.user_id = ${userId} ${byMode}
-      ),
-      newest as (select * from indexed order by created_at desc, id desc limit ${limit})
+      ${indexStep(sql`not (select yes from done)`, userId, matches, limit, teachingMode)}
       select * from walked where (select yes from done)
       union all
-      select n.id as message_id, n.content, n.created_at as timestamp, c.id as conversation_id, c.title, c.teaching_mode
-      from newest n cross join lateral (${conversationOf(sql`n.conversation_id`)}) c
+      ${fromIndex}
       order by timestamp desc, message_id desc
     `;
   }
