@@ -148,16 +148,10 @@ export function pgSearcher(db: Kysely<Database>, tuning: PgSearchTuning, logger?
   }
 
   /**
-   * Every match of the student's from the GIN index (a materialized bitmap
-   * scan: there is no ORDER BY for the planner to walk an index for, and the
-   * owner is tested on the message row), then the newest `limit`, then their
-   * conversations (fromIndex). With a mode filter the conversation is needed before the
-   * limit.
-   */
-  /**
-   * The index step's hits with their conversations, each by primary key. A lateral subquery behind `offset 0`
-   * is looked up per hit: with a few thousand conversations the planner
-   * prefers hashing them all (~1 ms) to a handful of index lookups.
+   * The index step's hits with their conversations, each by primary key: a
+   * lateral subquery behind `offset 0` is looked up per hit (with a few
+   * thousand conversations the planner prefers hashing them all, ~1 ms, to a
+   * handful of index lookups).
    */
   const fromIndex = sql`
     select n.id as message_id, n.content, n.created_at as timestamp, c.id as conversation_id, c.title, c.teaching_mode
@@ -176,6 +170,13 @@ export function pgSearcher(db: Kysely<Database>, tuning: PgSearchTuning, logger?
       newest as (select * from indexed order by created_at desc, id desc limit ${limit})`;
   }
 
+  /**
+   * Every match of the student's from the GIN index (a materialized bitmap
+   * scan: there is no ORDER BY for the planner to walk an index for, and the
+   * owner is tested on the message row), then the newest `limit`, then their
+   * conversations (fromIndex). With a mode filter the conversation is
+   * needed before the limit.
+   */
   function indexOnly(userId: string, matches: RawBuilder<unknown>, limit: number, teachingMode: TeachingMode | undefined) {
     return sql<HitRow>`
       with ${indexStep(sql`true`, userId, matches, limit, teachingMode)}
