@@ -62,6 +62,14 @@ export default defineAgent<ProcData>({
       await metrics.final();
     });
     await ctx.connect(undefined, AutoSubscribe.AUDIO_ONLY);
+    // The room was closed between the dispatch being taken and this join (a newer room of the same
+    // student replaced it), and joining brought up a new, empty room under its name: close that, leave.
+    const dispatched = ctx.job.room?.sid;
+    if (dispatched && (await ctx.room.getSid()) !== dispatched) {
+      log.info({ event: "room_closed_before_join" }, "the room was closed before the tutor came; leaving");
+      await ctx.deleteRoom();
+      return ctx.shutdown("room closed");
+    }
     log.info({ event: "room_joined", connect_ms: Math.round(performance.now() - entered) }, "joined the room");
 
     const student = await waitForStudent(ctx, identity, Date.parse(meta.data.join_by));

@@ -1,6 +1,6 @@
 // One LiveKit room per user (issue 7, voice limits), against a real LiveKit
 // server and our agent worker: a newer token request closes the user's older
-// room (its student is disconnected, its agent session ends), two requests at
+// room (its student is disconnected, its agent session ends), requests at
 // once leave exactly one room, and it holds across two app server instances,
 // since the rooms are found through LiveKit itself. Skips without the LiveKit
 // server binary, fails under REQUIRE_SERVICES=1.
@@ -50,12 +50,15 @@ describe.skipIf(!bin)("one LiveKit room per user", { timeout: 120_000 }, () => {
     return (await rooms.listRooms()).map((r) => r.name).filter((n) => n.startsWith(`tutor_${userId}_`));
   }
 
-  /** How many rooms with a student the agent worker serves now (its /metrics). */
-  async function roomsServed(): Promise<number> {
+  /** A figure from the agent worker's /metrics. */
+  async function metric(name: string): Promise<number> {
     if (!agent.metricsUrl) throw new Error(`the agent did not say where its metrics are:\n${agent.output()}`);
     const text = await (await fetch(agent.metricsUrl)).text();
-    return Number(/^tutor_agent_rooms (\S+)$/m.exec(text)?.[1] ?? NaN);
+    return Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
   }
+
+  /** How many rooms with a student the agent worker serves now. */
+  const roomsServed = () => metric("tutor_agent_rooms");
 
   const joined = (grant: RoomGrant) => stack.join(grant);
 
@@ -82,15 +85,28 @@ describe.skipIf(!bin)("one LiveKit room per user", { timeout: 120_000 }, () => {
     expect(await roomsServed()).toBe(1);
   });
 
-  it("leaves exactly one room when two requests come at once", async () => {
-    for (let round = 0; round < 3; round++) {
+  it("leaves exactly one room when several requests come at once, and every request gets its token", async () => {
+    // Concurrent requests delete each other's rooms while LiveKit is closing them (a room being
+    // torn down answers "no response from servers"): every request must still succeed. The race
+    // is narrow, so it is run many times.
+    const burst: string[] = [];
+    for (let round = 0; round < 30; round++) {
       const { bearer, userId } = await register();
-      const made = await Promise.all([liveKitToken(bearer), liveKitToken(bearer), liveKitToken(bearer)]);
+      burst.push(userId);
+      const made = await Promise.all(Array.from({ length: 5 }, () => liveKitToken(bearer)));
       const left = await roomsOf(userId);
       expect(left).toHaveLength(1);
       expect(made.map((m) => m.room)).toContain(left[0]);
       await rooms.deleteRoom(left[0]!);
     }
+    // LiveKit still hands the tutor dispatches for the rooms closed above: the worker declines them
+    // instead of joining (which would bring each room back and hold a process for the join window).
+    await expect.poll(() => metric("tutor_agent_dispatches_declined_total"), { timeout: 60_000, interval: 250 }).toBeGreaterThan(0);
+    // So the next student is served at once, and none of the closed rooms came back.
+    const next = await register();
+    const tab = await joined(await liveKitToken(next.bearer));
+    expect((await tab.request({ type: "ping" }, "pong")).type).toBe("pong");
+    for (const userId of burst) expect(await roomsOf(userId)).toEqual([]);
   });
 
   it("holds across app server instances (the rooms are found through LiveKit)", async () => {

@@ -6,8 +6,9 @@ import { realpathSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AgentServer, InferenceRunner, ServerOptions, initializeLogger } from "@livekit/agents";
+import { AgentServer, InferenceRunner, ServerOptions, initializeLogger, type JobRequest } from "@livekit/agents";
 import { ConfigError, LIVEKIT_AGENT_NAME, createLogger, loadConfig, readEnv, type Config } from "@tutor/server";
+import { liveKitRoomCheck, openRoomsOnly } from "./dispatch.js";
 import { PUSH_ENV, WorkerMetrics } from "./metrics.js";
 
 export interface WorkerSettings {
@@ -59,11 +60,16 @@ function withoutLocalTurnDetector(): void {
   });
 }
 
-export function createWorker(livekit: NonNullable<Config["livekit"]>, settings: WorkerSettings = WORKER_DEFAULTS): AgentServer {
+export function createWorker(
+  livekit: NonNullable<Config["livekit"]>,
+  settings: WorkerSettings = WORKER_DEFAULTS,
+  requestFunc?: (req: JobRequest) => Promise<void>,
+): AgentServer {
   withoutLocalTurnDetector();
   return new AgentServer(
     new ServerOptions({
       agent: JOB_MODULE,
+      ...(requestFunc ? { requestFunc } : {}),
       agentName: LIVEKIT_AGENT_NAME,
       wsURL: livekit.url,
       apiKey: livekit.apiKey,
@@ -142,8 +148,10 @@ async function main(): Promise<void> {
   // The framework logs through its own pino instance; job processes inherit these options.
   initializeLogger({ pretty: false, level: config.logLevel });
 
-  const worker = createWorker(config.livekit, args);
   let metrics: WorkerMetrics | undefined;
+  // Dispatches for rooms the app server already closed are declined, not joined (./dispatch.ts).
+  const takeOpenRooms = openRoomsOnly(liveKitRoomCheck(config.livekit), logger, () => metrics?.dispatchDeclined());
+  const worker = createWorker(config.livekit, args, takeOpenRooms);
   if (args.metricsPort !== "off") {
     metrics = new WorkerMetrics(() => worker.activeJobs.length);
     try {

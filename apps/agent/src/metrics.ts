@@ -5,7 +5,7 @@
 // worker serves the sum of every job's figures with its own (rooms, process).
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import { AggregatorRegistry, Gauge, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from "prom-client";
+import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from "prom-client";
 
 /** Set by the worker for its job processes (they inherit the environment): where to push. */
 export const PUSH_ENV = "TUTOR_AGENT_METRICS_PUSH";
@@ -22,6 +22,7 @@ export class WorkerMetrics {
   #finished: Snapshot = [];
   readonly #pushPath = `/push/${randomBytes(16).toString("hex")}`;
   #server: Server | undefined;
+  readonly #declined: Counter;
 
   constructor(activeRooms: () => number) {
     collectDefaultMetrics({ register: this.registry, prefix: "tutor_agent_" });
@@ -33,6 +34,11 @@ export class WorkerMetrics {
         this.set(activeRooms());
       },
     });
+    this.#declined = new Counter({
+      name: "tutor_agent_dispatches_declined_total",
+      help: "Dispatches declined because their room was closed before the tutor came (a newer room of the same student replaced it)",
+      registers: [this.registry],
+    });
     const live = this.#live;
     new Gauge({
       name: "tutor_agent_job_processes_reporting",
@@ -42,6 +48,11 @@ export class WorkerMetrics {
         this.set(live.size);
       },
     });
+  }
+
+  /** A dispatch was declined: its room was already closed. */
+  dispatchDeclined(): void {
+    this.#declined.inc();
   }
 
   /** Serves GET /metrics (and takes pushes) on host:port; resolves with the bound port. */

@@ -4,6 +4,7 @@
 // only what is signed here with the API secret — the room's dispatch metadata
 // and the participant identity — never anything the browser says.
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { AccessToken, RoomAgentDispatch, RoomServiceClient, TrackSource } from "livekit-server-sdk";
 import { z } from "zod";
 import type { VerifiedToken } from "@tutor/core";
@@ -87,6 +88,10 @@ export function apiUrl(url: string): string {
   return url.replace(/^ws/, "http");
 }
 
+/** Deleting a room LiveKit is already closing: how often to try, and the pause before the next try (× attempt). */
+const CLOSE_ATTEMPTS = 4;
+const CLOSE_RETRY_MS = 50;
+
 export function createLiveKitRooms(settings: LiveKitSettings, now: () => number = Date.now): LiveKitRooms {
   const rooms = new RoomServiceClient(apiUrl(settings.url), settings.apiKey, settings.apiSecret, {
     requestTimeout: LIVEKIT_DEFAULTS.apiTimeoutSeconds,
@@ -105,14 +110,28 @@ export function createLiveKitRooms(settings: LiveKitSettings, now: () => number 
     const theirs = (await rooms.listRooms()).filter((r) => r.name.startsWith(prefix));
     const self = theirs.find((r) => r.name === mine);
     const older = theirs.filter((r) => r.name !== mine && (!self || olderThan(r, self)));
-    await Promise.all(
-      older.map((r) =>
-        rooms.deleteRoom(r.name).catch((err: unknown) => {
-          // Gone already (closed by a concurrent request, or emptied): that is what we wanted.
-          if (!/not.?found/i.test(String(err))) throw err;
-        }),
-      ),
-    );
+    await Promise.all(older.map((r) => closeRoom(r.name)));
+  }
+
+  /**
+   * Deletes a room, and is done once it is gone, whoever closed it. A room
+   * that a concurrent request (or its empty timeout) is closing at this moment
+   * is still listed by LiveKit while its node tears it down, and deleting it
+   * then answers "no response from servers" (503): ask again whether it is
+   * there, and delete it again if it still is.
+   */
+  async function closeRoom(name: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await rooms.deleteRoom(name);
+        return;
+      } catch (err) {
+        if (/not.?found/i.test(String(err))) return;
+        if ((await rooms.listRooms([name])).length === 0) return;
+        if (attempt >= CLOSE_ATTEMPTS) throw err;
+        await sleep(CLOSE_RETRY_MS * attempt);
+      }
+    }
   }
 
   return {
