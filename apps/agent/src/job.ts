@@ -65,7 +65,8 @@ export default defineAgent<ProcData>({
     // The room was closed between the dispatch being taken and this join (a newer room of the same
     // student replaced it), and joining brought up a new, empty room under its name: close that, leave.
     const dispatched = ctx.job.room?.sid;
-    if (dispatched && (await ctx.room.getSid()) !== dispatched) {
+    const joinedSid = await ctx.room.getSid();
+    if (dispatched && joinedSid && joinedSid !== dispatched) {
       log.info({ event: "room_closed_before_join" }, "the room was closed before the tutor came; leaving");
       await ctx.deleteRoom();
       return ctx.shutdown("room closed");

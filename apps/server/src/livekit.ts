@@ -67,6 +67,7 @@ export function roomPrefix(userId: string): string {
 
 interface RoomInfo {
   name: string;
+  metadata: string;
   creationTime: bigint;
   creationTimeMs: bigint;
 }
@@ -88,6 +89,9 @@ export function apiUrl(url: string): string {
   return url.replace(/^ws/, "http");
 }
 
+/** The metadata of every room this server creates (LiveKit creates rooms on join too, with none). */
+const ROOM_METADATA = "cs-tutor";
+
 /** Deleting a room LiveKit is already closing: how often to try, and the pause before the next try (× attempt). */
 const CLOSE_ATTEMPTS = 4;
 const CLOSE_RETRY_MS = 50;
@@ -99,18 +103,21 @@ export function createLiveKitRooms(settings: LiveKitSettings, now: () => number 
   });
   /**
    * One room per user, also across app instances: LiveKit is shared, so the
-   * user's rooms are found there by name, after ours exists. Every room older
-   * than ours goes (deleting a room disconnects its participants, so the
-   * agent's session there ends and the other tab falls back to the
-   * WebSocket). Two requests at once both see both rooms and agree which is
-   * newer, so exactly the newer one survives.
+   * user's rooms are found there by name, after ours exists, and every room
+   * but the newest listed goes — ours too, when a newer one is there.
+   * Concurrent requests agree which room is newest (creation time, then
+   * name), and a room created after a request's listing is newer than all it
+   * saw, so exactly the newest survives. Deleting a room disconnects its
+   * participants, so the agent's session there ends and the other tab falls
+   * back to the WebSocket. Only rooms this server created count (their
+   * metadata): a room LiveKit brought back when someone joined it after it
+   * was deleted must not outrank the student's real one.
    */
-  async function closeOlderRooms(userId: string, mine: string): Promise<void> {
+  async function closeOlderRooms(userId: string): Promise<void> {
     const prefix = roomPrefix(userId);
-    const theirs = (await rooms.listRooms()).filter((r) => r.name.startsWith(prefix));
-    const self = theirs.find((r) => r.name === mine);
-    const older = theirs.filter((r) => r.name !== mine && (!self || olderThan(r, self)));
-    await Promise.all(older.map((r) => closeRoom(r.name)));
+    const theirs = (await rooms.listRooms()).filter((r) => r.name.startsWith(prefix) && r.metadata === ROOM_METADATA);
+    const newest = theirs.reduce<RoomInfo | undefined>((a, r) => (a && olderThan(r, a) ? a : r), undefined);
+    await Promise.all(theirs.filter((r) => r !== newest).map((r) => closeRoom(r.name)));
   }
 
   /**
@@ -149,9 +156,10 @@ export function createLiveKitRooms(settings: LiveKitSettings, now: () => number 
         emptyTimeout: LIVEKIT_DEFAULTS.joinWindowSeconds,
         departureTimeout: LIVEKIT_DEFAULTS.departureTimeoutSeconds,
         maxParticipants: 2, // the student and the tutor
+        metadata: ROOM_METADATA,
         agents: [new RoomAgentDispatch({ agentName: LIVEKIT_AGENT_NAME, metadata: JSON.stringify(metadata) })],
       });
-      await closeOlderRooms(auth.userId, room);
+      await closeOlderRooms(auth.userId);
 
       const at = new AccessToken(settings.apiKey, settings.apiSecret, {
         identity,
