@@ -104,8 +104,12 @@ export interface Store {
   getConversation(userId: string, conversationId: string, page?: MessagePage): Promise<Conversation | undefined>;
   /** Newest first by updated_at; one query for the page (counts and last message included). */
   listConversations(userId: string, options: ListOptions): Promise<ConversationPage>;
-  /** Returns false when the conversation is not the user's / does not exist. */
-  renameConversation(userId: string, conversationId: string, title: string): Promise<boolean>;
+  /**
+   * Returns false when the conversation is not the user's / does not exist,
+   * or (with `ifTitle`) its title is no longer `ifTitle`: checked in the same
+   * statement, so a rename by the student in between is never overwritten.
+   */
+  renameConversation(userId: string, conversationId: string, title: string, ifTitle?: string): Promise<boolean>;
   deleteConversation(userId: string, conversationId: string): Promise<boolean>;
   /** In one transaction: delete every conversation of the mode, create a fresh one. */
   clearConversations(

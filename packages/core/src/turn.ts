@@ -370,10 +370,8 @@ export class TurnRunner {
         if (!reported) meter.characters(request.messages.reduce((n, m) => n + m.content.length, 0), raw.length);
         const title = cleanTitle(raw);
         if (!title) return;
-        const current = await this.deps.store.getConversationSummary(userId, convId);
-        // The student may have renamed it meanwhile: theirs wins.
-        if (!current || current.title !== provisional) return;
-        await this.deps.store.renameConversation(userId, convId, title);
+        // The student may have renamed it meanwhile, even while this is written: theirs wins.
+        if (!(await this.deps.store.renameConversation(userId, convId, title, provisional))) return;
         emit({ type: "conversation_updated", conversation: await this.#conversations.summary(userId, convId) });
       } catch (err) {
         this.deps.logger.debug({ event: "title_failed", err: describe(err) }, "title improvement failed");

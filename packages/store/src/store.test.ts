@@ -308,6 +308,17 @@ for (const { name, make, run } of backends) {
         expect((await store.listConversations(user.id, { limit: 100 })).conversations).toHaveLength(samples.length + 1);
       });
 
+      it("renames only while the title is still the expected one (a student's rename is never overwritten)", async () => {
+        const user = await newUser();
+        const conv = await store.createConversation(user.id, { teachingMode: "qa", title: "What is a heap?" });
+        // The student renames it first; the improved title written after, expecting the old one, is refused.
+        expect(await store.renameConversation(user.id, conv.id, "Heaps, my notes")).toBe(true);
+        expect(await store.renameConversation(user.id, conv.id, "Binary heaps", "What is a heap?")).toBe(false);
+        expect((await store.getConversationSummary(user.id, conv.id))?.title).toBe("Heaps, my notes");
+        expect(await store.renameConversation(user.id, conv.id, "Heaps", "Heaps, my notes")).toBe(true);
+        expect((await store.getConversationSummary(user.id, conv.id))?.title).toBe("Heaps");
+      });
+
       it("renames (bumping updated_at) and deletes, deleting the messages with it", async () => {
         const user = await newUser();
         const conv = await store.createConversation(user.id, { teachingMode: "teacher", title: "old" });

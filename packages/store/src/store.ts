@@ -203,6 +203,13 @@ function turnQueries(db: Db) {
       .where("id", "=", conv)
       .where("user_id", "=", user)
       .compile(),
+    renameIf: db
+      .updateTable("conversations")
+      .set({ title: slot<string>("title"), updated_at: at })
+      .where("id", "=", conv)
+      .where("user_id", "=", user)
+      .where("title", "=", slot<string>("expected"))
+      .compile(),
     message: db
       .selectFrom("messages as m")
       .innerJoin("conversations as c", "c.id", "m.conversation_id")
@@ -396,8 +403,9 @@ export class KyselyStore implements Store {
     };
   }
 
-  async renameConversation(userId: string, conversationId: string, title: string): Promise<boolean> {
-    const r = await this.db.executeQuery(bind(this.#q.rename, { title, at: now(), conv: conversationId, user: userId }));
+  async renameConversation(userId: string, conversationId: string, title: string, ifTitle?: string): Promise<boolean> {
+    const values = { title, at: now(), conv: conversationId, user: userId, expected: ifTitle };
+    const r = await this.db.executeQuery(bind(ifTitle === undefined ? this.#q.rename : this.#q.renameIf, values));
     return (r.numAffectedRows ?? 0n) > 0n;
   }
 
